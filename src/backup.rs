@@ -1,0 +1,178 @@
+//! Backups of the workspace file: a consistent copy made with `VACUUM INTO`
+//! while the app runs, one a day, keeping the newest seven, and restore from
+//! any of them.
+
+use crate::db::Workspace;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+pub const KEEP: usize = 7;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct BackupFile {
+    pub path: String,
+    pub created_at: i64,
+    pub size: u64,
+}
+
+/// Backups live beside the database in `backups/`.
+pub fn backup_dir(ws: &Workspace) -> PathBuf {
+    match ws.path().and_then(Path::parent) {
+        Some(dir) => dir.join("backups"),
+        None => std::env::temp_dir().join("kehu-backups"),
+    }
+}
+
+/// Write a consistent copy of the workspace to `dest` (must not exist).
+pub fn backup_to(ws: &Workspace, dest: &Path) -> Result<()> {
+    if dest.exists() {
+        return Err(Error::validation(
+            "path",
+            "目标文件已存在",
+            "The destination file already exists",
+        ));
+    }
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = dest.with_extension("partial");
+    let _ = std::fs::remove_file(&tmp);
+    ws.conn()
+        .execute("VACUUM INTO ?1", [tmp.to_string_lossy()])?;
+    std::fs::rename(&tmp, dest)?;
+    Ok(())
+}
+
+/// Make a new backup in the backup folder now and prune old ones.
+pub fn backup_now(ws: &Workspace) -> Result<BackupFile> {
+    let dir = backup_dir(ws);
+    let now = ws.now_ms();
+    let stamp = chrono::DateTime::from_timestamp_millis(now)
+        .unwrap_or_default()
+        .format("%Y%m%d-%H%M%S%3f");
+    let path = dir.join(format!("kehu-{stamp}.db"));
+    backup_to(ws, &path)?;
+    prune(&dir, KEEP)?;
+    let size = std::fs::metadata(&path)?.len();
+    Ok(BackupFile {
+        path: path.to_string_lossy().into(),
+        created_at: now,
+        size,
+    })
+}
+
+/// Back up if the newest backup is a day old or there is none.
+pub fn auto_backup(ws: &Workspace) -> Result<Option<BackupFile>> {
+    let newest = list(ws)?.into_iter().map(|b| b.created_at).max();
+    match newest {
+        Some(t) if ws.now_ms() - t < DAY_MS => Ok(None),
+        _ => backup_now(ws).map(Some),
+    }
+}
+
+/// Backups in the folder, newest first.
+pub fn list(ws: &Workspace) -> Result<Vec<BackupFile>> {
+    list_in(&backup_dir(ws))
+}
+
+fn list_in(dir: &Path) -> Result<Vec<BackupFile>> {
+    let mut out = vec![];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(out);
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(stamp) = name
+            .strip_prefix("kehu-")
+            .and_then(|s| s.strip_suffix(".db"))
+        else {
+            continue;
+        };
+        let Ok(t) = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%d-%H%M%S%3f") else {
+            continue;
+        };
+        out.push(BackupFile {
+            path: e.path().to_string_lossy().into(),
+            created_at: t.and_utc().timestamp_millis(),
+            size: e.metadata().map(|m| m.len()).unwrap_or(0),
+        });
+    }
+    out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    Ok(out)
+}
+
+fn prune(dir: &Path, keep: usize) -> Result<()> {
+    for old in list_in(dir)?.into_iter().skip(keep) {
+        std::fs::remove_file(old.path)?;
+    }
+    Ok(())
+}
+
+/// Replace the workspace's contents with a backup. The backup is checked
+/// first (a Kehu database this build can read); the current state is itself
+/// backed up before it is replaced, so a restore can be undone.
+pub fn restore(ws: &mut Workspace, file: &Path) -> Result<()> {
+    if !file.exists() {
+        return Err(Error::not_found("backup", file.to_string_lossy()));
+    }
+    {
+        // Opening it runs the same checks as any workspace (newer schema,
+        // not a database). Open a copy so the backup itself stays untouched.
+        let probe = tempfile_copy(file)?;
+        let check = Workspace::open(&probe).and_then(|w| {
+            let ok: String = w
+                .conn()
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            if ok != "ok" {
+                return Err(Error::validation(
+                    "path",
+                    "备份文件已损坏",
+                    "The backup file is damaged",
+                ));
+            }
+            Ok(())
+        });
+        let _ = std::fs::remove_file(&probe);
+        check?;
+    }
+    if ws.path().is_some() {
+        backup_now(ws)?;
+    }
+    let src =
+        rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let b = rusqlite::backup::Backup::new(&src, ws.conn_mut())?;
+    b.run_to_completion(1024, std::time::Duration::from_millis(0), None)?;
+    Ok(())
+}
+
+/// Restore when the workspace cannot be opened at all (damaged file): the
+/// backup is checked, the damaged file is kept beside it as
+/// `kehu.db.damaged-<time>`, and the backup is copied in its place.
+pub fn restore_path(db: &Path, file: &Path) -> Result<()> {
+    let probe = tempfile_copy(file)?;
+    let check = Workspace::open(&probe).map(|_| ());
+    let _ = std::fs::remove_file(&probe);
+    check?;
+    if db.exists() {
+        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+        let keep = db.with_extension(format!("db.damaged-{stamp}"));
+        std::fs::rename(db, keep)?;
+    }
+    for ext in ["db-wal", "db-shm"] {
+        let _ = std::fs::remove_file(db.with_extension(ext));
+    }
+    let tmp = db.with_extension("db.restoring");
+    std::fs::copy(file, &tmp)?;
+    std::fs::rename(&tmp, db)?;
+    Ok(())
+}
+
+fn tempfile_copy(file: &Path) -> Result<PathBuf> {
+    let probe = std::env::temp_dir().join(format!("kehu-restore-check-{}.db", crate::new_id()));
+    std::fs::copy(file, &probe)?;
+    Ok(probe)
+}

@@ -1,0 +1,257 @@
+//! The customer list: filter, search, sort and page. One page is one query
+//! plus a count, so it stays fast at 100k customers.
+
+use crate::customers::{Grade, Status};
+use crate::error::Result;
+use crate::tags::Tag;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum SortKey {
+    /// Search rank when there is a query, else most recently updated.
+    #[default]
+    Relevance,
+    Name,
+    Code,
+    Updated,
+    Created,
+    LastFollowup,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS, Default)]
+#[serde(default)]
+#[ts(export)]
+pub struct CustomerQuery {
+    /// Free text: name, code, contacts, phones, tags, notes, pinyin.
+    pub text: Option<String>,
+    pub status: Vec<Status>,
+    pub grade: Vec<Grade>,
+    /// Tag id or name.
+    pub tag: Option<String>,
+    /// Member id, or "none" for unassigned.
+    pub owner: Option<String>,
+    pub industry: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub updated_from: Option<i64>,
+    pub updated_to: Option<i64>,
+    /// List the trash instead of live customers.
+    pub trash: bool,
+    pub sort: SortKey,
+    pub desc: bool,
+    pub offset: u32,
+    /// Page size; 0 means 200.
+    pub limit: u32,
+}
+
+/// One line of the list.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct CustomerRow {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub status: Status,
+    pub grade: Option<Grade>,
+    pub industry: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub owner_id: Option<String>,
+    pub owner_name: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_mobile: Option<String>,
+    pub tags: Vec<Tag>,
+    pub last_followup_at: Option<i64>,
+    pub next_followup_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Page<T: TS> {
+    pub total: u32,
+    pub offset: u32,
+    pub rows: Vec<T>,
+}
+
+/// Most matches a text query ranks; beyond that, refine the query.
+pub const MAX_TEXT_MATCHES: usize = crate::search::MAX_CANDIDATES;
+
+pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
+    let mut wh: Vec<String> = vec![if q.trash {
+        "c.deleted_at IS NOT NULL"
+    } else {
+        "c.deleted_at IS NULL"
+    }
+    .into()];
+    let mut args: Vec<SqlValue> = vec![];
+    let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    let mut join = String::new();
+    let text = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if let Some(t) = text {
+        let ids = crate::search::search_ids(conn, t, MAX_TEXT_MATCHES)?;
+        let p = arg(SqlValue::Text(serde_json::to_string(&ids)?), &mut args);
+        join = format!("JOIN json_each({p}) j ON j.value = c.id");
+    }
+    if !q.status.is_empty() {
+        let list = q
+            .status
+            .iter()
+            .map(|s| format!("'{}'", s.key()))
+            .collect::<Vec<_>>()
+            .join(",");
+        wh.push(format!("c.status IN ({list})"));
+    }
+    if !q.grade.is_empty() {
+        let list = q
+            .grade
+            .iter()
+            .map(|g| format!("'{}'", g.key()))
+            .collect::<Vec<_>>()
+            .join(",");
+        wh.push(format!("c.grade IN ({list})"));
+    }
+    if let Some(tag) = q.tag.as_deref().filter(|t| !t.is_empty()) {
+        let p = arg(SqlValue::Text(tag.into()), &mut args);
+        wh.push(format!(
+            "c.id IN (SELECT ct.customer_id FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE t.id = {p} OR (t.name = {p} AND t.deleted_at IS NULL))"
+        ));
+    }
+    match q.owner.as_deref() {
+        Some("none") => wh.push("c.owner_id IS NULL".into()),
+        Some(o) if !o.is_empty() => {
+            let p = arg(SqlValue::Text(o.into()), &mut args);
+            wh.push(format!("c.owner_id = {p}"));
+        }
+        _ => {}
+    }
+    for (col, v) in [
+        ("industry", &q.industry),
+        ("province", &q.province),
+        ("city", &q.city),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            let p = arg(SqlValue::Text(v.into()), &mut args);
+            wh.push(format!("c.{col} = {p}"));
+        }
+    }
+    for (col, op, v) in [
+        ("created_at", ">=", q.created_from),
+        ("created_at", "<", q.created_to),
+        ("updated_at", ">=", q.updated_from),
+        ("updated_at", "<", q.updated_to),
+    ] {
+        if let Some(v) = v {
+            let p = arg(SqlValue::Integer(v), &mut args);
+            wh.push(format!("c.{col} {op} {p}"));
+        }
+    }
+    let dir = if q.desc { "DESC" } else { "ASC" };
+    let order = match q.sort {
+        SortKey::Relevance if text.is_some() => "CAST(j.key AS INTEGER)".to_string(),
+        SortKey::Relevance => "c.updated_at DESC, c.id".to_string(),
+        SortKey::Name => format!("c.name {dir}, c.id"),
+        SortKey::Code => format!("c.code {dir}"),
+        SortKey::Updated => format!("c.updated_at {dir}, c.id"),
+        SortKey::Created => format!("c.created_at {dir}, c.id"),
+        SortKey::LastFollowup => {
+            format!("c.last_followup_at IS NULL, c.last_followup_at {dir}, c.id")
+        }
+    };
+    let where_sql = wh.join(" AND ");
+    let total: u32 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM customers c {join} WHERE {where_sql}"
+        ))?
+        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    let limit = if q.limit == 0 { 200 } else { q.limit.min(1000) };
+    let sql = format!(
+        "SELECT c.id, c.code, c.name, c.status, c.grade, c.industry, c.province, c.city, c.owner_id, m.name,
+            pc.name, pc.mobile,
+            (SELECT json_group_array(json_object('id', t.id, 'name', t.name, 'color', t.color, 'count', 0))
+               FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
+               WHERE ct.customer_id = c.id AND t.deleted_at IS NULL),
+            c.last_followup_at, c.next_followup_at, c.created_at, c.updated_at, c.deleted_at
+         FROM customers c {join}
+         LEFT JOIN members m ON m.id = c.owner_id
+         LEFT JOIN contacts pc ON pc.id = (SELECT id FROM contacts WHERE customer_id = c.id AND deleted_at IS NULL ORDER BY is_primary DESC, created_at LIMIT 1)
+         WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {}",
+        q.offset
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            let tags: String = r.get(12)?;
+            Ok(CustomerRow {
+                id: r.get(0)?,
+                code: r.get(1)?,
+                name: r.get(2)?,
+                status: Status::from_key(&r.get::<_, String>(3)?),
+                grade: r
+                    .get::<_, Option<String>>(4)?
+                    .and_then(|g| Grade::parse(&g)),
+                industry: r.get(5)?,
+                province: r.get(6)?,
+                city: r.get(7)?,
+                owner_id: r.get(8)?,
+                owner_name: r.get(9)?,
+                contact_name: r.get(10)?,
+                contact_mobile: r.get(11)?,
+                tags: parse_tags(&tags),
+                last_followup_at: r.get(13)?,
+                next_followup_at: r.get(14)?,
+                created_at: r.get(15)?,
+                updated_at: r.get(16)?,
+                deleted_at: r.get(17)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page {
+        total,
+        offset: q.offset,
+        rows,
+    })
+}
+
+fn parse_tags(json: &str) -> Vec<Tag> {
+    #[derive(Deserialize)]
+    struct T {
+        id: String,
+        name: String,
+        color: String,
+    }
+    let mut tags: Vec<Tag> = serde_json::from_str::<Vec<T>>(json)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| Tag {
+            id: t.id,
+            name: t.name,
+            color: t.color,
+            count: 0,
+        })
+        .collect();
+    tags.sort_by(|a, b| a.name.cmp(&b.name));
+    tags
+}
+
+/// Quick search (Ctrl+K): the best matches as list rows.
+pub fn quick_search(conn: &Connection, text: &str, limit: u32) -> Result<Vec<CustomerRow>> {
+    let q = CustomerQuery {
+        text: Some(text.to_string()),
+        limit,
+        ..Default::default()
+    };
+    Ok(list(conn, &q)?.rows)
+}

@@ -1,0 +1,166 @@
+//! The workspace: one SQLite file, opened with the same settings by every face
+//! (desktop, CLI, tests). All writes go through [`Workspace::write`], which
+//! runs them in one transaction together with their change-log entries.
+
+use crate::changelog::Writer;
+use crate::clock::{Clock, Millis, SystemClock};
+use crate::error::{Error, Result};
+use crate::i18n::Lang;
+use rusqlite::{Connection, OptionalExtension};
+use rusqlite_migration::{Migrations, M};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Schema migrations, applied in order, each in its own transaction.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../migrations/0001_core.sql"))])
+}
+
+/// The schema version this build writes.
+pub fn schema_version() -> i64 {
+    // One migration = one version; keep in step with `migrations()`.
+    1
+}
+
+/// Default database path: `~/.local/share/kehu/kehu.db` on Linux.
+pub fn default_db_path() -> PathBuf {
+    directories::ProjectDirs::from("", "", "kehu")
+        .map(|d| d.data_dir().join("kehu.db"))
+        .unwrap_or_else(|| PathBuf::from("kehu.db"))
+}
+
+pub struct Workspace {
+    conn: Connection,
+    path: Option<PathBuf>,
+    device_id: String,
+    clock: Arc<dyn Clock>,
+    /// Language for messages produced by the core (error text, labels).
+    pub lang: Lang,
+    /// Origin recorded on change-log entries of [`Workspace::write`] callers that do not name one (`ui`, `cli`).
+    pub origin: String,
+}
+
+impl Workspace {
+    /// Open (creating if needed) the workspace at `path` with the system clock.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with_clock(path, Arc::new(SystemClock))
+    }
+
+    pub fn open_with_clock(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Self> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(path)?;
+        Self::init(conn, Some(path.to_path_buf()), clock)
+    }
+
+    /// A throwaway in-memory workspace (tests, benchmarks of pure logic).
+    pub fn open_in_memory(clock: Arc<dyn Clock>) -> Result<Self> {
+        Self::init(Connection::open_in_memory()?, None, clock)
+    }
+
+    fn init(mut conn: Connection, path: Option<PathBuf>, clock: Arc<dyn Clock>) -> Result<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Reading user_version is the first touch of the file: a non-SQLite
+        // file fails here with NotADatabase (shown as "damaged").
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > schema_version() {
+            return Err(Error::NewerSchema {
+                found,
+                supported: schema_version(),
+            });
+        }
+        if path.is_some() {
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            debug_assert!(mode.eq_ignore_ascii_case("wal") || mode.eq_ignore_ascii_case("memory"));
+        }
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+        )?;
+        migrations().to_latest(&mut conn)?;
+        let device_id = match conn
+            .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+        {
+            Some(id) => id,
+            None => {
+                let id = crate::new_id();
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('device_id', ?1)",
+                    [&id],
+                )?;
+                id
+            }
+        };
+        Ok(Workspace {
+            conn,
+            path,
+            device_id,
+            clock,
+            lang: Lang::Zh,
+            origin: "ui".into(),
+        })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    pub fn now_ms(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// The team member who is "me" on this device, the actor of changes.
+    pub fn me(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'me'", [], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Run `f` in one transaction whose change-log entries carry `origin`.
+    /// Nothing is written unless `f` returns Ok and the commit succeeds.
+    pub fn write<T>(
+        &mut self,
+        origin: &str,
+        f: impl FnOnce(&mut Writer) -> Result<T>,
+    ) -> Result<T> {
+        let actor = self.me()?;
+        let now = self.clock.now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut w = Writer::begin(tx, &self.device_id, actor, origin, now)?;
+        let out = f(&mut w)?;
+        w.commit()?;
+        Ok(out)
+    }
+
+    /// Has another connection (the CLI, a sync run) written since the last
+    /// call? Cheap: SQLite bumps `data_version` on foreign commits only.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,284 @@
+//! Demo data: realistic Chinese companies, contacts, regions and tags from the
+//! word lists in `assets/demo/`, deterministic for a given seed, at any size.
+//! Used on the app's first start and by the benchmarks.
+
+use crate::contacts::ContactFields;
+use crate::customers::{
+    self, CustomerFields, CustomerKind, Grade, NewCustomer, Status, INDUSTRIES, SIZES, SOURCES,
+};
+use crate::db::Workspace;
+use crate::error::Result;
+use crate::members::{self, MemberFields, Role};
+use rand::rngs::SmallRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+
+fn words(text: &'static str) -> Vec<&'static str> {
+    text.split_whitespace().collect()
+}
+
+struct Lists {
+    brands: Vec<&'static str>,
+    trades: Vec<&'static str>,
+    regions: Vec<[&'static str; 3]>,
+    surnames: Vec<&'static str>,
+    given: Vec<&'static str>,
+    tags: Vec<&'static str>,
+    titles: Vec<&'static str>,
+    notes: Vec<&'static str>,
+}
+
+fn lists() -> Lists {
+    Lists {
+        brands: words(include_str!("../assets/demo/brands.txt")),
+        trades: words(include_str!("../assets/demo/industries.txt")),
+        regions: include_str!("../assets/demo/regions.txt")
+            .lines()
+            .filter_map(|l| {
+                let p: Vec<_> = l.split_whitespace().collect();
+                (p.len() == 3).then(|| [p[0], p[1], p[2]])
+            })
+            .collect(),
+        surnames: words(include_str!("../assets/demo/surnames.txt")),
+        given: words(include_str!("../assets/demo/given.txt")),
+        tags: words(include_str!("../assets/demo/tags.txt")),
+        titles: words(include_str!("../assets/demo/titles.txt")),
+        notes: include_str!("../assets/demo/notes.txt")
+            .lines()
+            .filter(|l| !l.is_empty())
+            .collect(),
+    }
+}
+
+const DAY: i64 = 86_400_000;
+
+/// Which industry of the picker list a trade word belongs to.
+fn industry_of(trade: &str) -> &'static str {
+    let pairs: &[(&str, &str)] = &[
+        ("软件", "软件"),
+        ("网络", "互联网"),
+        ("信息", "信息技术"),
+        ("通信", "通信"),
+        ("电子", "电子"),
+        ("智能", "电子"),
+        ("机械", "机械设备"),
+        ("制造", "制造业"),
+        ("化工", "化工"),
+        ("材料", "制造业"),
+        ("医疗", "医疗健康"),
+        ("医药", "医药"),
+        ("教育", "教育培训"),
+        ("传媒", "文化传媒"),
+        ("广告", "广告营销"),
+        ("物流", "物流运输"),
+        ("供应链", "物流运输"),
+        ("贸易", "批发零售"),
+        ("商贸", "批发零售"),
+        ("电子商务", "电子商务"),
+        ("建筑", "建筑工程"),
+        ("装饰", "家居建材"),
+        ("环保", "环保"),
+        ("能源", "能源电力"),
+        ("电力", "能源电力"),
+        ("汽车", "汽车"),
+        ("食品", "食品饮料"),
+        ("餐饮", "餐饮"),
+        ("服饰", "纺织服装"),
+        ("家居", "家居建材"),
+        ("建材", "家居建材"),
+        ("包装", "制造业"),
+        ("印刷", "制造业"),
+        ("农业", "农林牧渔"),
+        ("咨询", "咨询服务"),
+        ("人力", "人力资源"),
+        ("酒店", "酒店旅游"),
+        ("旅游", "酒店旅游"),
+        ("仪器", "机械设备"),
+        ("科技", "信息技术"),
+    ];
+    pairs
+        .iter()
+        .find(|(k, _)| trade.contains(k))
+        .map(|p| p.1)
+        .unwrap_or("其他")
+}
+
+/// Add `n` demo customers (and, on an empty workspace, a small team with
+/// "me"). Deterministic for a given `seed` and starting state.
+pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
+    let l = lists();
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut team: Vec<String> = members::list(ws.conn())?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    if team.is_empty() {
+        for (i, (name, dept, role)) in [
+            ("王磊", "华东销售部", Role::Manager),
+            ("李娜", "华东销售部", Role::Rep),
+            ("张伟", "华南销售部", Role::Rep),
+            ("陈静", "华北销售部", Role::Rep),
+            ("刘洋", "大客户部", Role::Rep),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let m = members::add(
+                ws,
+                MemberFields {
+                    name: name.into(),
+                    employee_no: Some(format!("E{:04}", 1001 + i)),
+                    department: Some(dept.into()),
+                    role,
+                },
+            )?;
+            team.push(m.id);
+        }
+        members::set_me(ws, &team[1])?;
+    }
+    let _ = INDUSTRIES;
+    let now = ws.now_ms();
+    // Codes follow each customer's creation date; continue after existing ones.
+    let mut seq_by_day = std::collections::HashMap::<String, u64>::new();
+    let origin = "demo".to_string();
+    for chunk_start in (0..n).step_by(20_000) {
+        let chunk = (n - chunk_start).min(20_000);
+        ws.write(&origin, |w| {
+            for _ in 0..chunk {
+                let [province, city, district] = *l.regions.choose(&mut rng).unwrap();
+                let brand = l.brands.choose(&mut rng).unwrap();
+                let trade = l.trades.choose(&mut rng).unwrap();
+                let suffix = [
+                    "有限公司",
+                    "有限公司",
+                    "有限公司",
+                    "股份有限公司",
+                    "有限责任公司",
+                ]
+                .choose(&mut rng)
+                .unwrap();
+                let city_short = city.trim_end_matches('市');
+                let name = if rng.random_bool(0.7) {
+                    format!("{city_short}{brand}{trade}{suffix}")
+                } else {
+                    format!("{brand}{trade}{suffix}")
+                };
+                let created = now - rng.random_range(0..730) * DAY - rng.random_range(0..DAY);
+                let status = *[
+                    Status::Prospect,
+                    Status::Prospect,
+                    Status::Interested,
+                    Status::Interested,
+                    Status::Won,
+                    Status::Lost,
+                ]
+                .choose(&mut rng)
+                .unwrap();
+                let mut contacts = vec![];
+                for _ in 0..rng.random_range(1..=3) {
+                    let surname = l.surnames.choose(&mut rng).unwrap();
+                    let given = l.given.choose(&mut rng).unwrap();
+                    let mobile = format!(
+                        "1{}{:09}",
+                        ["3", "5", "7", "8", "9"].choose(&mut rng).unwrap(),
+                        rng.random_range(0..1_000_000_000u64)
+                    );
+                    let email = rng.random_bool(0.5).then(|| {
+                        format!(
+                            "{}{}@{}.com",
+                            pinyin_word(surname),
+                            rng.random_range(1..999),
+                            pinyin_word(brand)
+                        )
+                    });
+                    contacts.push(ContactFields {
+                        name: format!("{surname}{given}"),
+                        title: Some(l.titles.choose(&mut rng).unwrap().to_string()),
+                        mobile: Some(mobile),
+                        email,
+                        ..Default::default()
+                    });
+                }
+                let n_tags = rng.random_range(0..=3);
+                let tags: Vec<String> = l
+                    .tags
+                    .choose_multiple(&mut rng, n_tags)
+                    .map(|t| t.to_string())
+                    .collect();
+                let fields = CustomerFields {
+                    name,
+                    kind: CustomerKind::Company,
+                    industry: Some(industry_of(trade).to_string()),
+                    size: Some(SIZES.choose(&mut rng).unwrap().to_string()),
+                    province: Some(province.to_string()),
+                    city: Some(city.to_string()),
+                    district: Some(district.to_string()),
+                    address: Some(format!(
+                        "{city}{district}{}路{}号",
+                        l.brands.choose(&mut rng).unwrap(),
+                        rng.random_range(1..999)
+                    )),
+                    source: Some(SOURCES.choose(&mut rng).unwrap().to_string()),
+                    status,
+                    grade: Some(*Grade::ALL.choose(&mut rng).unwrap()),
+                    owner_id: Some(team.choose(&mut rng).unwrap().clone()),
+                    needs: None,
+                    budget: rng
+                        .random_bool(0.6)
+                        .then(|| (rng.random_range(1..500) * 10_000) as f64),
+                    purchase_cycle: Some(
+                        ["每月", "每季度", "每半年", "每年"]
+                            .choose(&mut rng)
+                            .unwrap()
+                            .to_string(),
+                    ),
+                    annual_purchase: rng
+                        .random_bool(0.5)
+                        .then(|| (rng.random_range(5..2000) * 1_000) as f64),
+                    first_contact_date: Some(
+                        chrono::DateTime::from_timestamp_millis(created)
+                            .unwrap_or_default()
+                            .format("%Y-%m-%d")
+                            .to_string(),
+                    ),
+                    notes: rng
+                        .random_bool(0.4)
+                        .then(|| l.notes.choose(&mut rng).unwrap().to_string()),
+                };
+                let day = crate::clock::local_date_compact(created);
+                let seq = match seq_by_day.get_mut(&day) {
+                    Some(s) => s,
+                    None => {
+                        let next = customers::next_code(w.tx(), created)?;
+                        let start = next[9..].parse::<u64>().unwrap_or(1) - 1;
+                        seq_by_day.entry(day.clone()).or_insert(start)
+                    }
+                };
+                *seq += 1;
+                let code = format!("C{day}{:03}", *seq);
+                w.set_now(created);
+                let id = customers::insert(
+                    w,
+                    NewCustomer {
+                        fields,
+                        contacts,
+                        tags,
+                    },
+                    Some(code),
+                )?;
+                let updated = created + rng.random_range(0..(now - created).max(1));
+                w.tx()
+                    .prepare_cached("UPDATE customers SET updated_at = ?2 WHERE id = ?1")?
+                    .execute(rusqlite::params![id, updated])?;
+            }
+            w.set_now(now);
+            Ok(())
+        })?;
+    }
+    Ok(n)
+}
+
+/// A lower-case latin word for demo email addresses.
+fn pinyin_word(text: &str) -> String {
+    crate::search::pinyin_forms(text).0
+}

@@ -1,0 +1,347 @@
+//! Customer search. Each customer has one search document, refreshed in the
+//! same transaction as every change to the customer, its contacts or tags.
+//!
+//! - Queries of 3+ characters match substrings anywhere in the document
+//!   through the FTS5 trigram index: names, code, contact names, phone
+//!   digits, emails, WeChat, tags, notes, and the pinyin of names (full
+//!   `zhangsan` and initials `zs`).
+//! - Shorter terms (1–2 Chinese characters, `zs`) match the `grams` index,
+//!   which holds every 1- and 2-character gram of names, contact names,
+//!   tags and region, and of their pinyin initials.
+//! - A query made of digits and separators (`138 0013`) is a phone query:
+//!   its digits are matched as one term.
+
+use crate::error::Result;
+use pinyin::ToPinyin;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::BTreeSet;
+
+/// Full pinyin without tones or spaces, and the initials: 张三 → (zhangsan, zs).
+/// Non-Chinese characters are kept (lower-cased) in both.
+pub fn pinyin_forms(text: &str) -> (String, String) {
+    let mut full = String::new();
+    let mut initials = String::new();
+    for (ch, py) in text.chars().zip(text.to_pinyin()) {
+        match py {
+            Some(p) => {
+                full.push_str(p.plain());
+                initials.push_str(p.first_letter());
+            }
+            None if ch.is_alphanumeric() => {
+                for l in ch.to_lowercase() {
+                    full.push(l);
+                    initials.push(l);
+                }
+            }
+            None => {}
+        }
+    }
+    (full, initials)
+}
+
+fn grams_of(text: &str, out: &mut BTreeSet<String>) {
+    let chars: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    for (i, c) in chars.iter().enumerate() {
+        out.insert(c.to_string());
+        if let Some(d) = chars.get(i + 1) {
+            out.insert(format!("{c}{d}"));
+        }
+    }
+}
+
+/// Rebuild the search document of one customer. Call inside the write that
+/// changed it.
+pub fn index_customer(conn: &Connection, customer_id: &str) -> Result<()> {
+    struct Doc {
+        name: String,
+        code: String,
+        region: String,
+        rest: String,
+    }
+    let doc = conn
+        .prepare_cached(
+            "SELECT name, code, coalesce(province, '') || ' ' || coalesce(city, '') || ' ' || coalesce(district, ''),
+                    concat_ws(' ', industry, source, address, needs, notes)
+             FROM customers WHERE id = ?1",
+        )?
+        .query_row([customer_id], |r| Ok(Doc { name: r.get(0)?, code: r.get(1)?, region: r.get(2)?, rest: r.get(3)? }))
+        .optional()?;
+    let Some(doc) = doc else {
+        return unindex_customer(conn, customer_id);
+    };
+    let mut contacts: Vec<(
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = vec![];
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, mobile, phone, email, wechat FROM contacts WHERE customer_id = ?1 AND deleted_at IS NULL",
+        )?;
+        for row in stmt.query_map([customer_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })? {
+            contacts.push(row?);
+        }
+    }
+    let tags: Vec<String> = conn
+        .prepare_cached("SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = ?1 AND t.deleted_at IS NULL")?
+        .query_map([customer_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+
+    let mut body = Vec::<String>::new();
+    let mut grams = BTreeSet::new();
+    let add_named = |text: &str, body: &mut Vec<String>, grams: &mut BTreeSet<String>| {
+        let (full, initials) = pinyin_forms(text);
+        body.push(text.to_lowercase());
+        body.push(full);
+        body.push(initials.clone());
+        grams_of(text, grams);
+        grams_of(&initials, grams);
+    };
+    add_named(&doc.name, &mut body, &mut grams);
+    body.push(doc.code.to_lowercase());
+    for (name, mobile, phone, email, wechat) in &contacts {
+        add_named(name, &mut body, &mut grams);
+        for p in [mobile, phone].into_iter().flatten() {
+            body.push(p.chars().filter(char::is_ascii_digit).collect());
+        }
+        for t in [email, wechat].into_iter().flatten() {
+            body.push(t.to_lowercase());
+        }
+    }
+    for t in &tags {
+        add_named(t, &mut body, &mut grams);
+    }
+    grams_of(&doc.region, &mut grams);
+    body.push(doc.region.to_lowercase());
+    body.push(doc.rest.to_lowercase());
+    // Separators keep trigrams from spanning two fields.
+    let body = body
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let grams = grams.into_iter().collect::<Vec<_>>().join(" ");
+
+    let rid: Option<i64> = conn
+        .prepare_cached("SELECT rid FROM search_docs WHERE customer_id = ?1")?
+        .query_row([customer_id], |r| r.get(0))
+        .optional()?;
+    let rid = match rid {
+        Some(rid) => {
+            conn.prepare_cached("DELETE FROM customer_fts WHERE rowid = ?1")?
+                .execute([rid])?;
+            conn.prepare_cached("DELETE FROM customer_grams WHERE rowid = ?1")?
+                .execute([rid])?;
+            rid
+        }
+        None => {
+            conn.prepare_cached("INSERT INTO search_docs(customer_id) VALUES (?1)")?
+                .execute([customer_id])?;
+            conn.last_insert_rowid()
+        }
+    };
+    conn.prepare_cached("INSERT INTO customer_fts(rowid, body) VALUES (?1, ?2)")?
+        .execute(params![rid, body])?;
+    conn.prepare_cached("INSERT INTO customer_grams(rowid, grams) VALUES (?1, ?2)")?
+        .execute(params![rid, grams])?;
+    Ok(())
+}
+
+pub fn unindex_customer(conn: &Connection, customer_id: &str) -> Result<()> {
+    let rid: Option<i64> = conn
+        .query_row(
+            "SELECT rid FROM search_docs WHERE customer_id = ?1",
+            [customer_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(rid) = rid {
+        conn.execute("DELETE FROM customer_fts WHERE rowid = ?1", [rid])?;
+        conn.execute("DELETE FROM customer_grams WHERE rowid = ?1", [rid])?;
+        conn.execute("DELETE FROM search_docs WHERE rid = ?1", [rid])?;
+    }
+    Ok(())
+}
+
+/// Rebuild every search document (after a restore or a schema change).
+pub fn reindex_all(conn: &Connection) -> Result<usize> {
+    conn.execute_batch(
+        "DELETE FROM customer_fts; DELETE FROM customer_grams; DELETE FROM search_docs;",
+    )?;
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM customers")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &ids {
+        index_customer(conn, id)?;
+    }
+    Ok(ids.len())
+}
+
+/// How a query is matched: the FTS5 expressions for the two indexes.
+#[derive(Debug, PartialEq, Default)]
+pub struct Plan {
+    pub trigram: Option<String>,
+    pub grams: Option<String>,
+}
+
+fn quote(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+/// Split a query into terms and route each to the index that can answer it.
+/// Returns None when the query has nothing searchable.
+pub fn plan(query: &str) -> Option<Plan> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return None;
+    }
+    let is_phone = q.chars().all(|c| c.is_ascii_digit() || " -+()".contains(c))
+        && q.chars().filter(char::is_ascii_digit).count() >= 3;
+    let terms: Vec<String> = if is_phone {
+        vec![q.chars().filter(char::is_ascii_digit).collect()]
+    } else {
+        q.split_whitespace()
+            .map(|t| {
+                t.chars()
+                    .filter(|c| !matches!(c, '"' | '*' | '^'))
+                    .collect::<String>()
+            })
+            .filter(|t| !t.is_empty())
+            .collect()
+    };
+    let (long, short): (Vec<_>, Vec<_>) = terms.iter().partition(|t| t.chars().count() >= 3);
+    let short: Vec<String> = short
+        .iter()
+        .map(|t| {
+            t.chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    let plan = Plan {
+        trigram: (!long.is_empty()).then(|| {
+            long.iter()
+                .map(|t| quote(t))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        }),
+        grams: (!short.is_empty()).then(|| {
+            short
+                .iter()
+                .map(|t| quote(t))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        }),
+    };
+    (plan.trigram.is_some() || plan.grams.is_some()).then_some(plan)
+}
+
+/// Candidate cap: a one-character query can match most of a big base; we
+/// rank among the first matches rather than sort the whole base.
+pub const MAX_CANDIDATES: usize = 2000;
+
+/// Ids of live customers matching `query`, best first, at most `limit`.
+///
+/// Ranking: exact code, then name starting with the query, then name
+/// containing it, then any other match; ties by most recently updated.
+pub fn search_ids(conn: &Connection, query: &str, limit: usize) -> Result<Vec<String>> {
+    let Some(plan) = plan(query) else {
+        return Ok(vec![]);
+    };
+    let mut parts = vec![];
+    let mut args: Vec<&str> = vec![];
+    if let Some(t) = &plan.trigram {
+        args.push(t);
+        parts.push(format!(
+            "SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?{}",
+            args.len()
+        ));
+    }
+    if let Some(g) = &plan.grams {
+        args.push(g);
+        parts.push(format!(
+            "SELECT rowid FROM customer_grams WHERE customer_grams MATCH ?{}",
+            args.len()
+        ));
+    }
+    let sql = format!(
+        "WITH hits(rid) AS ({} LIMIT {MAX_CANDIDATES})
+         SELECT c.id, c.code, c.name, c.updated_at FROM hits
+         JOIN search_docs d ON d.rid = hits.rid
+         JOIN customers c ON c.id = d.customer_id
+         WHERE c.deleted_at IS NULL",
+        parts.join(" INTERSECT ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let q = query.trim().to_lowercase();
+    let mut rows: Vec<(u8, i64, String)> = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            let id: String = r.get(0)?;
+            let code: String = r.get(1)?;
+            let name: String = r.get::<_, String>(2)?.to_lowercase();
+            let rank = if code.eq_ignore_ascii_case(&q) {
+                0
+            } else if name.starts_with(&q) {
+                1
+            } else if name.contains(&q) {
+                2
+            } else {
+                3
+            };
+            Ok((rank, -r.get::<_, i64>(3)?, id))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.sort();
+    rows.truncate(limit);
+    Ok(rows.into_iter().map(|r| r.2).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinyin_of_a_name() {
+        assert_eq!(pinyin_forms("张三"), ("zhangsan".into(), "zs".into()));
+        assert_eq!(
+            pinyin_forms("腾云科技A"),
+            ("tengyunkejia".into(), "tykja".into())
+        );
+    }
+
+    #[test]
+    fn short_terms_go_to_grams_and_phones_to_digits() {
+        assert_eq!(
+            plan("zs").unwrap(),
+            Plan {
+                trigram: None,
+                grams: Some("\"zs\"".into())
+            }
+        );
+        assert_eq!(
+            plan("138 0013").unwrap(),
+            Plan {
+                trigram: Some("\"1380013\"".into()),
+                grams: None
+            }
+        );
+        assert_eq!(
+            plan("张三 科技公司").unwrap(),
+            Plan {
+                trigram: Some("\"科技公司\"".into()),
+                grams: Some("\"张三\"".into())
+            }
+        );
+        assert!(plan("  ").is_none());
+    }
+}
