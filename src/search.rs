@@ -24,7 +24,8 @@ pub fn pinyin_forms(text: &str) -> (String, String) {
     for (ch, py) in text.chars().zip(text.to_pinyin()) {
         match py {
             Some(p) => {
-                full.push_str(p.plain());
+                // ü is typed as v on Chinese IMEs (吕 → lv).
+                full.extend(p.plain().chars().map(|c| if c == 'ü' { 'v' } else { c }));
                 initials.push_str(p.first_letter());
             }
             None if ch.is_alphanumeric() => {
