@@ -80,6 +80,8 @@ impl Workspace {
              PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
         )?;
         migrations().to_latest(&mut conn)?;
+        // Keep the planner's statistics fresh (cheap; a no-op when recent).
+        conn.execute_batch("PRAGMA optimize = 0x10002")?;
         let device_id = match conn
             .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
                 r.get(0)
