@@ -72,7 +72,7 @@ pub fn set_thresholds(ws: &mut Workspace, t: Thresholds) -> Result<()> {
     ws.write(&origin, |w| settings::put(w, SETTING, &t))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Rule {

@@ -75,7 +75,12 @@ fn footprint(e: &Env) -> i64 {
 #[test]
 fn a_planned_follow_up_gets_the_default_reminder_and_becomes_the_customers_next_follow_up() {
     let mut e = env();
-    let c = customer(&mut e.ws, "深圳市腾云科技有限公司", Some(Grade::A), Status::Prospect);
+    let c = customer(
+        &mut e.ws,
+        "深圳市腾云科技有限公司",
+        Some(Grade::A),
+        Status::Prospect,
+    );
     let f = plan(&mut e.ws, &c, T0 + 2 * DAY);
     assert_eq!(f.status, FollowupStatus::Planned);
     assert_eq!(f.remind_before_min, Some(30));
@@ -93,7 +98,12 @@ fn a_planned_follow_up_gets_the_default_reminder_and_becomes_the_customers_next_
 #[test]
 fn completing_a_follow_up_records_the_result_and_moves_last_and_next() {
     let mut e = env();
-    let c = customer(&mut e.ws, "杭州云栖数据有限公司", Some(Grade::B), Status::Interested);
+    let c = customer(
+        &mut e.ws,
+        "杭州云栖数据有限公司",
+        Some(Grade::B),
+        Status::Interested,
+    );
     let f1 = plan(&mut e.ws, &c, T0 + HOUR);
     let f2 = plan(&mut e.ws, &c, T0 + 3 * DAY);
     e.clock.set(T0 + 2 * HOUR);
@@ -111,7 +121,10 @@ fn completing_a_follow_up_records_the_result_and_moves_last_and_next() {
     .unwrap();
     assert_eq!(done.status, FollowupStatus::Done);
     assert_eq!(done.done_at, Some(T0 + 2 * HOUR));
-    assert_eq!(done.fields.feedback.as_deref(), Some("希望提供分期付款方案"));
+    assert_eq!(
+        done.fields.feedback.as_deref(),
+        Some("希望提供分期付款方案")
+    );
     assert_eq!(done.fields.effective, Some(true));
     let cu = customers::get(e.ws.conn(), &c).unwrap();
     assert_eq!(cu.last_followup_at, Some(T0 + 2 * HOUR));
@@ -128,7 +141,12 @@ fn completing_a_follow_up_records_the_result_and_moves_last_and_next() {
 #[test]
 fn recording_a_done_follow_up_suggests_the_next_date_by_grade_cadence() {
     let mut e = env();
-    for (grade, days) in [(Some(Grade::A), Some(7)), (Some(Grade::B), Some(14)), (Some(Grade::C), Some(30)), (None, None)] {
+    for (grade, days) in [
+        (Some(Grade::A), Some(7)),
+        (Some(Grade::B), Some(14)),
+        (Some(Grade::C), Some(30)),
+        (None, None),
+    ] {
         let c = customer(&mut e.ws, &format!("客户{grade:?}"), grade, Status::Won);
         let f = record_done(&mut e.ws, &c, T0 - HOUR);
         assert_eq!(f.status, FollowupStatus::Done);
@@ -255,7 +273,10 @@ fn postponing_without_a_reason_is_refused_and_nothing_is_written() {
     let err = followups::postpone(&mut e.ws, &f.id, T0 - DAY, "客户临时出差").unwrap_err();
     assert_eq!(err.field(), Some("to"));
     assert_eq!(footprint(&e), before);
-    assert_eq!(followups::get(e.ws.conn(), &f.id).unwrap().planned_at, Some(T0 + DAY));
+    assert_eq!(
+        followups::get(e.ws.conn(), &f.id).unwrap().planned_at,
+        Some(T0 + DAY)
+    );
 }
 
 #[test]
@@ -274,7 +295,12 @@ fn postponing_moves_the_time_keeps_the_reason_and_rearms_the_reminder() {
     .unwrap();
     // The reminder fires, then the follow-up is postponed.
     e.clock.set(T0 + HOUR - 15 * MINUTE);
-    assert_eq!(kehu::reminders::mark_fired(&mut e.ws, &[f.id.clone()]).unwrap().len(), 1);
+    assert_eq!(
+        kehu::reminders::mark_fired(&mut e.ws, &[f.id.clone()])
+            .unwrap()
+            .len(),
+        1
+    );
     let p = followups::postpone(&mut e.ws, &f.id, T0 + DAY, "客户临时出差").unwrap();
     assert_eq!(p.planned_at, Some(T0 + DAY));
     assert_eq!(p.remind_at, Some(T0 + DAY - 15 * MINUTE));
@@ -286,7 +312,10 @@ fn postponing_moves_the_time_keeps_the_reason_and_rearms_the_reminder() {
     let reasons: Vec<_> = hist.iter().map(|h| h.reason.as_str()).collect();
     assert_eq!(reasons, ["客户临时出差", "需等待内部审批"]);
     assert_eq!(hist[1].from_at, Some(T0 + DAY));
-    assert_eq!(customers::get(e.ws.conn(), &c).unwrap().next_followup_at, Some(T0 + 2 * DAY));
+    assert_eq!(
+        customers::get(e.ws.conn(), &c).unwrap().next_followup_at,
+        Some(T0 + 2 * DAY)
+    );
 }
 
 #[test]
@@ -313,21 +342,39 @@ fn every_follow_up_change_is_in_the_change_log() {
     let mut stmt = e
         .ws
         .conn()
-        .prepare("SELECT field FROM changes WHERE entity = 'followup' AND entity_id = ?1 ORDER BY seq")
+        .prepare(
+            "SELECT field FROM changes WHERE entity = 'followup' AND entity_id = ?1 ORDER BY seq",
+        )
         .unwrap();
     let fields: Vec<String> = stmt
         .query_map([&f.id], |r| r.get(0))
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
-    for want in ["*", "planned_at", "remind_at", "postpone_reason", "purpose", "kind", "content", "status", "done_at"] {
-        assert!(fields.iter().any(|f| f == want), "{want} missing in {fields:?}");
+    for want in [
+        "*",
+        "planned_at",
+        "remind_at",
+        "postpone_reason",
+        "purpose",
+        "kind",
+        "content",
+        "status",
+        "done_at",
+    ] {
+        assert!(
+            fields.iter().any(|f| f == want),
+            "{want} missing in {fields:?}"
+        );
     }
-    let origin: String = e
-        .ws
-        .conn()
-        .query_row("SELECT DISTINCT origin FROM changes WHERE entity_id = ?1", [&f.id], |r| r.get(0))
-        .unwrap();
+    let origin: String =
+        e.ws.conn()
+            .query_row(
+                "SELECT DISTINCT origin FROM changes WHERE entity_id = ?1",
+                [&f.id],
+                |r| r.get(0),
+            )
+            .unwrap();
     assert_eq!(origin, "ui");
 }
 
@@ -373,10 +420,16 @@ fn grade_cadence_decides_which_customers_are_due() {
             plan(&mut e.ws, &c, T0 + DAY);
         }
         let (total, rows) = followups::due_customers(e.ws.conn(), T0, None, 10).unwrap();
-        assert_eq!(total, due as i64, "{grade:?} {days}d plan={has_plan} {status:?}");
+        assert_eq!(
+            total, due as i64,
+            "{grade:?} {days}d plan={has_plan} {status:?}"
+        );
         assert_eq!(rows.len(), due as usize);
         if due {
-            assert_eq!(rows[0].due_since, T0 - days * DAY + Cadence::default().days(grade.unwrap()) * DAY);
+            assert_eq!(
+                rows[0].due_since,
+                T0 - days * DAY + Cadence::default().days(grade.unwrap()) * DAY
+            );
         }
         // The pure rule agrees with the query.
         let pure = status != Status::Lost
@@ -390,9 +443,19 @@ fn cadence_is_a_setting() {
     let mut e = env();
     let c = customer(&mut e.ws, "周期客户", Some(Grade::A), Status::Won);
     record_done(&mut e.ws, &c, T0 - 5 * DAY);
-    assert_eq!(followups::due_customers(e.ws.conn(), T0, None, 10).unwrap().0, 0);
+    assert_eq!(
+        followups::due_customers(e.ws.conn(), T0, None, 10)
+            .unwrap()
+            .0,
+        0
+    );
     followups::set_cadence(&mut e.ws, Cadence { a: 3, b: 10, c: 20 }).unwrap();
-    assert_eq!(followups::due_customers(e.ws.conn(), T0, None, 10).unwrap().0, 1);
+    assert_eq!(
+        followups::due_customers(e.ws.conn(), T0, None, 10)
+            .unwrap()
+            .0,
+        1
+    );
     let err = followups::set_cadence(&mut e.ws, Cadence { a: 0, b: 10, c: 20 }).unwrap_err();
     assert_eq!(err.field(), Some("A"));
 }
@@ -403,7 +466,12 @@ fn a_customer_without_any_follow_up_counts_from_its_creation() {
     e.clock.set(T0 - 8 * DAY);
     customer(&mut e.ws, "新客户", Some(Grade::A), Status::Prospect);
     e.clock.set(T0);
-    assert_eq!(followups::due_customers(e.ws.conn(), T0, None, 10).unwrap().0, 1);
+    assert_eq!(
+        followups::due_customers(e.ws.conn(), T0, None, 10)
+            .unwrap()
+            .0,
+        1
+    );
 }
 
 #[test]
@@ -434,7 +502,10 @@ fn the_timeline_shows_follow_ups_and_stage_changes_newest_first() {
             TimelineItem::StageChange { stage_name, .. } => format!("stage:{stage_name}"),
         })
         .collect();
-    assert_eq!(kinds, ["fu:planned", "stage:方案提供", "stage:初步接触", "fu:done"]);
+    assert_eq!(
+        kinds,
+        ["fu:planned", "stage:方案提供", "stage:初步接触", "fu:done"]
+    );
     assert!(items.windows(2).all(|w| w[0].at() >= w[1].at()));
 }
 
@@ -474,7 +545,10 @@ fn attachments_are_copied_into_the_data_folder_once_per_content() {
     let stored = followups::attachment_path(&e.ws, &a1).unwrap();
     assert_eq!(std::fs::read_to_string(&stored).unwrap(), "报价：10 万元");
     std::fs::remove_file(&src).unwrap();
-    assert!(stored.exists(), "the stored copy does not depend on the original");
+    assert!(
+        stored.exists(),
+        "the stored copy does not depend on the original"
+    );
     let files = std::fs::read_dir(stored.parent().unwrap()).unwrap().count();
     assert_eq!(files, 1, "same content is stored once");
     assert_eq!(followups::attachments(e.ws.conn(), &f.id).unwrap().len(), 2);

@@ -58,17 +58,31 @@ fn stage_history_records_the_time_spent_in_each_stage() {
     let mut e = env();
     let c = common::add(&mut e.ws, "北京华宇软件有限公司", vec![], &[]);
     let o = opp(&mut e.ws, &c.id, "ERP 升级", 500_000.0);
-    for (days, stage) in [(2, "需求分析"), (5, "proposal"), (3, "商务谈判"), (1, "合同签订")] {
+    for (days, stage) in [
+        (2, "需求分析"),
+        (5, "proposal"),
+        (3, "商务谈判"),
+        (1, "合同签订"),
+    ] {
         e.clock.advance(days * DAY);
         opportunities::set_stage(&mut e.ws, &o.id, stage, None).unwrap();
     }
     e.clock.advance(4 * DAY);
     let h = opportunities::stage_history(e.ws.conn(), &o.id, e.ws.now_ms(), Lang::Zh).unwrap();
-    let got: Vec<(String, i64)> = h.iter().map(|s| (s.stage_name.clone(), s.duration_ms / DAY)).collect();
-    let want: Vec<(String, i64)> = [("初步接触", 2), ("需求分析", 5), ("方案提供", 3), ("商务谈判", 1), ("合同签订", 4)]
+    let got: Vec<(String, i64)> = h
         .iter()
-        .map(|(s, d)| (s.to_string(), *d))
+        .map(|s| (s.stage_name.clone(), s.duration_ms / DAY))
         .collect();
+    let want: Vec<(String, i64)> = [
+        ("初步接触", 2),
+        ("需求分析", 5),
+        ("方案提供", 3),
+        ("商务谈判", 1),
+        ("合同签订", 4),
+    ]
+    .iter()
+    .map(|(s, d)| (s.to_string(), *d))
+    .collect();
     assert_eq!(got, want);
     assert!(h[..4].iter().all(|s| s.left_at.is_some()));
     let now = opportunities::get(e.ws.conn(), &o.id).unwrap();
@@ -109,7 +123,10 @@ fn an_unknown_stage_is_refused_on_the_stage_field_and_nothing_is_written() {
     let before = footprint(&e);
     let err = opportunities::set_stage(&mut e.ws, &o.id, "签约后", None).unwrap_err();
     assert_eq!(err.field(), Some("stage"));
-    assert!(err.message(Lang::Zh).contains("初步接触"), "lists the stages");
+    assert!(
+        err.message(Lang::Zh).contains("初步接触"),
+        "lists the stages"
+    );
     assert_eq!(footprint(&e), before);
     let err = opportunities::create(
         &mut e.ws,
@@ -132,9 +149,29 @@ fn bad_opportunity_fields_name_the_field() {
     let mut e = env();
     let c = common::add(&mut e.ws, "字段客户", vec![], &[]);
     for (fields, field) in [
-        (OpportunityFields { name: " ".into(), ..Default::default() }, "name"),
-        (OpportunityFields { name: "x".into(), expected_amount: Some(-1.0), ..Default::default() }, "expected_amount"),
-        (OpportunityFields { name: "x".into(), expected_close_date: Some("明年".into()), ..Default::default() }, "expected_close_date"),
+        (
+            OpportunityFields {
+                name: " ".into(),
+                ..Default::default()
+            },
+            "name",
+        ),
+        (
+            OpportunityFields {
+                name: "x".into(),
+                expected_amount: Some(-1.0),
+                ..Default::default()
+            },
+            "expected_amount",
+        ),
+        (
+            OpportunityFields {
+                name: "x".into(),
+                expected_close_date: Some("明年".into()),
+                ..Default::default()
+            },
+            "expected_close_date",
+        ),
     ] {
         let err = opportunities::create(
             &mut e.ws,
@@ -154,18 +191,54 @@ fn stages_can_be_added_renamed_and_reordered_and_lost_stays_last() {
     let mut e = env();
     let s = pipeline::add_stage(&mut e.ws, "报价", Some("商务谈判")).unwrap();
     let names = |ws: &Workspace| -> Vec<String> {
-        pipeline::stages(ws.conn()).unwrap().into_iter().map(|s| s.name).collect()
+        pipeline::stages(ws.conn())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect()
     };
-    assert_eq!(names(&e.ws), ["初步接触", "需求分析", "方案提供", "报价", "商务谈判", "合同签订", "回款完成", "输单"]);
+    assert_eq!(
+        names(&e.ws),
+        [
+            "初步接触",
+            "需求分析",
+            "方案提供",
+            "报价",
+            "商务谈判",
+            "合同签订",
+            "回款完成",
+            "输单"
+        ]
+    );
     pipeline::rename_stage(&mut e.ws, &s.key, "报价确认").unwrap();
     let err = pipeline::rename_stage(&mut e.ws, "报价确认", "需求分析").unwrap_err();
     assert_eq!(err.field(), Some("name"));
-    let order: Vec<String> = ["需求分析", "初步接触", "方案提供", "报价确认", "商务谈判", "合同签订", "回款完成"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let order: Vec<String> = [
+        "需求分析",
+        "初步接触",
+        "方案提供",
+        "报价确认",
+        "商务谈判",
+        "合同签订",
+        "回款完成",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     pipeline::reorder_stages(&mut e.ws, &order).unwrap();
-    assert_eq!(names(&e.ws), ["需求分析", "初步接触", "方案提供", "报价确认", "商务谈判", "合同签订", "回款完成", "输单"]);
+    assert_eq!(
+        names(&e.ws),
+        [
+            "需求分析",
+            "初步接触",
+            "方案提供",
+            "报价确认",
+            "商务谈判",
+            "合同签订",
+            "回款完成",
+            "输单"
+        ]
+    );
     let err = pipeline::reorder_stages(&mut e.ws, &order[..3]).unwrap_err();
     assert_eq!(err.field(), Some("order"));
     // Renaming keeps the key, so opportunities stay in the stage.
@@ -173,7 +246,10 @@ fn stages_can_be_added_renamed_and_reordered_and_lost_stays_last() {
     let o = opp(&mut e.ws, &c.id, "项目", 1.0);
     opportunities::set_stage(&mut e.ws, &o.id, "报价确认", None).unwrap();
     pipeline::rename_stage(&mut e.ws, "报价确认", "报价中").unwrap();
-    assert_eq!(opportunities::get(e.ws.conn(), &o.id).unwrap().stage_name, "报价中");
+    assert_eq!(
+        opportunities::get(e.ws.conn(), &o.id).unwrap().stage_name,
+        "报价中"
+    );
     // The settings change is logged.
     let n: i64 = e
         .ws
@@ -201,8 +277,14 @@ fn a_stage_in_use_cannot_be_deleted_without_moving_its_opportunities() {
     let err = pipeline::delete_stage(&mut e.ws, "输单", None).unwrap_err();
     assert_eq!(err.field(), Some("stage"));
     assert_eq!(footprint(&e), before);
-    assert_eq!(pipeline::delete_stage(&mut e.ws, "需求分析", Some("方案提供")).unwrap(), 2);
-    assert!(pipeline::stages(e.ws.conn()).unwrap().iter().all(|s| s.key != "needs_analysis"));
+    assert_eq!(
+        pipeline::delete_stage(&mut e.ws, "需求分析", Some("方案提供")).unwrap(),
+        2
+    );
+    assert!(pipeline::stages(e.ws.conn())
+        .unwrap()
+        .iter()
+        .all(|s| s.key != "needs_analysis"));
     for o in [&o1, &o2] {
         let got = opportunities::get(e.ws.conn(), &o.id).unwrap();
         assert_eq!(got.stage, "proposal");
@@ -210,7 +292,10 @@ fn a_stage_in_use_cannot_be_deleted_without_moving_its_opportunities() {
         assert_eq!(h.len(), 3);
     }
     // An unused stage goes directly.
-    assert_eq!(pipeline::delete_stage(&mut e.ws, "商务谈判", None).unwrap(), 0);
+    assert_eq!(
+        pipeline::delete_stage(&mut e.ws, "商务谈判", None).unwrap(),
+        0
+    );
 }
 
 #[test]
@@ -225,7 +310,10 @@ fn the_board_has_a_column_per_stage_with_count_and_amount() {
     let cols = opportunities::board(e.ws.conn(), None, 10, Lang::Zh).unwrap();
     assert_eq!(cols.len(), 7);
     let col = |k: &str| cols.iter().find(|c| c.stage.key == k).unwrap();
-    assert_eq!((col("initial_contact").count, col("initial_contact").amount), (1, 50.0));
+    assert_eq!(
+        (col("initial_contact").count, col("initial_contact").amount),
+        (1, 50.0)
+    );
     assert_eq!((col("proposal").count, col("proposal").amount), (1, 100.0));
     assert_eq!(col("lost").count, 0);
     let all = opportunities::list(e.ws.conn(), &OpportunityQuery::default(), Lang::Zh).unwrap();

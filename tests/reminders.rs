@@ -19,7 +19,11 @@ struct Recorder(Arc<Mutex<Vec<(i64, Notification)>>>, Option<FixedClock>);
 
 impl Notifier for Recorder {
     fn notify(&self, n: &Notification, _: &ActionSink) -> kehu::Result<()> {
-        let t = self.1.as_ref().map(|c| kehu::clock::Clock::now_ms(c)).unwrap_or(0);
+        let t = self
+            .1
+            .as_ref()
+            .map(|c| kehu::clock::Clock::now_ms(c))
+            .unwrap_or(0);
         self.0.lock().unwrap().push((t, n.clone()));
         Ok(())
     }
@@ -67,13 +71,20 @@ fn what_is_due_at_t() {
         let c = customer(&mut e.ws, "提醒客户");
         let id = plan(&mut e.ws, &c, T0 + planned, remind);
         let got = reminders::due_at(e.ws.conn(), T0 + ask).unwrap();
-        assert_eq!(got.len(), due as usize, "planned +{planned} remind {remind} at +{ask}");
+        assert_eq!(
+            got.len(),
+            due as usize,
+            "planned +{planned} remind {remind} at +{ask}"
+        );
         if due {
             assert_eq!(got[0].followup_id, id);
             assert_eq!(got[0].customer_name, "提醒客户");
             assert_eq!(got[0].remind_at, T0 + planned - remind * MINUTE);
         }
-        assert_eq!(reminders::next_due_time(e.ws.conn()).unwrap(), Some(T0 + planned - remind * MINUTE));
+        assert_eq!(
+            reminders::next_due_time(e.ws.conn()).unwrap(),
+            Some(T0 + planned - remind * MINUTE)
+        );
     }
 }
 
@@ -100,7 +111,9 @@ fn done_cancelled_deleted_and_unreminded_follow_ups_are_never_due() {
     followups::cancel(&mut e.ws, &cancelled, None).unwrap();
     followups::set_deleted(&mut e.ws, &deleted, true).unwrap();
     kehu::customers::delete(&mut e.ws, &[c2]).unwrap();
-    assert!(reminders::due_at(e.ws.conn(), T0 + 2 * HOUR).unwrap().is_empty());
+    assert!(reminders::due_at(e.ws.conn(), T0 + 2 * HOUR)
+        .unwrap()
+        .is_empty());
     assert_eq!(reminders::next_due_time(e.ws.conn()).unwrap(), None);
 }
 
@@ -111,10 +124,19 @@ fn a_reminder_is_claimed_once_even_by_two_processes() {
     let id = plan(&mut e.ws, &c, T0 + HOUR, 30);
     e.clock.set(T0 + HOUR);
     // A second connection to the same file, as another process would have.
-    let mut other = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone())).unwrap();
-    assert_eq!(reminders::mark_fired(&mut e.ws, &[id.clone()]).unwrap(), [id.clone()]);
-    assert!(reminders::mark_fired(&mut other, &[id.clone()]).unwrap().is_empty());
-    assert!(reminders::due_at(other.conn(), T0 + 2 * HOUR).unwrap().is_empty());
+    let mut other =
+        Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone()))
+            .unwrap();
+    assert_eq!(
+        reminders::mark_fired(&mut e.ws, &[id.clone()]).unwrap(),
+        [id.clone()]
+    );
+    assert!(reminders::mark_fired(&mut other, &[id.clone()])
+        .unwrap()
+        .is_empty());
+    assert!(reminders::due_at(other.conn(), T0 + 2 * HOUR)
+        .unwrap()
+        .is_empty());
     let f = followups::get(e.ws.conn(), &id).unwrap();
     assert_eq!(f.reminder_fired_at, Some(T0 + HOUR));
 }
@@ -128,9 +150,20 @@ fn snoozing_reminds_again_later() {
     reminders::mark_fired(&mut e.ws, &[id.clone()]).unwrap();
     let f = reminders::snooze(&mut e.ws, &id, 10).unwrap();
     assert_eq!(f.snoozed_until, Some(T0 + 40 * MINUTE));
-    assert!(reminders::due_at(e.ws.conn(), T0 + 40 * MINUTE - 1).unwrap().is_empty());
-    assert_eq!(reminders::due_at(e.ws.conn(), T0 + 40 * MINUTE).unwrap().len(), 1);
-    assert_eq!(f.planned_at, Some(T0 + HOUR), "snoozing does not move the plan");
+    assert!(reminders::due_at(e.ws.conn(), T0 + 40 * MINUTE - 1)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        reminders::due_at(e.ws.conn(), T0 + 40 * MINUTE)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        f.planned_at,
+        Some(T0 + HOUR),
+        "snoozing does not move the plan"
+    );
     let err = reminders::snooze(&mut e.ws, &id, 0).unwrap_err();
     assert_eq!(err.field(), Some("minutes"));
 }
@@ -144,7 +177,8 @@ fn reminders_missed_while_closed_are_shown_as_one_summary_at_start() {
     }
     e.clock.set(T0 + 5 * HOUR);
     let rec = Recorder(Default::default(), Some(e.clock.clone()));
-    let ws = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone())).unwrap();
+    let ws = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone()))
+        .unwrap();
     let mut engine = Engine::new(ws, Lang::Zh);
     assert_eq!(engine.step(&rec, &ActionSink::none()).unwrap(), None);
     let got = rec.taken();
@@ -156,8 +190,11 @@ fn reminders_missed_while_closed_are_shown_as_one_summary_at_start() {
     assert!(n.body.contains("甲公司"));
     // Nothing more on the next step or after a restart.
     engine.step(&rec, &ActionSink::none()).unwrap();
-    let ws = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone())).unwrap();
-    Engine::new(ws, Lang::Zh).step(&rec, &ActionSink::none()).unwrap();
+    let ws = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone()))
+        .unwrap();
+    Engine::new(ws, Lang::Zh)
+        .step(&rec, &ActionSink::none())
+        .unwrap();
     assert!(rec.taken().is_empty());
 }
 
@@ -182,9 +219,13 @@ fn a_due_reminder_names_the_customer_kind_and_time_in_the_users_language() {
     .unwrap()
     .id;
     let rec = Recorder(Default::default(), Some(e.clock.clone()));
-    let ws = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone())).unwrap();
+    let ws = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone()))
+        .unwrap();
     let mut engine = Engine::new(ws, Lang::Zh);
-    assert_eq!(engine.step(&rec, &ActionSink::none()).unwrap(), Some(T0 + 30 * MINUTE));
+    assert_eq!(
+        engine.step(&rec, &ActionSink::none()).unwrap(),
+        Some(T0 + 30 * MINUTE)
+    );
     assert!(rec.taken().is_empty());
     e.clock.set(T0 + 30 * MINUTE);
     assert_eq!(engine.step(&rec, &ActionSink::none()).unwrap(), None);
@@ -197,14 +238,20 @@ fn a_due_reminder_names_the_customer_kind_and_time_in_the_users_language() {
     assert!(n.body.contains("确认报价"));
     assert_eq!(n.followup_ids, [id]);
     assert!(!n.summary);
-    let en = reminders::compose(&reminders::due_at(e.ws.conn(), 0).unwrap(), T0, Lang::En, false);
+    let en = reminders::compose(
+        &reminders::due_at(e.ws.conn(), 0).unwrap(),
+        T0,
+        Lang::En,
+        false,
+    );
     assert_eq!(en.followup_ids.len(), 0);
 }
 
 #[test]
 fn more_than_a_few_reminders_falling_due_together_become_one_summary() {
     let mut e = env();
-    let ws = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone())).unwrap();
+    let ws = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone()))
+        .unwrap();
     let rec = Recorder(Default::default(), Some(e.clock.clone()));
     let mut engine = Engine::new(ws, Lang::Zh);
     engine.step(&rec, &ActionSink::none()).unwrap();
@@ -250,7 +297,10 @@ fn the_scheduler_thread_fires_a_due_reminder_and_stops() {
     let got = rec.taken();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].1.followup_ids, [id.clone()]);
-    assert!(followups::get(ws.conn(), &id).unwrap().reminder_fired_at.is_some());
+    assert!(followups::get(ws.conn(), &id)
+        .unwrap()
+        .reminder_fired_at
+        .is_some());
 }
 
 #[derive(Debug, Clone)]
@@ -385,7 +435,17 @@ fn the_cli_lists_what_is_due_without_firing_it() {
     };
     let c = run(&["customer", "add", "--name", "命令行客户"]);
     let code = c["code"].as_str().unwrap().to_string();
-    let f = run(&["followup", "add", &code, "--kind", "微信", "--at", "2099-11-25 14:00", "--remind", "15"]);
+    let f = run(&[
+        "followup",
+        "add",
+        &code,
+        "--kind",
+        "微信",
+        "--at",
+        "2099-11-25 14:00",
+        "--remind",
+        "15",
+    ]);
     assert_eq!(f["followup"]["kind"], "wechat");
     let due = run(&["remind", "due", "--at", "2099-11-25 13:44"]);
     assert_eq!(due.as_array().unwrap().len(), 0);
@@ -393,16 +453,38 @@ fn the_cli_lists_what_is_due_without_firing_it() {
     assert_eq!(due_local.as_array().unwrap().len(), 1);
     // The same instant in RFC 3339.
     use chrono::TimeZone;
-    let rfc = chrono::Local.with_ymd_and_hms(2099, 11, 25, 13, 45, 0).unwrap().to_rfc3339();
-    assert_eq!(run(&["remind", "due", "--at", &rfc]).as_array().unwrap().len(), 1);
+    let rfc = chrono::Local
+        .with_ymd_and_hms(2099, 11, 25, 13, 45, 0)
+        .unwrap()
+        .to_rfc3339();
+    assert_eq!(
+        run(&["remind", "due", "--at", &rfc])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // Listing does not fire: still due.
-    assert_eq!(run(&["remind", "due", "--at", "2099-11-25 13:45"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        run(&["remind", "due", "--at", "2099-11-25 13:45"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // Bad input: one JSON error line with the field, non-zero exit.
     let out = assert_cmd::Command::cargo_bin("kehu")
         .unwrap()
         .env("KEHU_DB", &db)
         .env("LANG", "zh_CN.UTF-8")
-        .args(["--json", "followup", "postpone", f["followup"]["id"].as_str().unwrap(), "--to", "2099-12-01 10:00"])
+        .args([
+            "--json",
+            "followup",
+            "postpone",
+            f["followup"]["id"].as_str().unwrap(),
+            "--to",
+            "2099-12-01 10:00",
+        ])
         .assert()
         .code(2)
         .get_output()
