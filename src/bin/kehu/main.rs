@@ -2,13 +2,19 @@
 //! parse arguments, call the core, print the result (human text in the
 //! terminal's language, or JSON with `--json`).
 
+mod alerts;
 mod backup;
 mod customer;
 mod demo;
+mod followup;
 mod member;
+mod opp;
 mod output;
+mod pipeline;
+mod remind;
 mod search;
 mod tag;
+mod today;
 
 use clap::{Parser, Subcommand};
 use kehu::{Lang, Workspace};
@@ -50,6 +56,22 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore the database from a backup file.
     Restore(backup::RestoreArgs),
+    /// Follow-ups: add (plan or record), done, postpone, cancel, list, timeline.
+    #[command(subcommand)]
+    Followup(followup::Cmd),
+    /// Reminders: what is due, the headless scheduler, snooze.
+    #[command(subcommand)]
+    Remind(remind::Cmd),
+    /// Opportunities: add, stage, amount, list, history, board.
+    #[command(subcommand)]
+    Opp(opp::Cmd),
+    /// Pipeline stages: list, add, rename, reorder, delete.
+    #[command(subcommand)]
+    Pipeline(pipeline::Cmd),
+    /// Evaluate the alert rules and list active alerts.
+    Alerts(alerts::Args),
+    /// Today: overdue and today's follow-ups, customers due, alerts.
+    Today(today::Args),
 }
 
 /// What a subcommand needs: the open workspace, the output mode and language.
@@ -90,5 +112,11 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Demo(args) => demo::run(&mut ctx, args),
         Command::Backup(args) => backup::backup(&mut ctx, args),
         Command::Restore(_) => unreachable!("handled above"),
+        Command::Followup(cmd) => followup::run(&mut ctx, cmd),
+        Command::Remind(cmd) => remind::run(&mut ctx, cmd),
+        Command::Opp(cmd) => opp::run(&mut ctx, cmd),
+        Command::Pipeline(cmd) => pipeline::run(&mut ctx, cmd),
+        Command::Alerts(args) => alerts::run(&mut ctx, args),
+        Command::Today(args) => today::run(&mut ctx, args),
     }
 }
