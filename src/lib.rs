@@ -12,11 +12,14 @@ pub mod dates;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod fields;
 pub mod i18n;
+pub mod import;
 pub mod members;
 pub mod search;
 pub mod tags;
+pub mod template;
 pub mod validate;
 
 pub use db::Workspace;
