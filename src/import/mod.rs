@@ -677,7 +677,15 @@ fn convert_row(
     if has_contact && contact.name.trim().is_empty() {
         contact.name = f.name.clone();
     }
-    let contacts = if has_contact {
+    // The core's own rules (name required, lengths, amounts ≥ 0, owner exists).
+    let fields = match f.clone().validated(conn) {
+        Ok(v) => v,
+        Err(e) => {
+            issues.push(from_error(e, "name"));
+            f
+        }
+    };
+    let contacts = if has_contact && !contact.name.trim().is_empty() {
         match contact.clone().validated() {
             Ok(c) => vec![c],
             Err(e) => {
@@ -691,14 +699,6 @@ fn convert_row(
         }
     } else {
         vec![]
-    };
-    // The core's own rules (name required, lengths, amounts ≥ 0, owner exists).
-    let fields = match f.clone().validated(conn) {
-        Ok(v) => v,
-        Err(e) => {
-            issues.push(from_error(e, "name"));
-            f
-        }
     };
     let mut matched = None;
     if let Some(c) = &code {
@@ -1117,6 +1117,7 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
     };
     ws.write(&format!("undo-import:{}", job.id), |w| {
         let mut touched = std::collections::HashSet::new();
+        let mut new_tags = vec![];
         for (entity, eid, field, old, new) in &entries {
             match (entity.as_str(), field.as_str()) {
                 ("customer_tag", _) => {
@@ -1201,17 +1202,19 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
                         rep.kept_newer += 1;
                     }
                 }
-                ("tag", "*") => {
-                    let used: bool = w.tx().query_row(
-                        "SELECT EXISTS(SELECT 1 FROM customer_tags WHERE tag_id = ?1)",
-                        [eid],
-                        |r| r.get(0),
-                    )?;
-                    if !used && w.tx().execute("DELETE FROM tags WHERE id = ?1", [eid])? > 0 {
-                        w.log("tag", eid, "*", parse(new), None)?;
-                    }
-                }
+                ("tag", "*") => new_tags.push((eid.clone(), parse(new))),
                 _ => {}
+            }
+        }
+        // Tags the import created go once no customer carries them.
+        for (eid, record) in new_tags {
+            let used: bool = w.tx().query_row(
+                "SELECT EXISTS(SELECT 1 FROM customer_tags WHERE tag_id = ?1)",
+                [&eid],
+                |r| r.get(0),
+            )?;
+            if !used && w.tx().execute("DELETE FROM tags WHERE id = ?1", [&eid])? > 0 {
+                w.log("tag", &eid, "*", record, None)?;
             }
         }
         rep.restored = touched.iter().filter(|id| !created.contains(*id)).count();

@@ -289,7 +289,7 @@ fn check_zip(path: &Path) -> Result<()> {
             return Err(password_protected());
         }
         total = total.saturating_add(e.size());
-        if e.size() > 64 << 20 && e.compressed_size() > 0 && e.size() / e.compressed_size() > 1000 {
+        if e.size() > 32 << 20 && e.size() / e.compressed_size().max(1) > 100 {
             return Err(too_large(
                 "压缩比异常，疑似压缩炸弹",
                 "abnormal compression ratio, likely a zip bomb",
@@ -519,18 +519,15 @@ pub fn decode(
         .step_by(2)
         .filter(|&&b| b == 0)
         .count();
-    let half = sample.len() / 2;
-    if half > 0 && odd_nul * 4 > half {
-        return Ok((
-            UTF_16LE.decode_without_bom_handling(bytes).0.into_owned(),
-            UTF_16LE,
-        ));
-    }
-    if half > 0 && even_nul * 4 > half {
-        return Ok((
-            UTF_16BE.decode_without_bom_handling(bytes).0.into_owned(),
-            UTF_16BE,
-        ));
+    // GBK and UTF-8 text never hold NUL bytes; UTF-16 does (in every ASCII
+    // character, such as the delimiters and line ends).
+    if even_nul + odd_nul > 0 {
+        let enc = if odd_nul >= even_nul {
+            UTF_16LE
+        } else {
+            UTF_16BE
+        };
+        return Ok((enc.decode_without_bom_handling(bytes).0.into_owned(), enc));
     }
     let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     det.feed(bytes, true);

@@ -5,6 +5,8 @@
 mod backup;
 mod customer;
 mod demo;
+mod export;
+mod import;
 mod member;
 mod output;
 mod search;
@@ -50,6 +52,15 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore the database from a backup file.
     Restore(backup::RestoreArgs),
+    /// Import customers from an Excel (xlsx/xls/ods) or CSV file.
+    Import(import::Args),
+    /// The import log: list, undo.
+    #[command(subcommand)]
+    Imports(import::Cmd),
+    /// Export customers or contacts to xlsx or csv.
+    Export(export::Args),
+    /// Write the Excel import template.
+    Template(export::TemplateArgs),
 }
 
 /// What a subcommand needs: the open workspace, the output mode and language.
@@ -90,5 +101,9 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Demo(args) => demo::run(&mut ctx, args),
         Command::Backup(args) => backup::backup(&mut ctx, args),
         Command::Restore(_) => unreachable!("handled above"),
+        Command::Import(args) => import::run(&mut ctx, args),
+        Command::Imports(cmd) => import::run_jobs(&mut ctx, cmd),
+        Command::Export(args) => export::run(&mut ctx, args),
+        Command::Template(args) => export::template(&mut ctx, args),
     }
 }
