@@ -11,18 +11,21 @@ use rusqlite_migration::{Migrations, M};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Schema migrations, applied in order, each in its own transaction.
+/// Schema migrations, applied in order, each in its own transaction. The
+/// schema version is the number of migrations applied.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_core.sql"),
+    include_str!("../migrations/0002_followups.sql"),
+    include_str!("../migrations/0003_imports.sql"),
+];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("../migrations/0001_core.sql")),
-        M::up(include_str!("../migrations/0002_followups.sql")),
-    ])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> i64 {
-    // One migration = one version; keep in step with `migrations()`.
-    2
+    MIGRATIONS.len() as i64
 }
 
 /// Default database path: `~/.local/share/kehu/kehu.db` on Linux.

@@ -7,6 +7,8 @@ mod backup;
 mod customer;
 mod demo;
 mod followup;
+mod export;
+mod import;
 mod member;
 mod opp;
 mod output;
@@ -72,6 +74,15 @@ enum Command {
     Alerts(alerts::Args),
     /// Today: overdue and today's follow-ups, customers due, alerts.
     Today(today::Args),
+    /// Import customers from an Excel (xlsx/xls/ods) or CSV file.
+    Import(import::Args),
+    /// The import log: list, undo.
+    #[command(subcommand)]
+    Imports(import::Cmd),
+    /// Export customers or contacts to xlsx or csv.
+    Export(export::Args),
+    /// Write the Excel import template.
+    Template(export::TemplateArgs),
 }
 
 /// What a subcommand needs: the open workspace, the output mode and language.
@@ -118,5 +129,9 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Pipeline(cmd) => pipeline::run(&mut ctx, cmd),
         Command::Alerts(args) => alerts::run(&mut ctx, args),
         Command::Today(args) => today::run(&mut ctx, args),
+        Command::Import(args) => import::run(&mut ctx, args),
+        Command::Imports(cmd) => import::run_jobs(&mut ctx, cmd),
+        Command::Export(args) => export::run(&mut ctx, args),
+        Command::Template(args) => export::template(&mut ctx, args),
     }
 }
