@@ -10,15 +10,17 @@
 //! `merge.rs`.
 
 pub mod block;
-// mod merge;
+mod merge;
 pub mod normalize;
 pub mod regions;
 pub mod score;
-// mod store;
+mod store;
 
-// pub use merge::{merge, unmerge, MergeResult};
+pub use merge::{merge, unmerge, MergeResult};
 pub use score::{prepare, score, Match, Prepared, Reason, Settings};
-// pub use store::{candidates_for, ignore, scan, Candidate, Draft, DupGroup, DupPair};
+pub use store::{
+    candidates_for, ignore, scan, scan_with, settings, Candidate, Draft, DupGroup, DupPair, ScanResult,
+};
 
 /// What the matcher sees of a customer.
 #[derive(Debug, Clone, Default, PartialEq)]
