@@ -24,9 +24,18 @@ pub struct MergeResult {
 /// through a `customer_id` column: follow-ups, opportunities, reminders,
 /// attachments — whichever exist in this schema. (table, log entity).
 fn child_tables(conn: &Connection) -> Result<Vec<(String, String)>> {
-    let skip = ["customers", "contacts", "customer_tags", "search_docs", "dedupe_decisions", "merges"];
+    let skip = [
+        "customers",
+        "contacts",
+        "customer_tags",
+        "search_docs",
+        "dedupe_decisions",
+        "merges",
+    ];
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut out = vec![];
@@ -35,7 +44,10 @@ fn child_tables(conn: &Connection) -> Result<Vec<(String, String)>> {
             continue;
         }
         let cols: Vec<String> = conn
-            .prepare(&format!("SELECT name FROM pragma_table_info('{}')", t.replace('\'', "")))?
+            .prepare(&format!(
+                "SELECT name FROM pragma_table_info('{}')",
+                t.replace('\'', "")
+            ))?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         if cols.iter().any(|c| c == "customer_id") && cols.iter().any(|c| c == "id") {
@@ -57,9 +69,11 @@ fn live_ids(ws: &Workspace, keys: &[String]) -> Result<Vec<String>> {
     keys.iter()
         .map(|k| {
             let id = customers::resolve_id(ws.conn(), k)?;
-            let deleted: Option<i64> =
-                ws.conn()
-                    .query_row("SELECT deleted_at FROM customers WHERE id = ?1", [&id], |r| r.get(0))?;
+            let deleted: Option<i64> = ws.conn().query_row(
+                "SELECT deleted_at FROM customers WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?;
             if deleted.is_some() {
                 return Err(Error::validation(
                     "id",

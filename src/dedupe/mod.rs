@@ -19,7 +19,8 @@ mod store;
 pub use merge::{merge, unmerge, MergeResult};
 pub use score::{prepare, score, Match, Prepared, Reason, Settings};
 pub use store::{
-    candidates_for, ignore, scan, scan_with, settings, Candidate, Draft, DupGroup, DupPair, ScanResult,
+    candidates_for, ignore, scan, scan_with, settings, Candidate, Draft, DupGroup, DupPair,
+    ScanResult,
 };
 
 /// What the matcher sees of a customer.

@@ -139,7 +139,15 @@ const BRANCH: &[&str] = &[
 /// Keeps spaces and punctuation (the name parser needs them).
 pub fn fold(text: &str) -> String {
     let nfkc: String = text.nfkc().collect();
-    fast2s::convert(&nfkc).to_lowercase()
+    fast2s::convert(&nfkc)
+        .chars()
+        .map(|c| match c {
+            // Variants the table keeps but names use in the standard form.
+            '谘' => '咨',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn is_open(c: char) -> bool {
@@ -324,7 +332,12 @@ pub fn normalize_name(name: &str) -> NormName {
             }
         };
         // 沙湾 + 县 (now 沙湾市), 红河 + 州: the place with another suffix.
-        let mut typed_full = is_admin_suffix(s[n - 1]);
+        // Written out in full (深圳市, 香潭市), not a short form (杭州).
+        let mut typed_full = if by_sound {
+            is_admin_suffix(s[n - 1])
+        } else {
+            p.full
+        };
         if !typed_full && n < s.len() && is_admin_suffix(s[n]) {
             n += 1;
             typed_full = true;

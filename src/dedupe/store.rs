@@ -75,34 +75,43 @@ pub struct ScanResult {
 /// the defaults.
 pub fn settings(conn: &Connection) -> Result<Settings> {
     let v: Option<String> = conn
-        .query_row("SELECT value FROM settings WHERE key = 'dedupe'", [], |r| r.get(0))
+        .query_row("SELECT value FROM settings WHERE key = 'dedupe'", [], |r| {
+            r.get(0)
+        })
         .optional()?;
-    Ok(v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
+    Ok(v.and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
 }
 
 /// The matcher's view of stored customers: id, code, record.
-pub(crate) fn load_records(conn: &Connection, ids: Option<&[String]>) -> Result<Vec<(String, String, Record)>> {
+pub(crate) fn load_records(
+    conn: &Connection,
+    ids: Option<&[String]>,
+) -> Result<Vec<(String, String, Record)>> {
     let mut out: Vec<(String, String, Record)> = vec![];
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut add_row = |id: String, code: String, name: String, p: Option<String>, c: Option<String>| {
-        let region = format!("{}{}", p.unwrap_or_default(), c.unwrap_or_default());
-        index.insert(id.clone(), out.len());
-        out.push((
-            id,
-            code,
-            Record {
-                name,
-                region,
-                ..Default::default()
-            },
-        ));
-    };
+    let mut add_row =
+        |id: String, code: String, name: String, p: Option<String>, c: Option<String>| {
+            let region = format!("{}{}", p.unwrap_or_default(), c.unwrap_or_default());
+            index.insert(id.clone(), out.len());
+            out.push((
+                id,
+                code,
+                Record {
+                    name,
+                    region,
+                    ..Default::default()
+                },
+            ));
+        };
     match ids {
         None => {
             let mut stmt = conn.prepare(
                 "SELECT id, code, name, province, city FROM customers WHERE deleted_at IS NULL",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
             for row in rows {
                 let (a, b, c, d, e) = row?;
                 add_row(a, b, c, d, e);
@@ -114,7 +123,9 @@ pub(crate) fn load_records(conn: &Connection, ids: Option<&[String]>) -> Result<
             )?;
             for id in ids {
                 if let Some((a, b, c, d, e)) = stmt
-                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                    .query_row([id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
                     .optional()?
                 {
                     add_row(a, b, c, d, e);
@@ -122,7 +133,11 @@ pub(crate) fn load_records(conn: &Connection, ids: Option<&[String]>) -> Result<
             }
         }
     }
-    let mut push_contact = |cid: String, name: String, mobile: Option<String>, phone: Option<String>, email: Option<String>| {
+    let mut push_contact = |cid: String,
+                            name: String,
+                            mobile: Option<String>,
+                            phone: Option<String>,
+                            email: Option<String>| {
         if let Some(&i) = index.get(&cid) {
             let r = &mut out[i].2;
             r.contacts.push(name);
@@ -136,7 +151,9 @@ pub(crate) fn load_records(conn: &Connection, ids: Option<&[String]>) -> Result<
             let mut stmt = conn.prepare(
                 "SELECT customer_id, name, mobile, phone, email FROM contacts WHERE deleted_at IS NULL",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
             for row in rows {
                 let (a, b, c, d, e) = row?;
                 push_contact(a, b, c, d, e);
@@ -148,7 +165,9 @@ pub(crate) fn load_records(conn: &Connection, ids: Option<&[String]>) -> Result<
                  WHERE customer_id = ?1 AND deleted_at IS NULL",
             )?;
             for id in ids {
-                let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+                let rows = stmt.query_map([id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?;
                 for row in rows {
                     let (a, b, c, d, e) = row?;
                     push_contact(a, b, c, d, e);
@@ -242,7 +261,9 @@ pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<
             "SELECT d.customer_id FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1 LIMIT ?2) h
              JOIN search_docs d ON d.rid = h.rowid",
         )?;
-        for id in stmt.query_map(params![fts_phrase(&phrase), cap as i64], |r| r.get::<_, String>(0))? {
+        for id in stmt.query_map(params![fts_phrase(&phrase), cap as i64], |r| {
+            r.get::<_, String>(0)
+        })? {
             add(id?, &mut ids);
         }
     }
@@ -264,7 +285,13 @@ pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<
         })
         .filter_map(|(id, code, r)| {
             let m = score(&me, &prepare(&r), &s);
-            (m.score >= s.hint_threshold).then(|| Candidate {
+            // A shared phone or email is worth showing even under another
+            // name: the person typing decides.
+            let contact_hit = m
+                .reasons
+                .iter()
+                .any(|r| r.kind == "mobile_same" || r.kind == "email_same");
+            (m.score >= s.hint_threshold || contact_hit).then(|| Candidate {
                 customer_id: id,
                 code,
                 name: r.name,
