@@ -126,5 +126,11 @@ CREATE TABLE search_docs (
     rid         INTEGER PRIMARY KEY AUTOINCREMENT,
     customer_id TEXT NOT NULL UNIQUE REFERENCES customers(id) ON DELETE CASCADE
 ) STRICT;
-CREATE VIRTUAL TABLE customer_fts USING fts5(body, tokenize = 'trigram');
-CREATE VIRTUAL TABLE customer_grams USING fts5(grams, tokenize = 'unicode61 remove_diacritics 0', detail = 'none');
+-- Contentless: the text lives in the entity tables; the index only needs
+-- to answer "which rows". contentless_delete lets a document be replaced.
+CREATE VIRTUAL TABLE customer_fts USING fts5(
+    body, tokenize = 'trigram', content = '', contentless_delete = 1
+);
+CREATE VIRTUAL TABLE customer_grams USING fts5(
+    grams, tokenize = 'unicode61 remove_diacritics 0', detail = 'none', content = '', contentless_delete = 1
+);
