@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_core.sql"),
     include_str!("../migrations/0002_followups.sql"),
     include_str!("../migrations/0003_imports.sql"),
+    include_str!("../migrations/0004_duplicates.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -11,6 +11,7 @@ pub mod customer_list;
 pub mod customers;
 pub mod dates;
 pub mod db;
+pub mod dedupe;
 pub mod demo;
 pub mod error;
 pub mod export;
