@@ -162,7 +162,7 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
     let order = match q.sort {
         SortKey::Relevance if text.is_some() => "CAST(j.key AS INTEGER)".to_string(),
         SortKey::Relevance => "c.updated_at DESC, c.id".to_string(),
-        SortKey::Name => format!("c.name {dir}, c.id"),
+        SortKey::Name => format!("c.name_sort {dir}, c.id"),
         SortKey::Code => format!("c.code {dir}"),
         SortKey::Updated => format!("c.updated_at {dir}, c.id"),
         SortKey::Created => format!("c.created_at {dir}, c.id"),

@@ -26,8 +26,8 @@ pub mod reminders;
 pub mod search;
 pub mod settings;
 pub mod tags;
-pub mod today;
 pub mod template;
+pub mod today;
 pub mod validate;
 
 pub use db::Workspace;

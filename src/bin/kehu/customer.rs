@@ -273,11 +273,19 @@ fn add(ctx: &mut Ctx, a: AddArgs) -> Result<()> {
         mobiles: contacts.iter().filter_map(|c| c.mobile.clone()).collect(),
         emails: contacts.iter().filter_map(|c| c.email.clone()).collect(),
         contacts: contacts.iter().map(|c| c.name.clone()).collect(),
-        region: [&fields.province, &fields.city].into_iter().flatten().cloned().collect(),
+        region: [&fields.province, &fields.city]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
         exclude: None,
     };
     let duplicates = kehu::dedupe::candidates_for(ctx.ws.conn(), &draft, 5)?;
-    let new = NewCustomer { fields, contacts, tags: a.tags };
+    let new = NewCustomer {
+        fields,
+        contacts,
+        tags: a.tags,
+    };
     let c = customers::create(&mut ctx.ws, new)?;
     if ctx.json {
         let mut v = serde_json::to_value(&c)?;
@@ -286,12 +294,33 @@ fn add(ctx: &mut Ctx, a: AddArgs) -> Result<()> {
         return Ok(());
     }
     let l = ctx.lang;
-    println!("{} {} {}", l.pick("已添加客户", "Added customer"), c.code, c.fields.name);
+    println!(
+        "{} {} {}",
+        l.pick("已添加客户", "Added customer"),
+        c.code,
+        c.fields.name
+    );
     if !duplicates.is_empty() {
         eprintln!("{}", l.pick("⚠ 可能重复：", "⚠ Possible duplicates:"));
         for d in &duplicates {
-            let reasons: Vec<&str> = d.reasons.iter().map(|r| if l == Lang::Zh { r.zh.as_str() } else { r.en.as_str() }).collect();
-            eprintln!("  {} {} ({:.2}: {})", d.code, d.name, d.score, reasons.join(", "));
+            let reasons: Vec<&str> = d
+                .reasons
+                .iter()
+                .map(|r| {
+                    if l == Lang::Zh {
+                        r.zh.as_str()
+                    } else {
+                        r.en.as_str()
+                    }
+                })
+                .collect();
+            eprintln!(
+                "  {} {} ({:.2}: {})",
+                d.code,
+                d.name,
+                d.score,
+                reasons.join(", ")
+            );
         }
     }
     Ok(())
