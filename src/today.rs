@@ -70,17 +70,17 @@ fn planned_between(
     let total: i64 = conn
         .prepare_cached(
             "SELECT count(*) FROM followups f INDEXED BY followups_planned
-             JOIN customers c ON c.id = f.customer_id
-             WHERE f.status = 'planned' AND f.deleted_at IS NULL AND c.deleted_at IS NULL
-               AND f.planned_at >= ?1 AND f.planned_at < ?2 AND (?3 IS NULL OR f.owner_id = ?3)",
+             WHERE f.status = 'planned' AND f.deleted_at IS NULL
+               AND f.planned_at >= ?1 AND f.planned_at < ?2 AND (?3 IS NULL OR f.owner_id = ?3)
+               AND f.customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)",
         )?
         .query_row(params![from, to, owner], |r| r.get(0))?;
     let ids: Vec<String> = {
         let mut stmt = conn.prepare_cached(
             "SELECT f.id FROM followups f INDEXED BY followups_planned
-             JOIN customers c ON c.id = f.customer_id
-             WHERE f.status = 'planned' AND f.deleted_at IS NULL AND c.deleted_at IS NULL
+             WHERE f.status = 'planned' AND f.deleted_at IS NULL
                AND f.planned_at >= ?1 AND f.planned_at < ?2 AND (?3 IS NULL OR f.owner_id = ?3)
+               AND f.customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)
              ORDER BY f.planned_at, f.id LIMIT ?4",
         )?;
         let rows = stmt.query_map(params![from, to, owner, limit as i64], |r| r.get(0))?;
