@@ -120,6 +120,8 @@ CREATE TABLE alerts (
     dismissed_at  INTEGER               -- a person dismissed it
 ) STRICT;
 CREATE INDEX alerts_active ON alerts(raised_at DESC, id DESC) WHERE dismissed_at IS NULL AND resolved_at IS NULL;
+CREATE INDEX alerts_active_owner ON alerts(owner_id, audience, raised_at DESC, id DESC)
+    WHERE dismissed_at IS NULL AND resolved_at IS NULL;
 CREATE INDEX alerts_entity ON alerts(entity, entity_id);
 
 -- Grade cadence: customers due for a follow-up, per grade, oldest first.

@@ -428,6 +428,17 @@ pub fn active(
     q: &AlertQuery,
     lang: Lang,
 ) -> Result<(i64, Vec<Alert>)> {
+    active_capped(conn, t, q, lang, i64::MAX)
+}
+
+/// [`active`] with the total counted up to `cap`.
+pub fn active_capped(
+    conn: &Connection,
+    t: Millis,
+    q: &AlertQuery,
+    lang: Lang,
+    cap: i64,
+) -> Result<(i64, Vec<Alert>)> {
     let mut filter = String::from("a.dismissed_at IS NULL AND a.resolved_at IS NULL");
     let mut args: Vec<rusqlite::types::Value> = vec![];
     if let Some(o) = &q.owner_id {
@@ -445,15 +456,22 @@ pub fn active(
         args.push(r.key().to_string().into());
         filter += &format!(" AND a.rule = ?{}", args.len());
     }
+    let index = if q.owner_id.is_some() && !q.manager {
+        "alerts_active_owner"
+    } else {
+        "alerts_active"
+    };
     let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM alerts a INDEXED BY alerts_active WHERE {filter}"),
+        &format!(
+            "SELECT count(*) FROM (SELECT 1 FROM alerts a INDEXED BY {index} WHERE {filter} LIMIT {cap})"
+        ),
         rusqlite::params_from_iter(args.clone()),
         |r| r.get(0),
     )?;
     let sql = format!(
         "SELECT a.id, a.rule, a.entity, a.entity_id, a.customer_id, c.code, c.name, o.name, a.audience,
                 a.owner_id, a.since, a.raised_at
-         FROM alerts a INDEXED BY alerts_active LEFT JOIN customers c ON c.id = a.customer_id
+         FROM alerts a INDEXED BY {index} LEFT JOIN customers c ON c.id = a.customer_id
          LEFT JOIN opportunities o ON a.entity = 'opportunity' AND o.id = a.entity_id
          WHERE {filter} ORDER BY a.raised_at DESC, a.id DESC LIMIT {}",
         q.limit.unwrap_or(10_000)

@@ -384,3 +384,60 @@ mod incremental {
         }
     }
 }
+
+#[test]
+fn an_owner_sees_their_alerts_and_a_manager_also_the_manager_alerts() {
+    let mut e = env();
+    let rep = kehu::members::add(
+        &mut e.ws,
+        kehu::members::MemberFields {
+            name: "李娜".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let other = kehu::members::add(
+        &mut e.ws,
+        kehu::members::MemberFields {
+            name: "张伟".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for (name, owner) in [("李娜的线索", &rep.id), ("张伟的线索", &other.id)] {
+        customers::create(
+            &mut e.ws,
+            NewCustomer {
+                fields: CustomerFields {
+                    name: name.into(),
+                    owner_id: Some(owner.clone()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    let t = T0 + 7 * DAY;
+    alerts::evaluate(&mut e.ws, t).unwrap();
+    let mine = |manager| {
+        let q = AlertQuery {
+            owner_id: Some(rep.id.clone()),
+            manager,
+            ..Default::default()
+        };
+        alerts::active(e.ws.conn(), t, &q, Lang::Zh).unwrap()
+    };
+    let (n, list) = mine(false);
+    assert_eq!(n, 1);
+    assert_eq!(
+        (list[0].rule, list[0].customer_name.as_deref()),
+        (Rule::LeadOwner, Some("李娜的线索"))
+    );
+    let (n, list) = mine(true);
+    assert_eq!(n, 3, "own lead alert + both manager alerts");
+    assert_eq!(list.iter().filter(|a| a.audience == "manager").count(), 2);
+    let (capped, _) =
+        alerts::active_capped(e.ws.conn(), t, &AlertQuery::default(), Lang::Zh, 2).unwrap();
+    assert_eq!(capped, 2);
+}
