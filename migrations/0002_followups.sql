@@ -128,9 +128,10 @@ CREATE INDEX alerts_entity ON alerts(entity, entity_id);
 -- Only customers with nothing planned can be due; covering for the counts.
 CREATE INDEX customers_live_cadence ON customers(grade, coalesce(last_followup_at, created_at), owner_id)
     WHERE deleted_at IS NULL AND status <> 'lost' AND next_followup_at IS NULL;
--- Lead rules: prospects without a follow-up for N days.
-CREATE INDEX customers_live_lead ON customers(status, coalesce(last_followup_at, created_at))
+-- Lead rules: prospects without a follow-up for N days (covering: the
+-- rules read id and owner from the index alone).
+CREATE INDEX customers_live_lead ON customers(status, coalesce(last_followup_at, created_at), id, owner_id)
     WHERE deleted_at IS NULL;
--- Churn rule: any live non-lost customer, by last contact.
-CREATE INDEX customers_live_contact ON customers(coalesce(last_followup_at, created_at))
+-- Churn rule: any live non-lost customer, by last contact (covering).
+CREATE INDEX customers_live_contact ON customers(coalesce(last_followup_at, created_at), id, owner_id)
     WHERE deleted_at IS NULL AND status <> 'lost';
