@@ -210,8 +210,19 @@ fn benches(c: &mut Criterion) {
         };
         b.iter(|| today::today(ws.conn(), NOW, &q, Lang::Zh).unwrap())
     });
-    g.bench_function("alert_evaluation", |b| {
-        b.iter(|| alerts::evaluate(&mut ws, NOW).unwrap())
+    // The scheduler evaluates the rules periodically: each run here is one
+    // hour after the previous one (a time window plus what changed).
+    let mut t = NOW;
+    g.bench_function("alert_evaluation_hourly", |b| {
+        b.iter(|| {
+            t += 60 * MIN;
+            alerts::evaluate(&mut ws, t).unwrap()
+        })
+    });
+    // Checking every customer and opportunity again (after a settings
+    // change), with nothing new to raise.
+    g.bench_function("alert_evaluation_full", |b| {
+        b.iter(|| alerts::evaluate_full(&mut ws, t).unwrap())
     });
     g.finish();
 }

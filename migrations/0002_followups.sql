@@ -69,7 +69,8 @@ CREATE TABLE followups (
 CREATE INDEX followups_reminder_pending ON followups(remind_at)
     WHERE reminder_fired_at IS NULL AND remind_at IS NOT NULL AND status = 'planned' AND deleted_at IS NULL;
 -- Today: overdue and today's planned follow-ups in time order.
-CREATE INDEX followups_planned ON followups(planned_at)
+-- Covering for the counts (owner filter, customer-in-trash check).
+CREATE INDEX followups_planned ON followups(planned_at, owner_id, customer_id)
     WHERE status = 'planned' AND deleted_at IS NULL;
 -- A customer's timeline, last and next follow-up.
 CREATE INDEX followups_customer ON followups(customer_id, status, planned_at);
@@ -118,15 +119,19 @@ CREATE TABLE alerts (
     resolved_at   INTEGER,              -- the condition no longer holds (followed up, stage moved)
     dismissed_at  INTEGER               -- a person dismissed it
 ) STRICT;
-CREATE INDEX alerts_active ON alerts(raised_at DESC) WHERE dismissed_at IS NULL AND resolved_at IS NULL;
+CREATE INDEX alerts_active ON alerts(raised_at DESC, id DESC) WHERE dismissed_at IS NULL AND resolved_at IS NULL;
+CREATE INDEX alerts_active_owner ON alerts(owner_id, audience, raised_at DESC, id DESC)
+    WHERE dismissed_at IS NULL AND resolved_at IS NULL;
 CREATE INDEX alerts_entity ON alerts(entity, entity_id);
 
 -- Grade cadence: customers due for a follow-up, per grade, oldest first.
-CREATE INDEX customers_live_cadence ON customers(grade, coalesce(last_followup_at, created_at))
-    WHERE deleted_at IS NULL AND status <> 'lost';
--- Lead rules: prospects without a follow-up for N days.
-CREATE INDEX customers_live_lead ON customers(status, coalesce(last_followup_at, created_at))
+-- Only customers with nothing planned can be due; covering for the counts.
+CREATE INDEX customers_live_cadence ON customers(grade, coalesce(last_followup_at, created_at), owner_id)
+    WHERE deleted_at IS NULL AND status <> 'lost' AND next_followup_at IS NULL;
+-- Lead rules: prospects without a follow-up for N days (covering: the
+-- rules read id and owner from the index alone).
+CREATE INDEX customers_live_lead ON customers(status, coalesce(last_followup_at, created_at), id, owner_id)
     WHERE deleted_at IS NULL;
--- Churn rule: any live non-lost customer, by last contact.
-CREATE INDEX customers_live_contact ON customers(coalesce(last_followup_at, created_at))
+-- Churn rule: any live non-lost customer, by last contact (covering).
+CREATE INDEX customers_live_contact ON customers(coalesce(last_followup_at, created_at), id, owner_id)
     WHERE deleted_at IS NULL AND status <> 'lost';

@@ -14,12 +14,13 @@
 //! condition. An alert is active until dismissed or until its condition no
 //! longer holds (then it is resolved by the next evaluation).
 
+use crate::changelog::Writer;
 use crate::clock::Millis;
 use crate::db::Workspace;
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
 use crate::settings;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
@@ -139,31 +140,105 @@ pub struct Alert {
 pub struct Evaluation {
     pub raised: usize,
     pub resolved: usize,
+    /// Every customer and opportunity was checked (first run, changed
+    /// settings, clock moved back); otherwise only what changed or crossed
+    /// a threshold since the last evaluation.
+    pub full: bool,
+}
+
+/// Where the last evaluation left off (device-local, in `meta`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EvalState {
+    t: i64,
+    seq: i64,
+    thresholds: Thresholds,
+    closed: Vec<String>,
+}
+const STATE_KEY: &str = "alerts.last_evaluation";
+
+#[derive(Clone, Copy)]
+enum Scope {
+    /// Everything.
+    Full,
+    /// Conditions that started between the last evaluation (`prev`) and now.
+    Window(i64),
+    /// Entities in `temp.alert_dirty` (changed since the last evaluation).
+    Dirty,
 }
 
 /// Evaluate every rule at `t`: raise an alert for each condition that holds
 /// and has none yet, and resolve active alerts whose condition ended.
+///
+/// Incremental: a condition starts either because time passed (a threshold
+/// was crossed since the last evaluation: an index range per rule) or
+/// because something changed (found through the change log since the last
+/// evaluation), and it ends only through a change. So after the first run
+/// only the time window and the changed entities are looked at. Changed
+/// thresholds or stages, or a time before the last evaluation, evaluate
+/// everything again.
 pub fn evaluate(ws: &mut Workspace, t: Millis) -> Result<Evaluation> {
+    evaluate_with(ws, t, false)
+}
+
+/// [`evaluate`], checking every customer and opportunity.
+pub fn evaluate_full(ws: &mut Workspace, t: Millis) -> Result<Evaluation> {
+    evaluate_with(ws, t, true)
+}
+
+fn evaluate_with(ws: &mut Workspace, t: Millis, force_full: bool) -> Result<Evaluation> {
     let th = thresholds(ws.conn())?;
     let stages = crate::pipeline::stages(ws.conn())?;
-    let closed: Vec<String> = stages
+    let closed_keys: Vec<String> = stages
         .iter()
         .filter(|s| s.kind != crate::pipeline::StageKind::Open)
-        .map(|s| format!("'{}'", s.key.replace('\'', "''")))
+        .map(|s| s.key.clone())
         .collect();
-    let closed = if closed.is_empty() {
+    let closed = if closed_keys.is_empty() {
         "''".to_string()
     } else {
-        closed.join(",")
+        closed_keys
+            .iter()
+            .map(|k| format!("'{}'", k.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let prev: Option<EvalState> = ws
+        .conn()
+        .query_row("SELECT value FROM meta WHERE key = ?1", [STATE_KEY], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+        .and_then(|s| serde_json::from_str(&s).ok());
+    let incremental = match &prev {
+        Some(p) if !force_full && p.thresholds == th && p.closed == closed_keys && t >= p.t => {
+            Some((p.t, p.seq))
+        }
+        _ => None,
     };
     ws.write("rules", |w| {
-        let mut out = Evaluation::default();
+        let mut out = Evaluation {
+            full: incremental.is_none(),
+            ..Default::default()
+        };
+        let scopes: Vec<Scope> = match incremental {
+            None => vec![Scope::Full],
+            Some((prev_t, seq)) => {
+                mark_dirty(w, seq)?;
+                vec![Scope::Window(prev_t), Scope::Dirty]
+            }
+        };
         // Resolve: customer rules whose customer was followed up (the count
-        // starts from a new time), left the lead status, was lost or deleted.
+        // starts from a new time), left the lead status, was lost or deleted;
+        // opportunity rules whose opportunity moved on.
+        let only_dirty = if incremental.is_some() {
+            "AND entity_id IN (SELECT id FROM temp.alert_dirty)"
+        } else {
+            ""
+        };
         let resolved: Vec<String> = {
             let mut stmt = w.tx().prepare(&format!(
                 "UPDATE alerts SET resolved_at = ?1
-                 WHERE dismissed_at IS NULL AND resolved_at IS NULL AND (
+                 WHERE dismissed_at IS NULL AND resolved_at IS NULL {only_dirty} AND (
                    (entity = 'customer' AND NOT EXISTS (
                       SELECT 1 FROM customers c WHERE c.id = alerts.entity_id AND c.deleted_at IS NULL
                         AND coalesce(c.last_followup_at, c.created_at) = alerts.since
@@ -184,39 +259,59 @@ pub fn evaluate(ws: &mut Workspace, t: Millis) -> Result<Evaluation> {
         out.resolved = resolved.len();
 
         // Raise.
-        let customer_rule = |rule: Rule, days: i64, lead: bool| {
+        let customer_rule = |rule: Rule, days: i64, lead: bool, scope: Scope| {
+            let since = "coalesce(c.last_followup_at, c.created_at)";
+            let (index, extra) = match scope {
+                Scope::Full => (
+                    format!("INDEXED BY {}", if lead { "customers_live_lead" } else { "customers_live_contact" }),
+                    String::new(),
+                ),
+                Scope::Window(prev) => (
+                    format!("INDEXED BY {}", if lead { "customers_live_lead" } else { "customers_live_contact" }),
+                    format!("AND {since} > {}", prev - days * DAY),
+                ),
+                Scope::Dirty => (String::new(), "AND c.id IN (SELECT id FROM temp.alert_dirty)".into()),
+            };
             format!(
                 "SELECT '{rule}', 'customer', c.id, c.id, '{aud}', c.owner_id,
-                        '{rule}:' || c.id || ':' || coalesce(c.last_followup_at, c.created_at),
-                        coalesce(c.last_followup_at, c.created_at)
-                 FROM customers c INDEXED BY {index}
+                        '{rule}:' || c.id || ':' || {since}, {since}
+                 FROM customers c {index}
                  WHERE {status} AND c.deleted_at IS NULL
-                   AND coalesce(c.last_followup_at, c.created_at) <= {cutoff}
+                   AND {since} <= {cutoff} {extra}
                    AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.condition_key =
-                        '{rule}:' || c.id || ':' || coalesce(c.last_followup_at, c.created_at))",
+                        '{rule}:' || c.id || ':' || {since})",
                 rule = rule.key(),
                 aud = if rule == Rule::LeadManager { "manager" } else { "owner" },
-                index = if lead { "customers_live_lead" } else { "customers_live_contact" },
                 status = if lead { "c.status = 'prospect'" } else { "c.status <> 'lost'" },
                 cutoff = t - days * DAY,
             )
         };
-        let queries = [
-            customer_rule(Rule::LeadOwner, th.lead_owner_days, true),
-            customer_rule(Rule::LeadManager, th.lead_manager_days, true),
-            customer_rule(Rule::ChurnRisk, th.churn_days, false),
+        let opportunity_rule = |scope: Scope| {
+            let days = th.opportunity_stage_days;
+            let extra = match scope {
+                Scope::Full => String::new(),
+                Scope::Window(prev) => format!("AND o.stage_entered_at >= {}", prev - days * DAY),
+                Scope::Dirty => "AND o.id IN (SELECT id FROM temp.alert_dirty)".into(),
+            };
             format!(
                 "SELECT 'opportunity_stale', 'opportunity', o.id, o.customer_id, 'owner', o.owner_id,
                         'opportunity_stale:' || o.id || ':' || o.stage || ':' || o.stage_entered_at,
                         o.stage_entered_at
                  FROM opportunities o JOIN customers c ON c.id = o.customer_id
                  WHERE o.deleted_at IS NULL AND c.deleted_at IS NULL AND o.stage NOT IN ({closed})
-                   AND o.stage_entered_at < {cutoff}
+                   AND o.stage_entered_at < {cutoff} {extra}
                    AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.condition_key =
                         'opportunity_stale:' || o.id || ':' || o.stage || ':' || o.stage_entered_at)",
-                cutoff = t - th.opportunity_stage_days * DAY,
-            ),
-        ];
+                cutoff = t - days * DAY,
+            )
+        };
+        let mut queries = vec![];
+        for &scope in &scopes {
+            queries.push(customer_rule(Rule::LeadOwner, th.lead_owner_days, true, scope));
+            queries.push(customer_rule(Rule::LeadManager, th.lead_manager_days, true, scope));
+            queries.push(customer_rule(Rule::ChurnRisk, th.churn_days, false, scope));
+            queries.push(opportunity_rule(scope));
+        }
         for q in &queries {
             type Cand = (String, String, String, String, String, Option<String>, String, i64);
             let cands: Vec<Cand> = {
@@ -237,14 +332,18 @@ pub fn evaluate(ws: &mut Workspace, t: Millis) -> Result<Evaluation> {
             };
             for (rule, entity, entity_id, customer_id, audience, owner_id, key, since) in cands {
                 let id = crate::new_id();
-                w.tx()
+                let n = w
+                    .tx()
                     .prepare_cached(
-                        "INSERT INTO alerts(id, rule, entity, entity_id, customer_id, audience, owner_id,
+                        "INSERT OR IGNORE INTO alerts(id, rule, entity, entity_id, customer_id, audience, owner_id,
                             condition_key, since, raised_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     )?
                     .execute(params![
                         id, rule, entity, entity_id, customer_id, audience, owner_id, key, since, t
                     ])?;
+                if n == 0 {
+                    continue;
+                }
                 w.log(
                     "alert",
                     &id,
@@ -259,8 +358,54 @@ pub fn evaluate(ws: &mut Workspace, t: Millis) -> Result<Evaluation> {
                 out.raised += 1;
             }
         }
+        // Remember where this evaluation left off (after its own log entries).
+        let seq: i64 = w
+            .tx()
+            .query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
+        let state = EvalState {
+            t,
+            seq,
+            thresholds: th,
+            closed: closed_keys.clone(),
+        };
+        w.tx().execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![STATE_KEY, serde_json::to_string(&state)?],
+        )?;
         Ok(out)
     })
+}
+
+/// Fill `temp.alert_dirty` with the customers and opportunities changed
+/// since change-log entry `seq` (and the opportunities of changed customers).
+fn mark_dirty(w: &Writer, seq: i64) -> Result<()> {
+    let tx = w.tx();
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS alert_dirty(id TEXT PRIMARY KEY) WITHOUT ROWID;
+         DELETE FROM temp.alert_dirty;",
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO temp.alert_dirty(id)
+         SELECT entity_id FROM changes WHERE seq > ?1 AND +entity IN ('customer', 'opportunity')",
+        [seq],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO temp.alert_dirty(id)
+         SELECT f.customer_id FROM changes ch JOIN followups f ON f.id = ch.entity_id
+         WHERE ch.seq > ?1 AND +ch.entity = 'followup'",
+        [seq],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO temp.alert_dirty(id)
+         SELECT o.customer_id FROM opportunities o WHERE o.id IN (SELECT id FROM temp.alert_dirty)",
+        [],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO temp.alert_dirty(id)
+         SELECT o.id FROM opportunities o WHERE o.customer_id IN (SELECT id FROM temp.alert_dirty)",
+        [],
+    )?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
@@ -283,6 +428,17 @@ pub fn active(
     q: &AlertQuery,
     lang: Lang,
 ) -> Result<(i64, Vec<Alert>)> {
+    active_capped(conn, t, q, lang, i64::MAX)
+}
+
+/// [`active`] with the total counted up to `cap`.
+pub fn active_capped(
+    conn: &Connection,
+    t: Millis,
+    q: &AlertQuery,
+    lang: Lang,
+    cap: i64,
+) -> Result<(i64, Vec<Alert>)> {
     let mut filter = String::from("a.dismissed_at IS NULL AND a.resolved_at IS NULL");
     let mut args: Vec<rusqlite::types::Value> = vec![];
     if let Some(o) = &q.owner_id {
@@ -300,15 +456,22 @@ pub fn active(
         args.push(r.key().to_string().into());
         filter += &format!(" AND a.rule = ?{}", args.len());
     }
+    let index = if q.owner_id.is_some() && !q.manager {
+        "alerts_active_owner"
+    } else {
+        "alerts_active"
+    };
     let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM alerts a INDEXED BY alerts_active WHERE {filter}"),
+        &format!(
+            "SELECT count(*) FROM (SELECT 1 FROM alerts a INDEXED BY {index} WHERE {filter} LIMIT {cap})"
+        ),
         rusqlite::params_from_iter(args.clone()),
         |r| r.get(0),
     )?;
     let sql = format!(
         "SELECT a.id, a.rule, a.entity, a.entity_id, a.customer_id, c.code, c.name, o.name, a.audience,
                 a.owner_id, a.since, a.raised_at
-         FROM alerts a INDEXED BY alerts_active LEFT JOIN customers c ON c.id = a.customer_id
+         FROM alerts a INDEXED BY {index} LEFT JOIN customers c ON c.id = a.customer_id
          LEFT JOIN opportunities o ON a.entity = 'opportunity' AND o.id = a.entity_id
          WHERE {filter} ORDER BY a.raised_at DESC, a.id DESC LIMIT {}",
         q.limit.unwrap_or(10_000)

@@ -329,7 +329,50 @@ pub fn resolve_id(conn: &Connection, key: &str) -> Result<String> {
 pub fn get(conn: &Connection, id: &str) -> Result<Followup> {
     let id = resolve_id(conn, id)?;
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE f.id = ?1");
-    Ok(conn.query_row(&sql, [&id], from_row)?)
+    Ok(conn.prepare_cached(&sql)?.query_row([&id], from_row)?)
+}
+
+/// Planned follow-ups with `from ≤ planned_at < to` (optionally one
+/// owner's), customers in the trash left out, in time order, at most
+/// `limit`. One indexed range scan (Today page).
+pub fn planned_between(
+    conn: &Connection,
+    from: Millis,
+    to: Millis,
+    owner_id: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Followup>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM followups f INDEXED BY followups_planned
+            JOIN customers c ON c.id = f.customer_id LEFT JOIN members m ON m.id = f.owner_id
+         WHERE f.status = 'planned' AND f.deleted_at IS NULL
+           AND f.planned_at >= ?1 AND f.planned_at < ?2 AND (?3 IS NULL OR f.owner_id = ?3)
+           AND f.customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)
+         ORDER BY f.planned_at, f.id LIMIT ?4"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![from, to, owner_id, limit as i64], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many planned follow-ups [`planned_between`] would find, counted up
+/// to `cap` (index only).
+pub fn count_planned_between(
+    conn: &Connection,
+    from: Millis,
+    to: Millis,
+    owner_id: Option<&str>,
+    cap: i64,
+) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM followups f INDEXED BY followups_planned
+             WHERE f.status = 'planned' AND f.deleted_at IS NULL
+               AND f.planned_at >= ?1 AND f.planned_at < ?2 AND (?3 IS NULL OR f.owner_id = ?3)
+               AND f.customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)
+             LIMIT ?4)",
+        )?
+        .query_row(params![from, to, owner_id, cap], |r| r.get(0))?)
 }
 
 fn live_customer(conn: &Connection, key: &str) -> Result<String> {
@@ -993,19 +1036,33 @@ pub fn due_customers(
     owner_id: Option<&str>,
     limit: usize,
 ) -> Result<(i64, Vec<DueCustomer>)> {
+    due_customers_capped(conn, now, owner_id, limit, i64::MAX)
+}
+
+/// [`due_customers`] with the total counted up to `cap` per grade.
+pub fn due_customers_capped(
+    conn: &Connection,
+    now: Millis,
+    owner_id: Option<&str>,
+    limit: usize,
+    cap: i64,
+) -> Result<(i64, Vec<DueCustomer>)> {
     let cad = cadence(conn)?;
-    let mut total = 0;
+    let mut total: i64 = 0;
     let mut rows = vec![];
     for g in Grade::ALL {
         let cutoff = now - cad.days(g) * DAY;
-        total += conn
-            .prepare_cached(
-                "SELECT count(*) FROM customers INDEXED BY customers_live_cadence
+        total = total.saturating_add(
+            conn.prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM customers INDEXED BY customers_live_cadence
                  WHERE grade = ?1 AND coalesce(last_followup_at, created_at) <= ?2
                    AND deleted_at IS NULL AND status <> 'lost' AND next_followup_at IS NULL
-                   AND (?3 IS NULL OR owner_id = ?3)",
+                   AND (?3 IS NULL OR owner_id = ?3) LIMIT ?4)",
             )?
-            .query_row(params![g.key(), cutoff, owner_id], |r| r.get::<_, i64>(0))?;
+            .query_row(params![g.key(), cutoff, owner_id, cap], |r| {
+                r.get::<_, i64>(0)
+            })?,
+        );
         let mut stmt = conn.prepare_cached(
             "SELECT id, code, name, owner_id, last_followup_at, coalesce(last_followup_at, created_at)
              FROM customers INDEXED BY customers_live_cadence

@@ -11,7 +11,23 @@
 //! The [`Scheduler`] runs this in a thread: it sleeps until the next due
 //! time (re-checking at least every [`POLL`] and whenever woken), fires
 //! through a [`Notifier`], and at start shows reminders that fell due while
-//! nothing was running as one summary notification, never as a burst.
+//! nothing was running as one summary notification, never as a burst. It
+//! also evaluates the alert rules every [`ALERTS_EVERY`].
+//!
+//! Desktop use: keep the handle for the app's lifetime (dropping it stops
+//! the thread) and call `wake()` after a write that plans, postpones or
+//! snoozes a follow-up:
+//!
+//! ```no_run
+//! use kehu::reminders::{Action, DesktopNotifier, Scheduler};
+//! let handle = Scheduler::spawn_with(
+//!     kehu::db::default_db_path(),
+//!     DesktopNotifier::new(kehu::Lang::Zh),
+//!     kehu::Lang::Zh,
+//!     Some(Box::new(|a: &Action| println!("open {a:?}"))),
+//! ).unwrap();
+//! handle.wake();
+//! ```
 
 use crate::clock::{format_local, Millis};
 use crate::db::Workspace;
@@ -295,7 +311,13 @@ pub struct Engine {
     ws: Workspace,
     lang: Lang,
     started: bool,
+    /// Evaluate the alert rules this often (None: never).
+    alerts_every: Option<Millis>,
+    next_alerts: Millis,
 }
+
+/// How often the scheduler evaluates the alert rules (incremental, cheap).
+pub const ALERTS_EVERY: Duration = Duration::from_secs(15 * 60);
 
 impl Engine {
     pub fn new(ws: Workspace, lang: Lang) -> Self {
@@ -303,7 +325,17 @@ impl Engine {
             ws,
             lang,
             started: false,
+            alerts_every: None,
+            next_alerts: Millis::MIN,
         }
+    }
+
+    /// Also evaluate the alert rules ([`crate::alerts::evaluate`]) at start
+    /// and then every `every`, so alerts appear on Today without anyone
+    /// asking.
+    pub fn with_alerts(mut self, every: Duration) -> Self {
+        self.alerts_every = Some(every.as_millis() as Millis);
+        self
     }
 
     pub fn workspace(&mut self) -> &mut Workspace {
@@ -316,6 +348,14 @@ impl Engine {
     /// together. Returns the next due time.
     pub fn step(&mut self, notifier: &dyn Notifier, sink: &ActionSink) -> Result<Option<Millis>> {
         let now = self.ws.now_ms();
+        if let Some(every) = self.alerts_every {
+            if now >= self.next_alerts {
+                self.next_alerts = now + every;
+                if let Err(e) = crate::alerts::evaluate(&mut self.ws, now) {
+                    eprintln!("kehu: alert rules: {}", e.message(self.lang));
+                }
+            }
+        }
         let due = due_at(self.ws.conn(), now)?;
         let missed = !self.started;
         self.started = true;
@@ -391,7 +431,7 @@ impl Scheduler {
             .spawn(move || {
                 let mut ws = ws;
                 ws.origin = "reminder".into();
-                let mut engine = Engine::new(ws, lang);
+                let mut engine = Engine::new(ws, lang).with_alerts(ALERTS_EVERY);
                 loop {
                     let wait = match engine.step(&notifier, &sink) {
                         Ok(Some(t)) => {

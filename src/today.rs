@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::followups::{self, DueCustomer, Followup};
 use crate::i18n::Lang;
 use chrono::TimeZone;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -30,6 +30,11 @@ pub fn day_bounds(t: Millis) -> (Millis, Millis) {
     let end = date.succ_opt().map(start_of).unwrap_or(start + 86_400_000);
     (start, end)
 }
+
+/// Totals on the Today page are exact up to this many; beyond it they are
+/// this number (show it as "10000+"), so the page stays fast however much
+/// is overdue.
+pub const COUNT_CAP: i64 = 10_000;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
 #[serde(default)]
@@ -57,40 +62,8 @@ pub struct Today {
     pub due_customers: Vec<DueCustomer>,
     pub alerts_total: i64,
     pub alerts: Vec<Alert>,
-}
-
-fn planned_between(
-    conn: &Connection,
-    from: Option<Millis>,
-    to: Millis,
-    owner: Option<&str>,
-    limit: usize,
-) -> Result<(i64, Vec<Followup>)> {
-    let from = from.unwrap_or(i64::MIN);
-    let total: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM followups f INDEXED BY followups_planned
-             JOIN customers c ON c.id = f.customer_id
-             WHERE f.status = 'planned' AND f.deleted_at IS NULL AND c.deleted_at IS NULL
-               AND f.planned_at >= ?1 AND f.planned_at < ?2 AND (?3 IS NULL OR f.owner_id = ?3)",
-        )?
-        .query_row(params![from, to, owner], |r| r.get(0))?;
-    let ids: Vec<String> = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT f.id FROM followups f INDEXED BY followups_planned
-             JOIN customers c ON c.id = f.customer_id
-             WHERE f.status = 'planned' AND f.deleted_at IS NULL AND c.deleted_at IS NULL
-               AND f.planned_at >= ?1 AND f.planned_at < ?2 AND (?3 IS NULL OR f.owner_id = ?3)
-             ORDER BY f.planned_at, f.id LIMIT ?4",
-        )?;
-        let rows = stmt.query_map(params![from, to, owner, limit as i64], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    let rows = ids
-        .iter()
-        .map(|id| followups::get(conn, id))
-        .collect::<Result<Vec<_>>>()?;
-    Ok((total, rows))
+    /// Totals at this value mean "at least this many" ([`COUNT_CAP`]).
+    pub count_cap: i64,
 }
 
 /// Everything the Today page shows, at time `now`.
@@ -98,10 +71,13 @@ pub fn today(conn: &Connection, now: Millis, q: &TodayQuery, lang: Lang) -> Resu
     let limit = q.limit.unwrap_or(100);
     let (day_start, day_end) = day_bounds(now);
     let owner = q.owner_id.as_deref();
-    let (overdue_total, overdue) = planned_between(conn, None, now, owner, limit)?;
-    let (today_total, today) = planned_between(conn, Some(now), day_end, owner, limit)?;
-    let (due_customers_total, due_customers) = followups::due_customers(conn, now, owner, limit)?;
-    let (alerts_total, alerts) = alerts::active(
+    let overdue = followups::planned_between(conn, i64::MIN, now, owner, limit)?;
+    let overdue_total = followups::count_planned_between(conn, i64::MIN, now, owner, COUNT_CAP)?;
+    let today = followups::planned_between(conn, now, day_end, owner, limit)?;
+    let today_total = followups::count_planned_between(conn, now, day_end, owner, COUNT_CAP)?;
+    let (due_customers_total, due_customers) =
+        followups::due_customers_capped(conn, now, owner, limit, COUNT_CAP)?;
+    let (alerts_total, alerts) = alerts::active_capped(
         conn,
         now,
         &AlertQuery {
@@ -111,6 +87,7 @@ pub fn today(conn: &Connection, now: Millis, q: &TodayQuery, lang: Lang) -> Resu
             limit: Some(limit),
         },
         lang,
+        COUNT_CAP,
     )?;
     Ok(Today {
         now,
@@ -124,5 +101,6 @@ pub fn today(conn: &Connection, now: Millis, q: &TodayQuery, lang: Lang) -> Resu
         due_customers,
         alerts_total,
         alerts,
+        count_cap: COUNT_CAP,
     })
 }

@@ -553,3 +553,36 @@ fn attachments_are_copied_into_the_data_folder_once_per_content() {
     assert_eq!(files, 1, "same content is stored once");
     assert_eq!(followups::attachments(e.ws.conn(), &f.id).unwrap().len(), 2);
 }
+
+#[test]
+fn planned_counts_stop_at_the_cap() {
+    let mut e = env();
+    let c = customer(&mut e.ws, "计数客户", None, Status::Prospect);
+    for h in 1..=5 {
+        plan(&mut e.ws, &c, T0 + h * HOUR);
+    }
+    assert_eq!(
+        followups::count_planned_between(e.ws.conn(), T0, T0 + DAY, None, 100).unwrap(),
+        5
+    );
+    assert_eq!(
+        followups::count_planned_between(e.ws.conn(), T0, T0 + DAY, None, 3).unwrap(),
+        3
+    );
+    assert_eq!(
+        followups::count_planned_between(e.ws.conn(), T0, T0 + 3 * HOUR, None, 100).unwrap(),
+        2
+    );
+    assert_eq!(
+        followups::planned_between(e.ws.conn(), T0, T0 + DAY, None, 2)
+            .unwrap()
+            .len(),
+        2
+    );
+    kehu::customers::delete(&mut e.ws, &[c]).unwrap();
+    assert_eq!(
+        followups::count_planned_between(e.ws.conn(), T0, T0 + DAY, None, 100).unwrap(),
+        0,
+        "the trash is left out"
+    );
+}

@@ -494,3 +494,23 @@ fn the_cli_lists_what_is_due_without_firing_it() {
     assert_eq!(err["field"], "reason");
     assert_eq!(err["code"], "validation");
 }
+
+#[test]
+fn the_scheduler_engine_also_evaluates_the_alert_rules() {
+    let mut e = env();
+    common::add(&mut e.ws, "线索客户", vec![], &[]);
+    e.clock.set(T0 + 3 * 24 * HOUR);
+    let ws = Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone()))
+        .unwrap();
+    let rec = Recorder::default();
+    let mut engine = Engine::new(ws, Lang::Zh).with_alerts(std::time::Duration::from_secs(900));
+    engine.step(&rec, &ActionSink::none()).unwrap();
+    let q = kehu::alerts::AlertQuery::default();
+    let (n, list) = kehu::alerts::active(e.ws.conn(), e.ws.now_ms(), &q, Lang::Zh).unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(list[0].rule, kehu::alerts::Rule::LeadOwner);
+    assert!(
+        rec.taken().is_empty(),
+        "alerts are shown on Today, not as notifications"
+    );
+}
