@@ -305,7 +305,9 @@ impl CustomerFields {
         }
         if let Some(owner) = &self.owner_id {
             let exists: bool = conn
-                .prepare_cached("SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)")?
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)",
+                )?
                 .query_row([owner], |r| r.get(0))?;
             if !exists {
                 return Err(Error::validation(

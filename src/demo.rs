@@ -260,7 +260,11 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
                 // creation time (one small index) rather than the reverse.
                 let updated = created + rng.random_range(0..(now - created).max(1));
                 w.set_now(updated);
-                let new = NewCustomer { fields, contacts, tags };
+                let new = NewCustomer {
+                    fields,
+                    contacts,
+                    tags,
+                };
                 let id = customers::insert(w, new, Some(code))?;
                 w.tx()
                     .prepare_cached("UPDATE customers SET created_at = ?2 WHERE id = ?1")?

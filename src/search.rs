@@ -68,7 +68,13 @@ pub fn index_customer(conn: &Connection, customer_id: &str) -> Result<()> {
             "SELECT name, code, concat_ws(' ', needs, notes)
              FROM customers WHERE id = ?1",
         )?
-        .query_row([customer_id], |r| Ok(Doc { name: r.get(0)?, code: r.get(1)?, rest: r.get(2)? }))
+        .query_row([customer_id], |r| {
+            Ok(Doc {
+                name: r.get(0)?,
+                code: r.get(1)?,
+                rest: r.get(2)?,
+            })
+        })
         .optional()?;
     let Some(doc) = doc else {
         return unindex_customer(conn, customer_id);

@@ -30,7 +30,9 @@ pub const PALETTE: &[&str] = &[
 /// A stable colour for a new tag: the same name gets the same colour on
 /// every device.
 fn palette_colour(name: &str) -> &'static str {
-    let h = name.chars().fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(c as u32));
+    let h = name
+        .chars()
+        .fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(c as u32));
     PALETTE[h as usize % PALETTE.len()]
 }
 
