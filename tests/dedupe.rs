@@ -35,7 +35,7 @@ fn pair(a: &Record, b: &Record) -> dedupe::Match {
 }
 
 fn kinds(m: &dedupe::Match) -> Vec<String> {
-    m.reasons.iter().map(|r| r.kind.clone()).collect()
+    m.reasons.iter().map(|r| r.kind.to_string()).collect()
 }
 
 fn is_dup(a: &Record, b: &Record) -> bool {

@@ -8,32 +8,41 @@
 use super::normalize::initial;
 use super::score::{Prepared, Settings};
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
-/// Blocking keys of one record.
-pub fn keys(p: &Prepared) -> Vec<String> {
+fn key_of(kind: u8, item: impl Hash) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    kind.hash(&mut h);
+    item.hash(&mut h);
+    h.finish()
+}
+
+/// Blocking keys of one record (hashed).
+pub fn keys(p: &Prepared) -> Vec<u64> {
     let mut out = Vec::with_capacity(4);
     for syl in std::iter::once(&p.syllables).chain(p.alt.iter().map(|a| &a.1)) {
         if !syl.is_empty() {
-            let k: Vec<String> = syl.iter().take(2).map(|s| s.to_string()).collect();
-            out.push(format!("n:{}", k.join(".")));
+            out.push(key_of(b'n', &syl[..syl.len().min(2)]));
         }
     }
     if p.syllables.len() >= 3 {
         let init: String = p.syllables.iter().take(4).map(|s| initial(*s)).collect();
-        out.push(format!("i:{init}"));
+        out.push(key_of(b'i', init));
     }
     for m in &p.phones {
-        out.push(format!("m:{m}"));
+        out.push(key_of(b'm', m));
     }
     for e in &p.emails {
-        out.push(format!("e:{e}"));
+        out.push(key_of(b'e', e));
     }
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
 /// Candidate pairs `(i, j)` with `i < j`, each once.
 pub fn candidate_pairs(records: &[Prepared], s: &Settings) -> Vec<(u32, u32)> {
-    let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
+    let mut blocks: HashMap<u64, Vec<u32>> = HashMap::new();
     for (i, p) in records.iter().enumerate() {
         for k in keys(p) {
             blocks.entry(k).or_default().push(i as u32);
@@ -47,7 +56,7 @@ pub fn candidate_pairs(records: &[Prepared], s: &Settings) -> Vec<(u32, u32)> {
             out.push((a, b));
         }
     };
-    let mut keys: Vec<&String> = blocks.keys().collect();
+    let mut keys: Vec<&u64> = blocks.keys().collect();
     keys.sort(); // deterministic order
     for k in keys {
         let members = &blocks[k];

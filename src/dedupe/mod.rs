@@ -109,29 +109,41 @@ pub fn group(
         if ra == rb {
             continue;
         }
-        let ma = members.get(&ra).cloned().unwrap_or_else(|| vec![ra]);
-        let mb = members.get(&rb).cloned().unwrap_or_else(|| vec![rb]);
-        if ma.len() + mb.len() > 2 {
-            // Average name similarity across the join must stay high.
-            let mut total = 0.0;
-            let mut count = 0.0;
-            for &x in ma.iter().take(8) {
-                for &y in mb.iter().take(8) {
-                    total += score::name_similarity(&prepared[x], &prepared[y]).0;
-                    count += 1.0;
+        {
+            let ma = members
+                .get(&ra)
+                .map(Vec::as_slice)
+                .unwrap_or(std::slice::from_ref(&ra));
+            let mb = members
+                .get(&rb)
+                .map(Vec::as_slice)
+                .unwrap_or(std::slice::from_ref(&rb));
+            if ma.len() + mb.len() > 2 {
+                // Average name similarity across the join must stay high.
+                let mut total = 0.0;
+                let mut count = 0.0;
+                for &x in ma.iter().take(8) {
+                    for &y in mb.iter().take(8) {
+                        total += score::name_similarity(&prepared[x], &prepared[y]).0;
+                        count += 1.0;
+                    }
+                }
+                if count > 0.0 && total / count < s.threshold - 0.15 {
+                    continue;
                 }
             }
-            if count > 0.0 && total / count < s.threshold - 0.15 {
-                continue;
-            }
         }
+        let ma = members.remove(&ra).unwrap_or_else(|| vec![ra]);
+        let mb = members.remove(&rb).unwrap_or_else(|| vec![rb]);
         uf.union(ra, rb);
         let root = uf.find(ra);
-        let mut all = ma;
-        all.extend(mb);
-        members.remove(&ra);
-        members.remove(&rb);
-        members.insert(root, all);
+        let (mut big, small) = if ma.len() >= mb.len() {
+            (ma, mb)
+        } else {
+            (mb, ma)
+        };
+        big.extend(small);
+        members.insert(root, big);
     }
     let mut groups: Vec<Vec<usize>> = members
         .into_values()
@@ -145,26 +157,49 @@ pub fn group(
     groups
 }
 
+/// Run `f` over `items` on the available cores, keeping order.
+pub fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if threads < 2 || items.len() < 2048 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| sc.spawn(move || c.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
+    })
+}
+
 /// Blocking + scoring + grouping over a set of records.
 pub fn find(records: &[Record], s: &Settings) -> Found {
-    let prepared: Vec<Prepared> = records.iter().map(prepare).collect();
+    let prepared: Vec<Prepared> = par_map(records, prepare);
     find_prepared(&prepared, s)
 }
 
 /// [`find`] over records already prepared.
 pub fn find_prepared(prepared: &[Prepared], s: &Settings) -> Found {
     let cands = block::candidate_pairs(prepared, s);
-    let mut pairs = vec![];
-    for &(a, b) in &cands {
+    let pairs: Vec<ScoredPair> = par_map(&cands, |&(a, b)| {
         let m = score(&prepared[a as usize], &prepared[b as usize], s);
-        if m.score >= s.threshold {
-            pairs.push(ScoredPair {
-                a: a as usize,
-                b: b as usize,
-                m,
-            });
-        }
-    }
+        (m.score >= s.threshold).then_some(ScoredPair {
+            a: a as usize,
+            b: b as usize,
+            m,
+        })
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let groups = group(prepared.len(), prepared, &pairs, s);
     Found {
         pairs,

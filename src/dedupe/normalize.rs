@@ -324,7 +324,7 @@ pub fn normalize_name(name: &str) -> NormName {
         let (mut n, p, by_sound) = match REGIONS.longest_prefix(&s) {
             Some((n, p)) => (n, p, false),
             None => {
-                let syl = syllables(&s[..s.len().min(12)]);
+                let syl = syllables(&s[..s.len().min(8)]);
                 match REGIONS.longest_prefix_by_sound(&syl) {
                     Some((n, p)) => (n, p, true),
                     None => break,
@@ -441,6 +441,10 @@ pub fn normalize_contact(name: &str) -> Option<(String, bool)> {
 /// Normalise a phone for matching: a Chinese mobile as its 11 digits, other
 /// numbers as their digits; None when too short to mean anything.
 pub fn normalize_phone(text: &str) -> Option<String> {
+    // Stored numbers are already normalised: 11 digits starting with 1.
+    if text.len() == 11 && text.starts_with('1') && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(text.to_string());
+    }
     let d = match crate::validate::normalize_phone(text) {
         Ok((n, _)) => n.chars().filter(|c| c.is_ascii_digit()).collect::<String>(),
         Err(_) => text.chars().filter(|c| c.is_ascii_digit()).collect(),

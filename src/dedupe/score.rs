@@ -7,6 +7,7 @@ use super::normalize::{
 use super::regions::parse_region;
 use super::Record;
 use serde::Serialize;
+use std::borrow::Cow;
 use ts_rs::TS;
 
 /// One piece of evidence for (positive weight) or against (negative) a match.
@@ -16,18 +17,26 @@ pub struct Reason {
     /// Stable key: `name_same`, `name_similar`, `short_name`, `pinyin_same`,
     /// `mobile_same`, `email_same`, `contact_same`, `region_same`,
     /// `region_different`, `place_different`, `branch_different`.
-    pub kind: String,
+    #[ts(type = "string")]
+    pub kind: Cow<'static, str>,
     /// What it added to (or took from) the score.
     pub weight: f32,
     /// For people: `名称相似 0.93`, `手机号相同`.
-    pub zh: String,
-    pub en: String,
+    #[ts(type = "string")]
+    pub zh: Cow<'static, str>,
+    #[ts(type = "string")]
+    pub en: Cow<'static, str>,
 }
 
 impl Reason {
-    fn new(kind: &str, weight: f32, zh: impl Into<String>, en: impl Into<String>) -> Reason {
+    fn new(
+        kind: &'static str,
+        weight: f32,
+        zh: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
+    ) -> Reason {
         Reason {
-            kind: kind.into(),
+            kind: Cow::Borrowed(kind),
             weight,
             zh: zh.into(),
             en: en.into(),
@@ -194,13 +203,31 @@ fn forms(p: &Prepared) -> Vec<Form<'_>> {
     v
 }
 
+fn levenshtein<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if x == y {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// 1 − edit distance / longer length.
 fn edit_similarity<T: PartialEq + Clone>(a: &[T], b: &[T]) -> f32 {
     let n = a.len().max(b.len());
     if n == 0 {
         return 1.0;
     }
-    1.0 - strsim::generic_levenshtein(&a.to_vec(), &b.to_vec()) as f32 / n as f32
+    1.0 - levenshtein(a, b) as f32 / n as f32
 }
 
 fn compare_forms(a: &Form, b: &Form) -> (f32, Vec<Reason>) {

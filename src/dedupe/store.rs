@@ -324,55 +324,90 @@ pub fn scan_with(
     progress: &mut dyn FnMut(usize, usize),
     cancel: &AtomicBool,
 ) -> Result<ScanResult> {
+    let trace = std::env::var_os("KEHU_TRACE").is_some();
+    let t0 = std::time::Instant::now();
     let rows = load_records(conn, None)?;
     let n = rows.len();
-    // Work units: preparing each record, then scoring pairs (reported per block of 10k).
+    if trace {
+        eprintln!("dedupe scan: loaded {n} in {:?}", t0.elapsed());
+    }
+    // Work: preparing the records, then scoring pairs, in chunks so the
+    // scan can report progress and stop when cancelled.
+    let cancelled = || ScanResult {
+        cancelled: true,
+        ..Default::default()
+    };
     let mut prepared: Vec<Prepared> = Vec::with_capacity(n);
-    for (i, (_, _, r)) in rows.iter().enumerate() {
-        if i % 2048 == 0 {
-            if cancel.load(Ordering::Relaxed) {
-                return Ok(ScanResult {
-                    cancelled: true,
-                    ..Default::default()
-                });
-            }
-            progress(i, 2 * n);
+    for chunk in rows.chunks(8192) {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(cancelled());
         }
-        prepared.push(prepare(r));
+        progress(prepared.len(), 2 * n);
+        prepared.extend(super::par_map(chunk, |(_, _, r)| prepare(r)));
+    }
+    if trace {
+        eprintln!("dedupe scan: prepared at {:?}", t0.elapsed());
     }
     let cands = super::block::candidate_pairs(&prepared, s);
+    if trace {
+        eprintln!(
+            "dedupe scan: {} candidate pairs at {:?}",
+            cands.len(),
+            t0.elapsed()
+        );
+    }
     let decided = decided_pairs(conn)?;
     let mut pairs = vec![];
-    for (k, &(a, b)) in cands.iter().enumerate() {
-        if k % 10_000 == 0 {
-            if cancel.load(Ordering::Relaxed) {
-                return Ok(ScanResult {
-                    cancelled: true,
-                    ..Default::default()
-                });
-            }
-            progress(n + k * n / cands.len().max(1), 2 * n);
+    let mut done = 0;
+    for chunk in cands.chunks(65536) {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(cancelled());
         }
-        let (a, b) = (a as usize, b as usize);
-        let m = score(&prepared[a], &prepared[b], s);
-        if m.score >= s.threshold && !decided.contains(&pair_key(&rows[a].0, &rows[b].0)) {
-            pairs.push(super::ScoredPair { a, b, m });
-        }
+        progress(n + done * n / cands.len().max(1), 2 * n);
+        done += chunk.len();
+        pairs.extend(
+            super::par_map(chunk, |&(a, b)| {
+                let (a, b) = (a as usize, b as usize);
+                let m = score(&prepared[a], &prepared[b], s);
+                (m.score >= s.threshold && !decided.contains(&pair_key(&rows[a].0, &rows[b].0)))
+                    .then_some(super::ScoredPair { a, b, m })
+            })
+            .into_iter()
+            .flatten(),
+        );
+    }
+    if trace {
+        eprintln!(
+            "dedupe scan: scored, {} pairs over threshold at {:?}",
+            pairs.len(),
+            t0.elapsed()
+        );
     }
     let groups = super::group(n, &prepared, &pairs, s);
+    if trace {
+        eprintln!("dedupe scan: grouped at {:?}", t0.elapsed());
+    }
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    for (gi, g) in groups.iter().enumerate() {
+        for &i in g {
+            group_of.insert(i, gi);
+        }
+    }
+    let mut group_pairs: Vec<Vec<DupPair>> = vec![vec![]; groups.len()];
+    for p in &pairs {
+        if let (Some(ga), Some(gb)) = (group_of.get(&p.a), group_of.get(&p.b)) {
+            if ga == gb {
+                group_pairs[*ga].push(DupPair {
+                    a: rows[p.a].0.clone(),
+                    b: rows[p.b].0.clone(),
+                    score: p.m.score,
+                    reasons: p.m.reasons.clone(),
+                });
+            }
+        }
+    }
     let mut out = vec![];
-    for g in groups {
-        let set: HashSet<usize> = g.iter().copied().collect();
-        let mut gp: Vec<DupPair> = pairs
-            .iter()
-            .filter(|p| set.contains(&p.a) && set.contains(&p.b))
-            .map(|p| DupPair {
-                a: rows[p.a].0.clone(),
-                b: rows[p.b].0.clone(),
-                score: p.m.score,
-                reasons: p.m.reasons.clone(),
-            })
-            .collect();
+    for (g, mut gp) in groups.into_iter().zip(group_pairs) {
         gp.sort_by(|x, y| y.score.total_cmp(&x.score));
         out.push(DupGroup {
             members: g.iter().map(|&i| rows[i].0.clone()).collect(),

@@ -5,6 +5,7 @@
 mod alerts;
 mod backup;
 mod customer;
+mod dedupe;
 mod demo;
 mod export;
 mod followup;
@@ -52,6 +53,9 @@ enum Command {
     /// Team members and "me".
     #[command(subcommand)]
     Member(member::Cmd),
+    /// Duplicate customers: scan, check, merge, unmerge, ignore.
+    #[command(subcommand, visible_alias = "dupes")]
+    Dedupe(dedupe::Cmd),
     /// Add generated demo customers.
     Demo(demo::Args),
     /// Back up the database now (or list backups).
@@ -120,6 +124,7 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Search(args) => search::run(&mut ctx, args),
         Command::Tag(cmd) => tag::run(&mut ctx, cmd),
         Command::Member(cmd) => member::run(&mut ctx, cmd),
+        Command::Dedupe(cmd) => dedupe::run(&mut ctx, cmd),
         Command::Demo(args) => demo::run(&mut ctx, args),
         Command::Backup(args) => backup::backup(&mut ctx, args),
         Command::Restore(_) => unreachable!("handled above"),
