@@ -1057,12 +1057,19 @@ fn write_ods(path: &Path, rows: &[Vec<&str>]) {
     let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
 <manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
     let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     z.start_file("mimetype", stored).unwrap();
-    z.write_all(b"application/vnd.oasis.opendocument.spreadsheet").unwrap();
-    z.start_file("META-INF/manifest.xml", zip::write::SimpleFileOptions::default()).unwrap();
+    z.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    z.start_file(
+        "META-INF/manifest.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
     z.write_all(manifest.as_bytes()).unwrap();
-    z.start_file("content.xml", zip::write::SimpleFileOptions::default()).unwrap();
+    z.start_file("content.xml", zip::write::SimpleFileOptions::default())
+        .unwrap();
     z.write_all(content.as_bytes()).unwrap();
     z.finish().unwrap();
 }
@@ -1076,7 +1083,13 @@ fn an_ods_spreadsheet_imports_with_dates_and_numbers() {
         &[
             vec!["客户名单（2024）"],
             vec!["公司名称", "联系人", "手机", "首次接触", "预算"],
-            vec!["开放文档有限公司", "孙七", "13600001111", "date:2024-03-01", "num:88000"],
+            vec![
+                "开放文档有限公司",
+                "孙七",
+                "13600001111",
+                "date:2024-03-01",
+                "num:88000",
+            ],
         ],
     );
     let rep = import_file(&mut e.ws, &path, &opts());

@@ -544,7 +544,7 @@ fn plan(table: &Table, saved: Option<&Mapping>) -> (Mapping, Plan) {
 
 fn convert_row(
     row_no: usize,
-    raw: &[Cell],
+    raw: Vec<Cell>,
     plan: &Plan,
     date1904: bool,
     ex: &Existing,
@@ -737,7 +737,7 @@ fn convert_row(
     }
     Converted {
         row: row_no,
-        raw: raw.to_vec(),
+        raw,
         new: NewCustomer {
             fields,
             contacts,
@@ -768,7 +768,9 @@ fn convert_all(
     let ex = Existing::load(conn)?;
     let mut out = Vec::with_capacity(table.rows.len().saturating_sub(plan.header_row + 1));
     let mut codes_in_file: HashMap<String, usize> = HashMap::new();
-    for (i, raw) in table.rows.iter().enumerate().skip(plan.header_row + 1) {
+    for i in plan.header_row + 1..table.rows.len() {
+        // Each data row moves into its conversion: the sheet is held once.
+        let raw = std::mem::take(&mut table.rows[i]);
         if raw.iter().all(Cell::is_empty) {
             continue;
         }
@@ -816,8 +818,8 @@ fn convert_all(
 
 /// Read, map, convert and check a file; write nothing.
 pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Preview> {
-    let table = read_table(path, opts)?;
-    let (mapping, _, rows) = convert_all(ws.conn(), &table, opts)?;
+    let mut table = read_table(path, opts)?;
+    let (mapping, _, rows) = convert_all(ws.conn(), &mut table, opts)?;
     let count = |a| rows.iter().filter(|r| r.action == a).count();
     let mut shown: Vec<&Converted> = rows
         .iter()
@@ -869,8 +871,8 @@ pub fn run(
     progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
 ) -> Result<ImportReport> {
-    let table = read_table(path, opts)?;
-    let (mapping, plan, rows) = convert_all(ws.conn(), &table, opts)?;
+    let mut table = read_table(path, opts)?;
+    let (mapping, plan, rows) = convert_all(ws.conn(), &mut table, opts)?;
     let headers = mapping::header_texts(&table.rows, plan.header_row);
     let total = rows.len();
     let mut report = ImportReport {
@@ -921,18 +923,19 @@ pub fn run(
                     // whole import rolls back and names the row. (No
                     // savepoint per row: it would make FTS5 flush its index
                     // for every row.)
-                    let res = if r.action == RowAction::Create {
+                    let (row_no, action) = (r.row, r.action);
+                    let res = if action == RowAction::Create {
                         let code = match &r.code {
                             Some(c) => c.clone(),
                             None => codes.next(w)?,
                         };
-                        customers::insert(w, r.new.clone(), Some(code)).map(|_| true)
+                        customers::insert(w, r.new, Some(code)).map(|_| true)
                     } else {
                         let id = r.matched.as_ref().map(|m| m.customer_id.clone()).unwrap_or_default();
                         update_existing(w, &id, &r, policy)
                     };
                     match res {
-                        Ok(wrote) => match (r.action, wrote) {
+                        Ok(wrote) => match (action, wrote) {
                             (RowAction::Create, _) => rep.imported += 1,
                             (_, true) => rep.updated += 1,
                             (_, false) => rep.skipped += 1,
@@ -940,8 +943,8 @@ pub fn run(
                         Err(Error::Validation { field, zh, en }) => {
                             return Err(Error::Validation {
                                 field,
-                                zh: format!("第 {} 行：{zh}（导入已整体取消，数据库未改变）", r.row),
-                                en: format!("Row {}: {en} (the import was rolled back; nothing changed)", r.row),
+                                zh: format!("第 {row_no} 行：{zh}（导入已整体取消，数据库未改变）"),
+                                en: format!("Row {row_no}: {en} (the import was rolled back; nothing changed)"),
                             })
                         }
                         Err(e) => return Err(e),
