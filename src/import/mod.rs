@@ -10,6 +10,7 @@
 //!    Cancel (or a crash, or kill -9) leaves the database as it was;
 //! 3. [`undo`]: reverse a whole import from the change log.
 
+pub mod followups;
 pub mod mapping;
 pub mod read;
 pub mod report;
@@ -190,6 +191,11 @@ pub struct ImportReport {
     pub dry_run: bool,
     pub headers: Vec<String>,
     pub failures: Vec<FailedRow>,
+    /// The follow-up sheet of the workbook, if it has one (跟进记录).
+    pub followup_sheet: Option<String>,
+    pub followups_imported: usize,
+    pub followup_headers: Vec<String>,
+    pub followup_failures: Vec<FailedRow>,
 }
 
 /// One recorded import (the import log page).
@@ -754,7 +760,7 @@ fn convert_row(
 /// Convert and check every data row; decide each row's action.
 fn convert_all(
     conn: &Connection,
-    table: &Table,
+    table: &mut Table,
     opts: &ImportOptions,
 ) -> Result<(Mapping, Plan, Vec<Converted>)> {
     let (m, plan) = plan(table, opts.mapping.as_ref());
@@ -887,7 +893,20 @@ pub fn run(
         dry_run,
         headers,
         failures: vec![],
+        followup_sheet: None,
+        followups_imported: 0,
+        followup_headers: vec![],
+        followup_failures: vec![],
     };
+    let fu_sheet = if table.format == FileFormat::Csv {
+        None
+    } else {
+        followups::find(path, &table.sheet, &table.sheet_names)?
+    };
+    if let Some(f) = &fu_sheet {
+        report.followup_sheet = Some(f.name.clone());
+        report.followup_headers = f.headers.clone();
+    }
     if dry_run {
         for r in rows {
             match r.action {
@@ -951,6 +970,12 @@ pub fn run(
                     }
                 }
             }
+        }
+        if let Some(sheet) = &fu_sheet {
+            let members = Existing::load(w.tx())?.members;
+            let (n, fails) = followups::write_all(w, sheet, &members)?;
+            rep.followups_imported = n;
+            rep.followup_failures = fails;
         }
         progress(Progress { done: total, total });
         let finished = w.now();
@@ -1258,6 +1283,23 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
                     }
                 }
                 ("tag", "*") => new_tags.push((eid.clone(), parse(new))),
+                ("followup", "*") => {
+                    let cid: Option<String> = w
+                        .tx()
+                        .query_row(
+                            "SELECT customer_id FROM followups WHERE id = ?1",
+                            [eid],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if let Some(cid) = cid.filter(|c| !created.contains(c)) {
+                        w.tx()
+                            .execute("DELETE FROM followups WHERE id = ?1", [eid])?;
+                        w.log("followup", eid, "*", parse(new), None)?;
+                        crate::followups::refresh_customer(w, &cid)?;
+                        touched.insert(cid);
+                    }
+                }
                 _ => {}
             }
         }
