@@ -153,6 +153,9 @@ pub struct Preview {
     pub fail: usize,
     /// The first rows, failed ones first.
     pub rows: Vec<PreviewRow>,
+    /// A follow-up sheet imported along (跟进记录), and its row count.
+    pub followup_sheet: Option<String>,
+    pub followup_rows: usize,
 }
 
 /// Progress of a running import.
@@ -826,6 +829,11 @@ fn convert_all(
 pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Preview> {
     let mut table = read_table(path, opts)?;
     let (mapping, _, rows) = convert_all(ws.conn(), &mut table, opts)?;
+    let fu = if table.format == FileFormat::Csv {
+        None
+    } else {
+        followups::find(path, &table.sheet, &table.sheet_names)?
+    };
     let count = |a| rows.iter().filter(|r| r.action == a).count();
     let mut shown: Vec<&Converted> = rows
         .iter()
@@ -859,6 +867,8 @@ pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Prev
             })
             .collect(),
         mapping,
+        followup_rows: fu.as_ref().map_or(0, |f| f.len()),
+        followup_sheet: fu.map(|f| f.name),
     })
 }
 
