@@ -820,6 +820,11 @@ fn convert_all(
         } else {
             RowAction::Create
         };
+        // Original cells are kept for failed rows (error report) and the
+        // rows a preview shows; the rest are dropped to bound memory.
+        if c.action != RowAction::Fail && out.len() >= PREVIEW_ROWS {
+            c.raw = Vec::new();
+        }
         out.push(c);
     }
     Ok((m, plan, out))
