@@ -136,19 +136,29 @@ pub fn write_table(
                         // Always a string cell: never interpreted as a formula.
                         Val::Text(s) => ws.write_string(r, c, s).map(|_| ()),
                         Val::Num(x) => ws.write_number_with_format(r, c, *x, &money).map(|_| ()),
-                        Val::Date(d) => ExcelDateTime::from_ymd(
+                        // Dates Excel cannot hold (before 1900) are written as text.
+                        Val::Date(d) => match ExcelDateTime::from_ymd(
                             d.year_ce().1 as u16,
                             d.month0() as u8 + 1,
                             d.day0() as u8 + 1,
-                        )
-                        .and_then(|dt| ws.write_datetime_with_format(r, c, &dt, &date).map(|_| ())),
-                        Val::DateTime(d) => ExcelDateTime::parse_from_str(
+                        ) {
+                            Ok(dt) if d.year() >= 1900 => {
+                                ws.write_datetime_with_format(r, c, &dt, &date).map(|_| ())
+                            }
+                            _ => ws
+                                .write_string(r, c, d.format("%Y-%m-%d").to_string())
+                                .map(|_| ()),
+                        },
+                        Val::DateTime(d) => match ExcelDateTime::parse_from_str(
                             &d.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                        )
-                        .and_then(|dt| {
-                            ws.write_datetime_with_format(r, c, &dt, &datetime)
-                                .map(|_| ())
-                        }),
+                        ) {
+                            Ok(dt) if d.year() >= 1900 => ws
+                                .write_datetime_with_format(r, c, &dt, &datetime)
+                                .map(|_| ()),
+                            _ => ws
+                                .write_string(r, c, d.format("%Y-%m-%d %H:%M").to_string())
+                                .map(|_| ()),
+                        },
                     };
                     if let Err(e) = res {
                         err = Some(e);
