@@ -136,19 +136,29 @@ pub fn write_table(
                         // Always a string cell: never interpreted as a formula.
                         Val::Text(s) => ws.write_string(r, c, s).map(|_| ()),
                         Val::Num(x) => ws.write_number_with_format(r, c, *x, &money).map(|_| ()),
-                        Val::Date(d) => ExcelDateTime::from_ymd(
+                        // Dates Excel cannot hold (before 1900) are written as text.
+                        Val::Date(d) => match ExcelDateTime::from_ymd(
                             d.year_ce().1 as u16,
                             d.month0() as u8 + 1,
                             d.day0() as u8 + 1,
-                        )
-                        .and_then(|dt| ws.write_datetime_with_format(r, c, &dt, &date).map(|_| ())),
-                        Val::DateTime(d) => ExcelDateTime::parse_from_str(
+                        ) {
+                            Ok(dt) if d.year() >= 1900 => {
+                                ws.write_datetime_with_format(r, c, &dt, &date).map(|_| ())
+                            }
+                            _ => ws
+                                .write_string(r, c, d.format("%Y-%m-%d").to_string())
+                                .map(|_| ()),
+                        },
+                        Val::DateTime(d) => match ExcelDateTime::parse_from_str(
                             &d.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                        )
-                        .and_then(|dt| {
-                            ws.write_datetime_with_format(r, c, &dt, &datetime)
-                                .map(|_| ())
-                        }),
+                        ) {
+                            Ok(dt) if d.year() >= 1900 => ws
+                                .write_datetime_with_format(r, c, &dt, &datetime)
+                                .map(|_| ()),
+                            _ => ws
+                                .write_string(r, c, d.format("%Y-%m-%d %H:%M").to_string())
+                                .map(|_| ()),
+                        },
                     };
                     if let Err(e) = res {
                         err = Some(e);
@@ -433,4 +443,182 @@ pub fn export_contacts(conn: &Connection, path: &Path, opts: &ExportOptions) -> 
         Ok(())
     };
     write_table(path, &sheet, opts.csv_encoding, &mut rows_fn)
+}
+
+/// Kinds of column in a simple entity export.
+#[derive(Clone, Copy)]
+enum K {
+    Text,
+    Num,
+    Date,
+    /// UTC ms shown as local date-time.
+    Ms,
+    /// 0/1 shown as 是/否.
+    YesNo,
+}
+
+fn export_sql(
+    conn: &Connection,
+    path: &Path,
+    opts: &ExportOptions,
+    sheet_name: &str,
+    cols: &[(&str, &str, K, f64)],
+    sql: &str,
+    map_text: &dyn Fn(usize, String) -> String,
+) -> Result<usize> {
+    let lang = opts.lang;
+    let ids = match &opts.query {
+        Some(q) => Some(serde_json::to_string(&query_ids(conn, q)?)?),
+        None => None,
+    };
+    let sql = sql.replace(
+        "{filter}",
+        if ids.is_some() {
+            "AND c.id IN (SELECT value FROM json_each(?1))"
+        } else {
+            ""
+        },
+    );
+    let sheet = Sheet {
+        name: sheet_name,
+        headers: cols
+            .iter()
+            .map(|(z, e, _, _)| lang.pick(z, e).to_string())
+            .collect(),
+        widths: cols.iter().map(|c| c.3).collect(),
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows_fn = |emit: &mut dyn FnMut(&[Val]) -> Result<()>| -> Result<()> {
+        let mut rows = match &ids {
+            Some(j) => stmt.query([j])?,
+            None => stmt.query([])?,
+        };
+        let mut vals = Vec::with_capacity(cols.len());
+        while let Some(r) = rows.next()? {
+            vals.clear();
+            for (i, (_, _, k, _)) in cols.iter().enumerate() {
+                vals.push(match k {
+                    K::Text => match r.get::<_, Option<String>>(i)? {
+                        Some(s) if !s.is_empty() => Val::Text(map_text(i, s)),
+                        _ => Val::Empty,
+                    },
+                    K::Num => r
+                        .get::<_, Option<f64>>(i)?
+                        .map(Val::Num)
+                        .unwrap_or(Val::Empty),
+                    K::Date => r
+                        .get::<_, Option<String>>(i)?
+                        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+                        .map(Val::Date)
+                        .unwrap_or(Val::Empty),
+                    K::Ms => r
+                        .get::<_, Option<i64>>(i)?
+                        .and_then(local_dt)
+                        .map(Val::DateTime)
+                        .unwrap_or(Val::Empty),
+                    K::YesNo => match r.get::<_, Option<bool>>(i)? {
+                        Some(b) => Val::Text(
+                            if b {
+                                lang.pick("是", "yes")
+                            } else {
+                                lang.pick("否", "no")
+                            }
+                            .into(),
+                        ),
+                        None => Val::Empty,
+                    },
+                });
+            }
+            emit(&vals)?;
+        }
+        Ok(())
+    };
+    write_table(path, &sheet, opts.csv_encoding, &mut rows_fn)
+}
+
+/// Export follow-ups of live customers, with the headers the importer's
+/// follow-up sheet reads (客户跟进记录表).
+pub fn export_followups(conn: &Connection, path: &Path, opts: &ExportOptions) -> Result<usize> {
+    let lang = opts.lang;
+    let cols = [
+        ("客户编号", "Customer Code", K::Text, 16.0),
+        ("客户名称", "Company", K::Text, 28.0),
+        ("跟进时间", "Time", K::Ms, 17.0),
+        ("跟进方式", "Kind", K::Text, 10.0),
+        ("跟进人", "Owner", K::Text, 10.0),
+        ("跟进目的", "Purpose", K::Text, 20.0),
+        ("跟进内容", "Content", K::Text, 36.0),
+        ("客户反馈", "Feedback", K::Text, 24.0),
+        ("下一步计划", "Next Step", K::Text, 24.0),
+        ("是否有效跟进", "Effective", K::YesNo, 10.0),
+        ("状态", "Status", K::Text, 8.0),
+    ];
+    let sql = "SELECT c.code, c.name, coalesce(f.done_at, f.planned_at), f.kind, m.name, f.purpose, f.content,
+            f.feedback, f.next_step, f.effective, f.status
+         FROM followups f JOIN customers c ON c.id = f.customer_id LEFT JOIN members m ON m.id = f.owner_id
+         WHERE f.deleted_at IS NULL AND c.deleted_at IS NULL {filter}
+         ORDER BY c.code, coalesce(f.done_at, f.planned_at), f.id";
+    let map = |i: usize, s: String| match i {
+        3 => crate::followups::Kind::from_key(&s).label(lang).to_string(),
+        10 => match s.as_str() {
+            "done" => lang.pick("已完成", "done").into(),
+            "planned" => lang.pick("计划中", "planned").into(),
+            "cancelled" => lang.pick("已取消", "cancelled").into(),
+            _ => s,
+        },
+        _ => s,
+    };
+    export_sql(
+        conn,
+        path,
+        opts,
+        lang.pick("跟进记录", "Follow-ups"),
+        &cols,
+        sql,
+        &map,
+    )
+}
+
+/// Export opportunities of live customers.
+pub fn export_opportunities(conn: &Connection, path: &Path, opts: &ExportOptions) -> Result<usize> {
+    let lang = opts.lang;
+    let stages = crate::pipeline::stages(conn)?;
+    let cols = [
+        ("客户编号", "Customer Code", K::Text, 16.0),
+        ("客户名称", "Company", K::Text, 28.0),
+        ("机会名称", "Opportunity", K::Text, 28.0),
+        ("阶段", "Stage", K::Text, 10.0),
+        ("预计成交金额(元)", "Expected Amount", K::Num, 16.0),
+        ("成交金额(元)", "Won Amount", K::Num, 14.0),
+        ("回款金额(元)", "Received", K::Num, 14.0),
+        ("预计成交日期", "Expected Close", K::Date, 14.0),
+        ("负责人", "Owner", K::Text, 10.0),
+        ("输单原因", "Loss Reason", K::Text, 20.0),
+        ("备注", "Notes", K::Text, 30.0),
+    ];
+    let sql = "SELECT c.code, c.name, o.name, o.stage, o.expected_amount, o.won_amount, o.received_amount,
+            o.expected_close_date, m.name, o.loss_reason, o.notes
+         FROM opportunities o JOIN customers c ON c.id = o.customer_id LEFT JOIN members m ON m.id = o.owner_id
+         WHERE o.deleted_at IS NULL AND c.deleted_at IS NULL {filter}
+         ORDER BY c.code, o.created_at, o.id";
+    let map = |i: usize, s: String| {
+        if i == 3 {
+            stages
+                .iter()
+                .find(|st| st.key == s)
+                .map(|st| st.name.clone())
+                .unwrap_or(s)
+        } else {
+            s
+        }
+    };
+    export_sql(
+        conn,
+        path,
+        opts,
+        lang.pick("销售机会", "Opportunities"),
+        &cols,
+        sql,
+        &map,
+    )
 }

@@ -339,3 +339,64 @@ mod round_trip {
         }
     }
 }
+
+#[test]
+fn follow_ups_and_opportunities_export_with_real_dates_and_amounts() {
+    use kehu::followups::{self, FollowupFields, Kind, NewFollowup};
+    use kehu::opportunities::{self, NewOpportunity, OpportunityFields};
+    let mut e = env();
+    let c = add(&mut e.ws, "跟进公司", vec![], &[]);
+    followups::add(
+        &mut e.ws,
+        NewFollowup {
+            customer: c.code.clone(),
+            fields: FollowupFields {
+                kind: Kind::Visit,
+                content: Some("上门演示".into()),
+                effective: Some(true),
+                ..Default::default()
+            },
+            done: true,
+            done_at: Some(T0 - 86_400_000),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    opportunities::create(
+        &mut e.ws,
+        NewOpportunity {
+            customer: c.code.clone(),
+            fields: OpportunityFields {
+                name: "年度采购".into(),
+                expected_amount: Some(120000.0),
+                expected_close_date: Some("2026-12-31".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let fx = e.dir.path().join("f.xlsx");
+    assert_eq!(
+        export::export_followups(e.ws.conn(), &fx, &ExportOptions::default()).unwrap(),
+        1
+    );
+    let t = import::read::read(&fx, import::read::SheetPick::First, None).unwrap();
+    assert_eq!(t.sheet, "跟进记录");
+    assert!(
+        matches!(t.rows[1][2], import::read::Cell::Date(_)),
+        "the time is a date cell"
+    );
+    assert_eq!(t.rows[1][3].display(), "拜访");
+    assert_eq!(t.rows[1][9].display(), "是");
+    let ox = e.dir.path().join("o.csv");
+    assert_eq!(
+        export::export_opportunities(e.ws.conn(), &ox, &ExportOptions::default()).unwrap(),
+        1
+    );
+    let text = std::fs::read_to_string(&ox).unwrap();
+    assert!(
+        text.contains("年度采购") && text.contains(",120000,") && text.contains("2026-12-31"),
+        "{text}"
+    );
+}

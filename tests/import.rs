@@ -1099,3 +1099,123 @@ fn an_ods_spreadsheet_imports_with_dates_and_numbers() {
     assert_eq!(c.fields.budget, Some(88000.0));
     assert_eq!(c.contacts[0].fields.mobile.as_deref(), Some("13600001111"));
 }
+
+#[test]
+fn a_follow_up_sheet_keyed_by_code_or_name_imports_with_its_customers_and_undoes() {
+    let mut e = env();
+    let old = add(&mut e.ws, "老客户有限公司", vec![], &[]);
+    let path = e.dir.path().join("with_followups.xlsx");
+    write_xlsx(
+        &path,
+        &[
+            (
+                "客户",
+                seed004_rows()
+                    .into_iter()
+                    .map(|r| {
+                        r.into_iter()
+                            .map(|v| {
+                                if matches!(&v, S(s) if *s == "王明") {
+                                    E
+                                } else {
+                                    v
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            ),
+            (
+                "跟进",
+                vec![
+                    vec![
+                        S("跟进记录ID"),
+                        S("客户编号"),
+                        S("客户名称"),
+                        S("跟进时间"),
+                        S("跟进方式"),
+                        S("跟进人"),
+                        S("跟进内容摘要"),
+                        S("客户反馈"),
+                        S("下一步计划"),
+                        S("是否有效跟进"),
+                    ],
+                    vec![
+                        S("GZ2024001"),
+                        S("CL2024001"),
+                        E,
+                        S("2024-03-05 10:00"),
+                        S("电话"),
+                        E,
+                        S("确认客户需求细节"),
+                        S("方案需补充成本说明"),
+                        S("3月8日前更新方案"),
+                        S("是"),
+                    ],
+                    vec![
+                        S("GZ2024002"),
+                        E,
+                        S("老客户有限公司"),
+                        D(2024, 3, 4),
+                        S("邮件"),
+                        E,
+                        S("推出季度优惠"),
+                        S("价格偏高"),
+                        E,
+                        S("否"),
+                    ],
+                    vec![
+                        S("GZ2024003"),
+                        S("NOPE"),
+                        E,
+                        S("2024-03-06"),
+                        S("飞鸽传书"),
+                        E,
+                        S("?"),
+                        E,
+                        E,
+                        E,
+                    ],
+                ],
+            ),
+        ],
+    );
+    let rep = import_file(&mut e.ws, &path, &opts());
+    assert_eq!(rep.imported, 3);
+    assert_eq!(rep.followup_sheet.as_deref(), Some("跟进"));
+    assert_eq!(rep.followups_imported, 2);
+    assert_eq!(rep.followup_failures.len(), 1);
+    let fields: Vec<&str> = rep.followup_failures[0]
+        .issues
+        .iter()
+        .map(|i| i.field.as_str())
+        .collect();
+    assert!(
+        fields.contains(&"kind") && fields.contains(&"customer"),
+        "{fields:?}"
+    );
+    let c = customers::get(e.ws.conn(), "CL2024001").unwrap();
+    assert!(
+        c.last_followup_at.is_some(),
+        "the customer's last follow-up is derived"
+    );
+    let n: i64 =
+        e.ws.conn()
+            .query_row("SELECT count(*) FROM followups", [], |r| r.get(0))
+            .unwrap();
+    assert_eq!(n, 2);
+    let report = e.dir.path().join("err.xlsx");
+    import::report::write_error_report(&rep, &report, kehu::Lang::Zh).unwrap();
+    assert_eq!(import::read::sheet_names(&report).unwrap().len(), 2);
+
+    import::undo(&mut e.ws, rep.job_id.as_deref().unwrap()).unwrap();
+    let n: i64 =
+        e.ws.conn()
+            .query_row("SELECT count(*) FROM followups", [], |r| r.get(0))
+            .unwrap();
+    assert_eq!(n, 0);
+    assert!(customers::get(e.ws.conn(), &old.id)
+        .unwrap()
+        .last_followup_at
+        .is_none());
+}

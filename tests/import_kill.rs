@@ -4,8 +4,23 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+/// A private copy of the CLI (a target directory shared by several
+/// checkouts may swap the built binary mid-test).
+fn exe() -> std::path::PathBuf {
+    static EXE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    EXE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kehu");
+        std::fs::copy(env!("CARGO_BIN_EXE_kehu"), &p).unwrap();
+        (dir, p)
+    })
+    .1
+    .clone()
+}
+
 fn kehu(db: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kehu"));
+    let mut c = Command::new(exe());
     c.env("KEHU_DB", db)
         .env("LANG", "C")
         .stdout(Stdio::null())
@@ -106,7 +121,7 @@ fn the_cli_imports_dry_runs_writes_an_error_report_and_undoes() {
         "客户名称,手机,客户状态\n甲公司,13800138000,意向\n乙公司,123,成交\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kehu"))
+    let out = Command::new(exe())
         .env("KEHU_DB", &db)
         .args(["--json", "import", "--dry-run"])
         .arg(&csv)
@@ -122,7 +137,7 @@ fn the_cli_imports_dry_runs_writes_an_error_report_and_undoes() {
         (Some(1), Some(1), Some(true))
     );
     let errors = dir.path().join("errors.xlsx");
-    let out = Command::new(env!("CARGO_BIN_EXE_kehu"))
+    let out = Command::new(exe())
         .env("KEHU_DB", &db)
         .args(["--json", "import", "--errors"])
         .arg(&errors)
@@ -132,14 +147,14 @@ fn the_cli_imports_dry_runs_writes_an_error_report_and_undoes() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let job = v["job_id"].as_str().unwrap().to_string();
     assert!(errors.exists());
-    let list = Command::new(env!("CARGO_BIN_EXE_kehu"))
+    let list = Command::new(exe())
         .env("KEHU_DB", &db)
         .args(["--json", "imports", "list"])
         .output()
         .unwrap();
     let jobs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(jobs[0]["id"], job.as_str());
-    let undo = Command::new(env!("CARGO_BIN_EXE_kehu"))
+    let undo = Command::new(exe())
         .env("KEHU_DB", &db)
         .args(["--json", "imports", "undo", &job])
         .output()
@@ -147,7 +162,7 @@ fn the_cli_imports_dry_runs_writes_an_error_report_and_undoes() {
     assert!(undo.status.success());
     assert_eq!(count(&db).1, 0);
     let tpl = dir.path().join("t.xlsx");
-    assert!(Command::new(env!("CARGO_BIN_EXE_kehu"))
+    assert!(Command::new(exe())
         .env("KEHU_DB", &db)
         .args(["template", "--out"])
         .arg(&tpl)
@@ -155,14 +170,14 @@ fn the_cli_imports_dry_runs_writes_an_error_report_and_undoes() {
         .unwrap()
         .success());
     let exp = dir.path().join("e.csv");
-    let st = Command::new(env!("CARGO_BIN_EXE_kehu"))
+    let st = Command::new(exe())
         .env("KEHU_DB", &db)
         .args(["export", "customers", "--out"])
         .arg(&exp)
         .status()
         .unwrap();
     assert!(st.success() && exp.exists());
-    let bad = Command::new(env!("CARGO_BIN_EXE_kehu"))
+    let bad = Command::new(exe())
         .env("KEHU_DB", &db)
         .args(["--json", "import", "--on-duplicate", "maybe"])
         .arg(&csv)

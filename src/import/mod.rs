@@ -10,6 +10,7 @@
 //!    Cancel (or a crash, or kill -9) leaves the database as it was;
 //! 3. [`undo`]: reverse a whole import from the change log.
 
+pub mod followups;
 pub mod mapping;
 pub mod read;
 pub mod report;
@@ -152,6 +153,9 @@ pub struct Preview {
     pub fail: usize,
     /// The first rows, failed ones first.
     pub rows: Vec<PreviewRow>,
+    /// A follow-up sheet imported along (跟进记录), and its row count.
+    pub followup_sheet: Option<String>,
+    pub followup_rows: usize,
 }
 
 /// Progress of a running import.
@@ -190,6 +194,11 @@ pub struct ImportReport {
     pub dry_run: bool,
     pub headers: Vec<String>,
     pub failures: Vec<FailedRow>,
+    /// The follow-up sheet of the workbook, if it has one (跟进记录).
+    pub followup_sheet: Option<String>,
+    pub followups_imported: usize,
+    pub followup_headers: Vec<String>,
+    pub followup_failures: Vec<FailedRow>,
 }
 
 /// One recorded import (the import log page).
@@ -544,7 +553,7 @@ fn plan(table: &Table, saved: Option<&Mapping>) -> (Mapping, Plan) {
 
 fn convert_row(
     row_no: usize,
-    raw: &[Cell],
+    raw: Vec<Cell>,
     plan: &Plan,
     date1904: bool,
     ex: &Existing,
@@ -737,7 +746,7 @@ fn convert_row(
     }
     Converted {
         row: row_no,
-        raw: raw.to_vec(),
+        raw,
         new: NewCustomer {
             fields,
             contacts,
@@ -754,7 +763,7 @@ fn convert_row(
 /// Convert and check every data row; decide each row's action.
 fn convert_all(
     conn: &Connection,
-    table: &Table,
+    table: &mut Table,
     opts: &ImportOptions,
 ) -> Result<(Mapping, Plan, Vec<Converted>)> {
     let (m, plan) = plan(table, opts.mapping.as_ref());
@@ -768,7 +777,9 @@ fn convert_all(
     let ex = Existing::load(conn)?;
     let mut out = Vec::with_capacity(table.rows.len().saturating_sub(plan.header_row + 1));
     let mut codes_in_file: HashMap<String, usize> = HashMap::new();
-    for (i, raw) in table.rows.iter().enumerate().skip(plan.header_row + 1) {
+    for i in plan.header_row + 1..table.rows.len() {
+        // Each data row moves into its conversion: the sheet is held once.
+        let raw = std::mem::take(&mut table.rows[i]);
         if raw.iter().all(Cell::is_empty) {
             continue;
         }
@@ -809,6 +820,11 @@ fn convert_all(
         } else {
             RowAction::Create
         };
+        // Original cells are kept for failed rows (error report) and the
+        // rows a preview shows; the rest are dropped to bound memory.
+        if c.action != RowAction::Fail && out.len() >= PREVIEW_ROWS {
+            c.raw = Vec::new();
+        }
         out.push(c);
     }
     Ok((m, plan, out))
@@ -816,8 +832,13 @@ fn convert_all(
 
 /// Read, map, convert and check a file; write nothing.
 pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Preview> {
-    let table = read_table(path, opts)?;
-    let (mapping, _, rows) = convert_all(ws.conn(), &table, opts)?;
+    let mut table = read_table(path, opts)?;
+    let (mapping, _, rows) = convert_all(ws.conn(), &mut table, opts)?;
+    let fu = if table.format == FileFormat::Csv {
+        None
+    } else {
+        followups::find(path, &table.sheet, &table.sheet_names)?
+    };
     let count = |a| rows.iter().filter(|r| r.action == a).count();
     let mut shown: Vec<&Converted> = rows
         .iter()
@@ -851,6 +872,8 @@ pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Prev
             })
             .collect(),
         mapping,
+        followup_rows: fu.as_ref().map_or(0, |f| f.len()),
+        followup_sheet: fu.map(|f| f.name),
     })
 }
 
@@ -869,8 +892,8 @@ pub fn run(
     progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
 ) -> Result<ImportReport> {
-    let table = read_table(path, opts)?;
-    let (mapping, plan, rows) = convert_all(ws.conn(), &table, opts)?;
+    let mut table = read_table(path, opts)?;
+    let (mapping, plan, rows) = convert_all(ws.conn(), &mut table, opts)?;
     let headers = mapping::header_texts(&table.rows, plan.header_row);
     let total = rows.len();
     let mut report = ImportReport {
@@ -885,7 +908,20 @@ pub fn run(
         dry_run,
         headers,
         failures: vec![],
+        followup_sheet: None,
+        followups_imported: 0,
+        followup_headers: vec![],
+        followup_failures: vec![],
     };
+    let fu_sheet = if table.format == FileFormat::Csv {
+        None
+    } else {
+        followups::find(path, &table.sheet, &table.sheet_names)?
+    };
+    if let Some(f) = &fu_sheet {
+        report.followup_sheet = Some(f.name.clone());
+        report.followup_headers = f.headers.clone();
+    }
     if dry_run {
         for r in rows {
             match r.action {
@@ -921,18 +957,19 @@ pub fn run(
                     // whole import rolls back and names the row. (No
                     // savepoint per row: it would make FTS5 flush its index
                     // for every row.)
-                    let res = if r.action == RowAction::Create {
+                    let (row_no, action) = (r.row, r.action);
+                    let res = if action == RowAction::Create {
                         let code = match &r.code {
                             Some(c) => c.clone(),
                             None => codes.next(w)?,
                         };
-                        customers::insert(w, r.new.clone(), Some(code)).map(|_| true)
+                        customers::insert(w, r.new, Some(code)).map(|_| true)
                     } else {
                         let id = r.matched.as_ref().map(|m| m.customer_id.clone()).unwrap_or_default();
                         update_existing(w, &id, &r, policy)
                     };
                     match res {
-                        Ok(wrote) => match (r.action, wrote) {
+                        Ok(wrote) => match (action, wrote) {
                             (RowAction::Create, _) => rep.imported += 1,
                             (_, true) => rep.updated += 1,
                             (_, false) => rep.skipped += 1,
@@ -940,14 +977,20 @@ pub fn run(
                         Err(Error::Validation { field, zh, en }) => {
                             return Err(Error::Validation {
                                 field,
-                                zh: format!("第 {} 行：{zh}（导入已整体取消，数据库未改变）", r.row),
-                                en: format!("Row {}: {en} (the import was rolled back; nothing changed)", r.row),
+                                zh: format!("第 {row_no} 行：{zh}（导入已整体取消，数据库未改变）"),
+                                en: format!("Row {row_no}: {en} (the import was rolled back; nothing changed)"),
                             })
                         }
                         Err(e) => return Err(e),
                     }
                 }
             }
+        }
+        if let Some(sheet) = &fu_sheet {
+            let members = Existing::load(w.tx())?.members;
+            let (n, fails) = followups::write_all(w, sheet, &members)?;
+            rep.followups_imported = n;
+            rep.followup_failures = fails;
         }
         progress(Progress { done: total, total });
         let finished = w.now();
@@ -1255,6 +1298,23 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
                     }
                 }
                 ("tag", "*") => new_tags.push((eid.clone(), parse(new))),
+                ("followup", "*") => {
+                    let cid: Option<String> = w
+                        .tx()
+                        .query_row(
+                            "SELECT customer_id FROM followups WHERE id = ?1",
+                            [eid],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if let Some(cid) = cid.filter(|c| !created.contains(c)) {
+                        w.tx()
+                            .execute("DELETE FROM followups WHERE id = ?1", [eid])?;
+                        w.log("followup", eid, "*", parse(new), None)?;
+                        crate::followups::refresh_customer(w, &cid)?;
+                        touched.insert(cid);
+                    }
+                }
                 _ => {}
             }
         }

@@ -91,6 +91,28 @@ pub fn write_error_report(report: &ImportReport, path: &Path, lang: Lang) -> Res
             .map_err(xlsx_error)?;
     }
     ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    if !report.followup_failures.is_empty() {
+        let ws = wb.add_worksheet();
+        ws.set_name(report.followup_sheet.as_deref().unwrap_or("跟进记录"))
+            .map_err(xlsx_error)?;
+        let width = report.followup_headers.len() as u16;
+        for (i, h) in report.followup_headers.iter().enumerate() {
+            ws.write_string_with_format(0, i as u16, h, &head)
+                .map_err(xlsx_error)?;
+            ws.set_column_width(i as u16, 14).map_err(xlsx_error)?;
+        }
+        ws.write_string_with_format(0, width, error_header(lang), &head)
+            .map_err(xlsx_error)?;
+        for (n, f) in report.followup_failures.iter().enumerate() {
+            for (c, v) in f.cells.iter().enumerate() {
+                ws.write_string(n as u32 + 1, c as u16, v)
+                    .map_err(xlsx_error)?;
+            }
+            let msg: Vec<&str> = f.issues.iter().map(|i| i.message(lang)).collect();
+            ws.write_string_with_format(n as u32 + 1, width, msg.join(lang.pick("；", "; ")), &err)
+                .map_err(xlsx_error)?;
+        }
+    }
     wb.save(path).map_err(xlsx_error)?;
     Ok(())
 }

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 pub enum What {
     Customers,
     Contacts,
+    Followups,
+    Opportunities,
 }
 
 #[derive(clap::Args)]
@@ -108,6 +110,8 @@ pub fn run(ctx: &mut Ctx, a: Args) -> Result<()> {
     let n = match a.what {
         What::Customers => export::export_customers(ctx.ws.conn(), &a.out, &opts)?,
         What::Contacts => export::export_contacts(ctx.ws.conn(), &a.out, &opts)?,
+        What::Followups => export::export_followups(ctx.ws.conn(), &a.out, &opts)?,
+        What::Opportunities => export::export_opportunities(ctx.ws.conn(), &a.out, &opts)?,
     };
     if ctx.json {
         output::json(&serde_json::json!({"rows": n, "out": a.out}));

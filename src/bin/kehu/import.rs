@@ -104,7 +104,7 @@ pub fn run(ctx: &mut Ctx, a: Args) -> Result<()> {
         &cancel,
     )?;
     if let Some(p) = &a.errors {
-        if report.failed > 0 {
+        if report.failed > 0 || !report.followup_failures.is_empty() {
             import::report::write_error_report(&report, p, lang)?;
         }
     }
@@ -127,6 +127,21 @@ pub fn run(ctx: &mut Ctx, a: Args) -> Result<()> {
             "{} rows: {} imported, {} updated, {} skipped, {} failed{verb}",
             report.total, report.imported, report.updated, report.skipped, report.failed
         );
+    }
+    if let Some(sheet) = &report.followup_sheet {
+        if lang == kehu::Lang::Zh {
+            println!(
+                "跟进记录（工作表“{sheet}”）：导入 {}，失败 {}",
+                report.followups_imported,
+                report.followup_failures.len()
+            );
+        } else {
+            println!(
+                "follow-ups (sheet “{sheet}”): {} imported, {} failed",
+                report.followups_imported,
+                report.followup_failures.len()
+            );
+        }
     }
     for f in report.failures.iter().take(20) {
         let msg: Vec<&str> = f.issues.iter().map(|i| i.message(lang)).collect();

@@ -7,4 +7,8 @@ export type ImportPreview = { file_name: string, format: FileFormat, encoding: s
 /**
  * The first rows, failed ones first.
  */
-rows: Array<PreviewRow>, };
+rows: Array<PreviewRow>, 
+/**
+ * A follow-up sheet imported along (跟进记录), and its row count.
+ */
+followup_sheet: string | null, followup_rows: number, };

@@ -8,4 +8,8 @@ export type ImportReport = {
 /**
  * `null` when nothing was written (dry run, cancel).
  */
-job_id: string | null, file_name: string, total: number, imported: number, updated: number, skipped: number, failed: number, cancelled: boolean, dry_run: boolean, headers: Array<string>, failures: Array<FailedRow>, };
+job_id: string | null, file_name: string, total: number, imported: number, updated: number, skipped: number, failed: number, cancelled: boolean, dry_run: boolean, headers: Array<string>, failures: Array<FailedRow>, 
+/**
+ * The follow-up sheet of the workbook, if it has one (跟进记录).
+ */
+followup_sheet: string | null, followups_imported: number, followup_headers: Array<string>, followup_failures: Array<FailedRow>, };
