@@ -13,13 +13,16 @@ use std::sync::Arc;
 
 /// Schema migrations, applied in order, each in its own transaction.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../migrations/0001_core.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/0001_core.sql")),
+        M::up(include_str!("../migrations/0005_sync.sql")),
+    ])
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> i64 {
     // One migration = one version; keep in step with `migrations()`.
-    1
+    2
 }
 
 /// Default database path: `~/.local/share/kehu/kehu.db` on Linux.

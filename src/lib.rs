@@ -16,6 +16,7 @@ pub mod fields;
 pub mod i18n;
 pub mod members;
 pub mod search;
+pub mod sync;
 pub mod tags;
 pub mod validate;
 
