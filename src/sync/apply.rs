@@ -155,7 +155,12 @@ pub fn reg(tx: &Transaction, entity: &str, id: &str, field: &str) -> Result<Opti
 pub fn effective(tx: &Transaction, entity: &str, id: &str, field: &str) -> Result<Option<Reg>> {
     let own = reg(tx, entity, id, field)?;
     let star = reg(tx, entity, id, "*")?.map(|s| Reg {
-        value: s.value.as_ref().and_then(|v| v.get(field)).cloned().filter(|v| !v.is_null()),
+        value: s
+            .value
+            .as_ref()
+            .and_then(|v| v.get(field))
+            .cloned()
+            .filter(|v| !v.is_null()),
         base: None,
         stamp: s.stamp,
     });
@@ -276,7 +281,14 @@ fn default_sql(spec_default: Option<&str>, col: &str) -> Sql {
 
 /// The stand-in for a unique value taken by an older row elsewhere.
 fn stand_in(entity: &str, wanted: &str, id: &str) -> String {
-    let tail: String = id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = id
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     if entity == "tag" {
         format!("{wanted}·{tail}")
     } else {
@@ -335,7 +347,13 @@ impl<'a, 't> Applier<'a, 't> {
     }
 
     /// Two values set without either writer knowing the other: keep both.
-    fn maybe_conflict(&mut self, e: &Entry, stamp: &Stamp, cur: &Reg, remote_wins: bool) -> Result<()> {
+    fn maybe_conflict(
+        &mut self,
+        e: &Entry,
+        stamp: &Stamp,
+        cur: &Reg,
+        remote_wins: bool,
+    ) -> Result<()> {
         let new = e.new.clone().filter(|v| !v.is_null());
         if cur.value == new || cur.stamp.1 == stamp.1 {
             return Ok(());
@@ -411,7 +429,11 @@ impl<'a, 't> Applier<'a, 't> {
             CustomerOf::Column(col) => {
                 let c: Option<String> = self
                     .tx
-                    .query_row(&format!("SELECT {col} FROM {} WHERE id = ?1", spec.table), [id], |r| r.get(0))
+                    .query_row(
+                        &format!("SELECT {col} FROM {} WHERE id = ?1", spec.table),
+                        [id],
+                        |r| r.get(0),
+                    )
                     .optional()?;
                 self.customers.extend(c);
             }
@@ -424,7 +446,9 @@ impl<'a, 't> Applier<'a, 't> {
 
     /// Insert or replace a whole row from the registers.
     fn materialise_row(&mut self, entity: &str, id: &str, at: i64) -> Result<()> {
-        let Some(spec) = spec(entity) else { return Ok(()) };
+        let Some(spec) = spec(entity) else {
+            return Ok(());
+        };
         let mut values: Vec<Sql> = Vec::with_capacity(spec.cols.len());
         let mut unique_wanted = None;
         for (col, default) in spec.cols {
@@ -448,10 +472,16 @@ impl<'a, 't> Applier<'a, 't> {
         let created = at;
         let names: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
         let placeholders: Vec<String> = (0..names.len()).map(|i| format!("?{}", i + 3)).collect();
-        let updates: Vec<String> = names.iter().map(|n| format!("{n} = excluded.{n}")).collect();
+        let updates: Vec<String> = names
+            .iter()
+            .map(|n| format!("{n} = excluded.{n}"))
+            .collect();
         // A unique value is placed after the row exists (a stand-in first).
         if let Some((ucol, _)) = spec.unique {
-            let i = names.iter().position(|n| *n == ucol).expect("unique column listed");
+            let i = names
+                .iter()
+                .position(|n| *n == ucol)
+                .expect("unique column listed");
             values[i] = Sql::Text(format!("\u{1}{id}"));
         }
         let sql = format!(
@@ -479,13 +509,16 @@ impl<'a, 't> Applier<'a, 't> {
         if entity == "customer" {
             crate::search::unindex_customer(self.tx, id)?;
             // What the foreign keys would cascade locally.
-            self.tx.execute("DELETE FROM contacts WHERE customer_id = ?1", [id])?;
-            self.tx.execute("DELETE FROM customer_tags WHERE customer_id = ?1", [id])?;
+            self.tx
+                .execute("DELETE FROM contacts WHERE customer_id = ?1", [id])?;
+            self.tx
+                .execute("DELETE FROM customer_tags WHERE customer_id = ?1", [id])?;
             self.customers.remove(id);
         }
         if entity == "tag" {
             self.touch(spec(entity).expect("tag spec"), id)?;
-            self.tx.execute("DELETE FROM customer_tags WHERE tag_id = ?1", [id])?;
+            self.tx
+                .execute("DELETE FROM customer_tags WHERE tag_id = ?1", [id])?;
         }
         if let Some(spec) = spec(entity) {
             self.tx
@@ -498,31 +531,49 @@ impl<'a, 't> Applier<'a, 't> {
         Ok(())
     }
 
-    fn materialise_field(&mut self, entity: &str, id: &str, field: &str, v: Option<&Value>, at: i64) -> Result<()> {
+    fn materialise_field(
+        &mut self,
+        entity: &str,
+        id: &str,
+        field: &str,
+        v: Option<&Value>,
+        at: i64,
+    ) -> Result<()> {
         if entity == "customer_tag" && field == "linked" {
-            let Some((c, t)) = id.split_once(':') else { return Ok(()) };
+            let Some((c, t)) = id.split_once(':') else {
+                return Ok(());
+            };
             let live = |tx: &Transaction, what: &str, key: &str| -> Result<bool> {
                 Ok(reg(tx, what, key, "*")?.is_none_or(|r| r.value.is_some()))
             };
             if v.is_some() && live(self.tx, "customer", c)? && live(self.tx, "tag", t)? {
                 self.tx
-                    .prepare_cached("INSERT OR IGNORE INTO customer_tags(customer_id, tag_id) VALUES (?1, ?2)")?
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO customer_tags(customer_id, tag_id) VALUES (?1, ?2)",
+                    )?
                     .execute(params![c, t])?;
             } else {
                 self.tx
-                    .prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1 AND tag_id = ?2")?
+                    .prepare_cached(
+                        "DELETE FROM customer_tags WHERE customer_id = ?1 AND tag_id = ?2",
+                    )?
                     .execute(params![c, t])?;
             }
             self.customers.insert(c.to_string());
             return Ok(());
         }
-        let Some(spec) = spec(entity) else { return Ok(()) };
+        let Some(spec) = spec(entity) else {
+            return Ok(());
+        };
         if !spec.cols.iter().any(|(c, _)| *c == field) {
             return Ok(());
         }
         let exists: bool = self
             .tx
-            .prepare_cached(&format!("SELECT EXISTS(SELECT 1 FROM {} WHERE id = ?1)", spec.table))?
+            .prepare_cached(&format!(
+                "SELECT EXISTS(SELECT 1 FROM {} WHERE id = ?1)",
+                spec.table
+            ))?
             .query_row([id], |r| r.get(0))?;
         if !exists {
             // The create has not arrived (or the record was purged): the
@@ -565,7 +616,10 @@ impl<'a, 't> Applier<'a, 't> {
 
     fn set_col(&self, spec: &Spec, id: &str, col: &str, v: Sql) -> Result<()> {
         self.tx
-            .prepare_cached(&format!("UPDATE {} SET {col} = ?2 WHERE id = ?1", spec.table))?
+            .prepare_cached(&format!(
+                "UPDATE {} SET {col} = ?2 WHERE id = ?1",
+                spec.table
+            ))?
             .execute(params![id, v])?;
         Ok(())
     }
@@ -573,12 +627,19 @@ impl<'a, 't> Applier<'a, 't> {
     /// Give `id` its wanted unique value unless an older claim holds it;
     /// the younger claim carries a stand-in (and is remembered).
     fn place_unique(&mut self, spec: &Spec, id: &str, col: &str, wanted: &str) -> Result<()> {
-        let live_clause = if spec.unique.is_some_and(|u| u.1) { " AND deleted_at IS NULL" } else { "" };
+        let live_clause = if spec.unique.is_some_and(|u| u.1) {
+            " AND deleted_at IS NULL"
+        } else {
+            ""
+        };
         let i_am_live: bool = if live_clause.is_empty() {
             true
         } else {
             self.tx.query_row(
-                &format!("SELECT deleted_at IS NULL FROM {} WHERE id = ?1", spec.table),
+                &format!(
+                    "SELECT deleted_at IS NULL FROM {} WHERE id = ?1",
+                    spec.table
+                ),
                 [id],
                 |r| r.get(0),
             )?
@@ -647,7 +708,11 @@ impl<'a, 't> Applier<'a, 't> {
                 let Some(spec) = spec(&entity) else { continue };
                 let before: Option<String> = self
                     .tx
-                    .query_row(&format!("SELECT {col} FROM {} WHERE id = ?1", spec.table), [&id], |r| r.get(0))
+                    .query_row(
+                        &format!("SELECT {col} FROM {} WHERE id = ?1", spec.table),
+                        [&id],
+                        |r| r.get(0),
+                    )
                     .optional()?;
                 if before.is_none() {
                     self.tx.execute(
@@ -659,7 +724,11 @@ impl<'a, 't> Applier<'a, 't> {
                 self.place_unique(spec, &id, &col, &wanted)?;
                 let after: Option<String> = self
                     .tx
-                    .query_row(&format!("SELECT {col} FROM {} WHERE id = ?1", spec.table), [&id], |r| r.get(0))
+                    .query_row(
+                        &format!("SELECT {col} FROM {} WHERE id = ?1", spec.table),
+                        [&id],
+                        |r| r.get(0),
+                    )
                     .optional()?;
                 moved |= before != after;
             }

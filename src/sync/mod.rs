@@ -70,13 +70,15 @@ impl SyncConfig {
 }
 
 pub fn config(conn: &Connection) -> Result<Option<SyncConfig>> {
-    Ok(match (meta(conn, "sync_folder")?, meta(conn, "sync_team")?) {
-        (Some(f), Some(t)) => Some(SyncConfig {
-            folder: PathBuf::from(f),
-            team_id: t,
-        }),
-        _ => None,
-    })
+    Ok(
+        match (meta(conn, "sync_folder")?, meta(conn, "sync_team")?) {
+            (Some(f), Some(t)) => Some(SyncConfig {
+                folder: PathBuf::from(f),
+                team_id: t,
+            }),
+            _ => None,
+        },
+    )
 }
 
 /// What one sync round did (`kehu sync now --json`).
@@ -223,16 +225,28 @@ pub fn join(ws: &mut Workspace, folder: &Path, team: Option<&str>) -> Result<Syn
         None if teams.len() > 1 => {
             return Err(Error::validation(
                 "team",
-                format!("共享文件夹中有多个团队，请用 --team 指定：{}", teams.join(", ")),
-                format!("The folder holds several teams; choose one with --team: {}", teams.join(", ")),
+                format!(
+                    "共享文件夹中有多个团队，请用 --team 指定：{}",
+                    teams.join(", ")
+                ),
+                format!(
+                    "The folder holds several teams; choose one with --team: {}",
+                    teams.join(", ")
+                ),
             ))
         }
         None => None,
     }
     .ok_or_else(|| {
         Error::sync(
-            format!("在 {} 中没有找到团队，请先在一台电脑上运行“sync init”。", folder.display()),
-            format!("No team found in {}; run “sync init” on one computer first.", folder.display()),
+            format!(
+                "在 {} 中没有找到团队，请先在一台电脑上运行“sync init”。",
+                folder.display()
+            ),
+            format!(
+                "No team found in {}; run “sync init” on one computer first.",
+                folder.display()
+            ),
         )
     })?;
     let cfg = SyncConfig {
@@ -365,7 +379,11 @@ pub fn sync_now(ws: &mut Workspace) -> Result<SyncReport> {
 }
 
 /// Segment files of other devices that may hold entries not applied yet.
-fn list_segments(ws: &Workspace, cfg: &SyncConfig, report: &mut SyncReport) -> Result<Vec<PathBuf>> {
+fn list_segments(
+    ws: &Workspace,
+    cfg: &SyncConfig,
+    report: &mut SyncReport,
+) -> Result<Vec<PathBuf>> {
     let mut out = vec![];
     let Ok(rd) = std::fs::read_dir(cfg.team_dir().join("devices")) else {
         return Ok(out);
@@ -373,7 +391,11 @@ fn list_segments(ws: &Workspace, cfg: &SyncConfig, report: &mut SyncReport) -> R
     let mut dirs: Vec<_> = rd.flatten().map(|d| d.path()).collect();
     dirs.sort();
     for dir in dirs {
-        let device = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let device = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if device == ws.device_id() || !dir.is_dir() {
             continue;
         }
@@ -406,7 +428,9 @@ fn list_segments(ws: &Workspace, cfg: &SyncConfig, report: &mut SyncReport) -> R
             }
         }
         let applied = applied_hlc(ws.conn(), &device)?;
-        let Ok(files) = std::fs::read_dir(&dir) else { continue };
+        let Ok(files) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut names: Vec<String> = files
             .flatten()
             .map(|f| f.file_name().to_string_lossy().to_string())
@@ -462,7 +486,9 @@ pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncRep
             }
             Err(bad) => {
                 report.skipped_files += 1;
-                report.problems.push(format!("{}: {}", path.display(), bad.message()));
+                report
+                    .problems
+                    .push(format!("{}: {}", path.display(), bad.message()));
                 if let Bad::Damaged(_) = bad {
                     ws.conn().execute(
                         "INSERT INTO sync_quarantine(path, reason, at) VALUES (?1, ?2, ?3)
@@ -550,13 +576,21 @@ fn renumber(ws: &mut Workspace) -> Result<usize> {
     ws.write("sync", |w| {
         for (id, wanted) in &rows {
             let code = crate::customers::next_code(w.tx(), w.now())?;
-            w.tx()
-                .execute("UPDATE customers SET code = ?2 WHERE id = ?1", params![id, code])?;
+            w.tx().execute(
+                "UPDATE customers SET code = ?2 WHERE id = ?1",
+                params![id, code],
+            )?;
             w.tx().execute(
                 "DELETE FROM sync_displaced WHERE entity = 'customer' AND entity_id = ?1",
                 [id],
             )?;
-            w.log("customer", id, "code", Some(Value::from(wanted.clone())), Some(Value::from(code)))?;
+            w.log(
+                "customer",
+                id,
+                "code",
+                Some(Value::from(wanted.clone())),
+                Some(Value::from(code)),
+            )?;
             crate::search::index_customer(w.tx(), id)?;
         }
         Ok(rows.len())
@@ -655,7 +689,12 @@ pub fn status(ws: &Workspace) -> Result<SyncStatus> {
         .collect::<rusqlite::Result<_>>()?;
     let quarantined = conn
         .prepare("SELECT path, reason FROM sync_quarantine ORDER BY path")?
-        .query_map([], |r| Ok(Quarantined { path: r.get(0)?, reason: r.get(1)? }))?
+        .query_map([], |r| {
+            Ok(Quarantined {
+                path: r.get(0)?,
+                reason: r.get(1)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(SyncStatus {
         configured: cfg.is_some(),
@@ -679,7 +718,11 @@ pub fn status(ws: &Workspace) -> Result<SyncStatus> {
 pub fn rename_device(ws: &mut Workspace, name: &str) -> Result<()> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(Error::validation("name", "设备名称不能为空", "Device name is required"));
+        return Err(Error::validation(
+            "name",
+            "设备名称不能为空",
+            "Device name is required",
+        ));
     }
     set_meta(ws.conn(), "device_name", name)?;
     if let Some(cfg) = config(ws.conn())? {
@@ -725,7 +768,11 @@ pub fn conflicts(conn: &Connection, open_only: bool) -> Result<Vec<Conflict>> {
          LEFT JOIN sync_peers pk ON pk.device_id = c.kept_device
          LEFT JOIN sync_peers po ON po.device_id = c.other_device
          {} ORDER BY c.id DESC",
-        if open_only { "WHERE c.resolved_at IS NULL" } else { "" }
+        if open_only {
+            "WHERE c.resolved_at IS NULL"
+        } else {
+            ""
+        }
     ))?;
     let rows = stmt.query_map([], |r| {
         Ok(Conflict {
@@ -756,7 +803,11 @@ pub fn take(ws: &mut Workspace, id: i64) -> Result<()> {
         .find(|c| c.id == id)
         .ok_or_else(|| Error::not_found("conflict", id.to_string()))?;
     if c.resolved_at.is_some() {
-        return Err(Error::validation("id", "这个冲突已经处理过", "This conflict is already resolved"));
+        return Err(Error::validation(
+            "id",
+            "这个冲突已经处理过",
+            "This conflict is already resolved",
+        ));
     }
     let origin = ws.origin.clone();
     ws.write(&origin, |w| {
@@ -770,20 +821,42 @@ pub fn take(ws: &mut Workspace, id: i64) -> Result<()> {
             }
         } else {
             let spec = apply::spec(&c.entity)
-                .filter(|s| s.cols.iter().any(|(col, _)| *col == c.field) && s.unique.is_none_or(|u| u.0 != c.field))
-                .ok_or_else(|| Error::validation("id", "这个冲突不能在这里处理", "This conflict cannot be resolved here"))?;
+                .filter(|s| {
+                    s.cols.iter().any(|(col, _)| *col == c.field)
+                        && s.unique.is_none_or(|u| u.0 != c.field)
+                })
+                .ok_or_else(|| {
+                    Error::validation(
+                        "id",
+                        "这个冲突不能在这里处理",
+                        "This conflict cannot be resolved here",
+                    )
+                })?;
             let old: Option<Value> = w
                 .tx()
-                .query_row(&format!("SELECT json_quote({f}) FROM {t} WHERE id = ?1", f = c.field, t = spec.table), [&c.entity_id], |r| r.get::<_, Option<String>>(0))
+                .query_row(
+                    &format!(
+                        "SELECT json_quote({f}) FROM {t} WHERE id = ?1",
+                        f = c.field,
+                        t = spec.table
+                    ),
+                    [&c.entity_id],
+                    |r| r.get::<_, Option<String>>(0),
+                )
                 .optional()?
                 .flatten()
                 .and_then(|s| serde_json::from_str(&s).ok());
             w.tx().execute(
-                &format!("UPDATE {} SET {} = ?2, updated_at = ?3 WHERE id = ?1", spec.table, c.field),
+                &format!(
+                    "UPDATE {} SET {} = ?2, updated_at = ?3 WHERE id = ?1",
+                    spec.table, c.field
+                ),
                 params![c.entity_id, sql_value(v.as_ref()), w.now()],
             )?;
             let old = match (&old, &v) {
-                (Some(Value::Number(n)), Some(Value::Bool(_))) => Some(Value::Bool(n.as_i64() == Some(1))),
+                (Some(Value::Number(n)), Some(Value::Bool(_))) => {
+                    Some(Value::Bool(n.as_i64() == Some(1)))
+                }
                 _ => old,
             };
             w.log(&c.entity, &c.entity_id, &c.field, old, v)?;
@@ -804,7 +877,10 @@ fn sql_value(v: Option<&Value>) -> rusqlite::types::Value {
     match v {
         None | Some(Value::Null) => Sql::Null,
         Some(Value::Bool(b)) => Sql::Integer(*b as i64),
-        Some(Value::Number(n)) => n.as_i64().map(Sql::Integer).unwrap_or(Sql::Real(n.as_f64().unwrap_or(0.0))),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Sql::Integer)
+            .unwrap_or(Sql::Real(n.as_f64().unwrap_or(0.0))),
         Some(Value::String(s)) => Sql::Text(s.clone()),
         Some(v) => Sql::Text(v.to_string()),
     }

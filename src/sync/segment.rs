@@ -206,7 +206,9 @@ impl From<Bad> for Error {
         match b {
             Bad::NewerFormat(v) => Error::sync(
                 format!("同步文件由更新版本的 Kehu 写入（格式 {v}），请升级 Kehu。"),
-                format!("The sync file was written by a newer Kehu (format {v}). Please update Kehu."),
+                format!(
+                    "The sync file was written by a newer Kehu (format {v}). Please update Kehu."
+                ),
             ),
             Bad::Damaged(why) => Error::sync(
                 format!("同步文件损坏或不完整：{why}"),
@@ -275,8 +277,12 @@ mod tests {
 
     #[test]
     fn conflict_copies_are_recognised() {
-        assert!(is_conflict_copy("0001-0002 (conflicted copy 2026-11-26).kseg"));
-        assert!(is_conflict_copy("0001-0002.sync-conflict-20261126-101010-ABCDEF.kseg"));
+        assert!(is_conflict_copy(
+            "0001-0002 (conflicted copy 2026-11-26).kseg"
+        ));
+        assert!(is_conflict_copy(
+            "0001-0002.sync-conflict-20261126-101010-ABCDEF.kseg"
+        ));
         assert!(!is_conflict_copy("00000000000000a1-00000000000000b2.kseg"));
     }
 }
