@@ -656,3 +656,54 @@ fn retarget(o: &Op, n: usize) -> Op {
     }
     o
 }
+
+#[test]
+fn the_cli_syncs_two_workspaces_and_reports_in_json() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let kehu = |db: &str, args: &[&str]| {
+        let out = Command::cargo_bin("kehu")
+            .unwrap()
+            .env("KEHU_DB", dir.path().join(db))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let folder = shared.to_str().unwrap();
+    kehu("a.db", &["sync", "init", "--folder", folder]);
+    kehu("b.db", &["sync", "join", "--folder", folder]);
+    kehu("a.db", &["customer", "add", "--name", "杭州云杉科技"]);
+    let sent: Value = serde_json::from_str(&kehu("a.db", &["sync", "now", "--json"])).unwrap();
+    assert_eq!(sent["sent"], 1);
+    let got: Value = serde_json::from_str(&kehu("b.db", &["sync", "now", "--json"])).unwrap();
+    for key in ["sent", "received", "applied", "conflicts", "skipped_files"] {
+        assert!(got[key].is_number(), "{key} in {got}");
+    }
+    assert_eq!(got["applied"], 1);
+    let list: Value = serde_json::from_str(&kehu("b.db", &["customer", "list", "--json"])).unwrap();
+    assert!(list.to_string().contains("杭州云杉科技"));
+    let st: Value = serde_json::from_str(&kehu("b.db", &["sync", "status", "--json"])).unwrap();
+    assert_eq!(st["configured"], true);
+    assert_eq!(st["peers"].as_array().unwrap().len(), 1);
+    let c: Value = serde_json::from_str(&kehu("b.db", &["conflicts", "list", "--json"])).unwrap();
+    assert_eq!(c, json!([]));
+    let bundle = dir.path().join("b.kehu");
+    kehu(
+        "b.db",
+        &["sync", "export", "--out", bundle.to_str().unwrap()],
+    );
+    let r: Value = serde_json::from_str(&kehu(
+        "c.db",
+        &["sync", "import", bundle.to_str().unwrap(), "--json"],
+    ))
+    .unwrap();
+    assert_eq!(r["applied"], 1);
+}

@@ -132,6 +132,9 @@ fn device_name(conn: &Connection) -> Result<String> {
     Ok(meta(conn, "device_name")?.unwrap_or_else(|| {
         std::env::var("HOSTNAME")
             .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .or_else(|| std::env::var("COMPUTERNAME").ok())
+            .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "Kehu".into())
     }))
@@ -760,7 +763,11 @@ pub struct Conflict {
 pub fn conflicts(conn: &Connection, open_only: bool) -> Result<Vec<Conflict>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT c.id, c.entity, c.entity_id, c.field, c.kept_value, c.kept_hlc, c.kept_device,
-            c.other_value, c.other_hlc, c.other_device, c.resolved_at, pk.name, po.name,
+            c.other_value, c.other_hlc, c.other_device, c.resolved_at,
+            coalesce(pk.name, CASE WHEN c.kept_device = (SELECT value FROM meta WHERE key = 'device_id')
+                THEN coalesce((SELECT value FROM meta WHERE key = 'device_name'), '本机 / this device') END),
+            coalesce(po.name, CASE WHEN c.other_device = (SELECT value FROM meta WHERE key = 'device_id')
+                THEN coalesce((SELECT value FROM meta WHERE key = 'device_name'), '本机 / this device') END),
             CASE c.entity WHEN 'customer' THEN c.entity_id
                 WHEN 'contact' THEN (SELECT customer_id FROM contacts WHERE id = c.entity_id)
                 WHEN 'customer_tag' THEN substr(c.entity_id, 1, instr(c.entity_id, ':') - 1) END

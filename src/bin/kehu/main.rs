@@ -8,6 +8,7 @@ mod demo;
 mod member;
 mod output;
 mod search;
+mod sync;
 mod tag;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,15 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore the database from a backup file.
     Restore(backup::RestoreArgs),
+    /// Team sync through a shared folder; bundles for USB / e-mail.
+    #[command(subcommand)]
+    Sync(sync::Cmd),
+    /// Values two devices set at the same time: list, take the other.
+    #[command(subcommand)]
+    Conflicts(sync::ConflictsCmd),
+    /// This device: rename.
+    #[command(subcommand)]
+    Device(sync::DeviceCmd),
 }
 
 /// What a subcommand needs: the open workspace, the output mode and language.
@@ -90,5 +100,8 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Demo(args) => demo::run(&mut ctx, args),
         Command::Backup(args) => backup::backup(&mut ctx, args),
         Command::Restore(_) => unreachable!("handled above"),
+        Command::Sync(cmd) => sync::run(&mut ctx, cmd),
+        Command::Conflicts(cmd) => sync::conflicts(&mut ctx, cmd),
+        Command::Device(cmd) => sync::device(&mut ctx, cmd),
     }
 }
