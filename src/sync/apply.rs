@@ -153,21 +153,81 @@ pub fn reg(tx: &Transaction, entity: &str, id: &str, field: &str) -> Result<Opti
 /// The winning value of one field: its own register, or the record of the
 /// create when that is newer.
 pub fn effective(tx: &Transaction, entity: &str, id: &str, field: &str) -> Result<Option<Reg>> {
-    let own = reg(tx, entity, id, field)?;
-    let star = reg(tx, entity, id, "*")?.map(|s| Reg {
-        value: s
-            .value
-            .as_ref()
-            .and_then(|v| v.get(field))
-            .cloned()
-            .filter(|v| !v.is_null()),
-        base: None,
-        stamp: s.stamp,
-    });
-    Ok(match (own, star) {
-        (Some(o), Some(s)) => Some(if o.stamp > s.stamp { o } else { s }),
-        (o, s) => o.or(s),
-    })
+    let mut stmt = tx.prepare_cached(
+        "SELECT field, hlc, device, base_hlc, base_device, value FROM sync_reg
+         WHERE entity = ?1 AND entity_id = ?2 AND field IN (?3, '*')",
+    )?;
+    let mut rows = stmt.query(params![entity, id, field])?;
+    let mut best: Option<Reg> = None;
+    while let Some(r) = rows.next()? {
+        let f: String = r.get(0)?;
+        let value = parse(r.get(5)?);
+        let reg = if f == "*" && field != "*" {
+            Reg {
+                stamp: (r.get(1)?, r.get(2)?),
+                base: None,
+                value: value
+                    .as_ref()
+                    .and_then(|v| v.get(field))
+                    .cloned()
+                    .filter(|v| !v.is_null()),
+            }
+        } else {
+            let bh: Option<i64> = r.get(3)?;
+            let bd: Option<String> = r.get(4)?;
+            Reg {
+                stamp: (r.get(1)?, r.get(2)?),
+                base: bh.zip(bd),
+                value,
+            }
+        };
+        if best.as_ref().is_none_or(|b| reg.stamp > b.stamp) {
+            best = Some(reg);
+        }
+    }
+    Ok(best)
+}
+
+/// Every field's winning value of one record (for building its row).
+fn effective_all(
+    tx: &Transaction,
+    entity: &str,
+    id: &str,
+) -> Result<std::collections::HashMap<String, Value>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT field, hlc, device, value FROM sync_reg WHERE entity = ?1 AND entity_id = ?2",
+    )?;
+    let mut rows = stmt.query(params![entity, id])?;
+    let mut star: Option<(Stamp, Option<Value>)> = None;
+    let mut fields: Vec<(String, Stamp, Option<Value>)> = vec![];
+    while let Some(r) = rows.next()? {
+        let f: String = r.get(0)?;
+        let stamp: Stamp = (r.get(1)?, r.get(2)?);
+        let v = parse(r.get(3)?);
+        if f == "*" {
+            star = Some((stamp, v));
+        } else {
+            fields.push((f, stamp, v));
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    let star_stamp = star.as_ref().map(|s| s.0.clone());
+    if let Some((_, Some(Value::Object(m)))) = star {
+        for (k, v) in m {
+            if !v.is_null() {
+                out.insert(k, v);
+            }
+        }
+    }
+    for (f, stamp, v) in fields {
+        if star_stamp.as_ref().is_none_or(|s| stamp > *s) {
+            match v {
+                Some(v) => out.insert(f, v),
+                None => out.remove(&f),
+            };
+        }
+    }
+    Ok(out)
 }
 
 fn put_reg(tx: &Transaction, e: &Entry, device: &str) -> Result<()> {
@@ -237,8 +297,10 @@ pub fn ingest_local(tx: &Transaction, me: &str) -> Result<usize> {
             e.base_device = Some(c.stamp.1.clone());
         }
         put_reg(tx, &e, me)?;
-        tx.prepare_cached("UPDATE changes SET base_hlc = ?2, base_device = ?3 WHERE seq = ?1")?
-            .execute(params![seq, e.base_hlc, e.base_device])?;
+        if e.base_hlc.is_some() {
+            tx.prepare_cached("UPDATE changes SET base_hlc = ?2, base_device = ?3 WHERE seq = ?1")?
+                .execute(params![seq, e.base_hlc, e.base_device])?;
+        }
         last = seq;
     }
     let n = (last - from) as usize;
@@ -451,8 +513,9 @@ impl<'a, 't> Applier<'a, 't> {
         };
         let mut values: Vec<Sql> = Vec::with_capacity(spec.cols.len());
         let mut unique_wanted = None;
+        let mut all = effective_all(self.tx, entity, id)?;
         for (col, default) in spec.cols {
-            let v = effective(self.tx, entity, id, col)?.and_then(|r| r.value);
+            let v = all.remove(*col);
             if spec.unique.is_some_and(|(u, _)| u == *col) {
                 unique_wanted = v.as_ref().and_then(|v| v.as_str().map(str::to_string));
             }
@@ -476,13 +539,29 @@ impl<'a, 't> Applier<'a, 't> {
             .iter()
             .map(|n| format!("{n} = excluded.{n}"))
             .collect();
-        // A unique value is placed after the row exists (a stand-in first).
-        if let Some((ucol, _)) = spec.unique {
+        // A unique value someone else holds is placed after the row exists
+        // (a stand-in first); a free one goes straight in.
+        let mut free = false;
+        if let Some((ucol, live)) = spec.unique {
             let i = names
                 .iter()
                 .position(|n| *n == ucol)
                 .expect("unique column listed");
-            values[i] = Sql::Text(format!("\u{1}{id}"));
+            let wanted = unique_wanted.clone().unwrap_or_else(|| id.to_string());
+            let taken: bool = self
+                .tx
+                .prepare_cached(&format!(
+                    "SELECT EXISTS(SELECT 1 FROM {} WHERE {ucol} = ?1 AND id != ?2{})",
+                    spec.table,
+                    if live { " AND deleted_at IS NULL" } else { "" }
+                ))?
+                .query_row(params![wanted, id], |r| r.get(0))?;
+            values[i] = if taken {
+                Sql::Text(format!("\u{1}{id}"))
+            } else {
+                free = true;
+                Sql::Text(wanted)
+            };
         }
         let sql = format!(
             "INSERT INTO {t}(id, created_at, updated_at, {cols}) VALUES (?1, ?2, ?2, {ph})
@@ -497,7 +576,7 @@ impl<'a, 't> Applier<'a, 't> {
         self.tx
             .prepare_cached(&sql)?
             .execute(rusqlite::params_from_iter(all))?;
-        if let Some((ucol, _)) = spec.unique {
+        if let Some((ucol, _)) = spec.unique.filter(|_| !free) {
             let wanted = unique_wanted.unwrap_or_else(|| id.to_string());
             self.place_unique(spec, id, ucol, &wanted)?;
         }

@@ -32,6 +32,22 @@ use ts_rs::TS;
 /// Folder inside the shared place that holds every team.
 pub const ROOT: &str = "kehu-sync";
 
+/// `KEHU_SYNC_TIMING=1` prints how long each phase of a round takes.
+fn phase(label: &str, since: std::time::Instant) {
+    if std::env::var_os("KEHU_SYNC_TIMING").is_some() {
+        // CPU time of this thread too: the wall clock lies on a busy machine.
+        let cpu_ms = std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+            .map(|ns| ns / 1e6)
+            .unwrap_or(0.0);
+        eprintln!(
+            "sync {label}: {:.1} ms (thread CPU total {cpu_ms:.0} ms)",
+            since.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
 pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
@@ -280,6 +296,8 @@ fn require_config(ws: &Workspace) -> Result<SyncConfig> {
 /// Take this device's new change-log entries into the merge state.
 fn ingest(ws: &mut Workspace) -> Result<usize> {
     let me = ws.device_id().to_string();
+    // The merge runs a few dozen distinct statements per entry kind.
+    ws.conn().set_prepared_statement_cache_capacity(128);
     let tx = ws
         .conn_mut()
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -331,16 +349,22 @@ fn section(device: &str, prev_hlc: i64, entries: Vec<Entry>) -> Section {
 /// Returns the file (None when there was nothing to send).
 pub fn send(ws: &mut Workspace) -> Result<Option<(PathBuf, usize)>> {
     let cfg = require_config(ws)?;
+    let t = std::time::Instant::now();
     ingest(ws)?;
+    phase("ingest", t);
     let me = ws.device_id().to_string();
     let exported = meta_i64(ws.conn(), "sync_exported_hlc")?;
+    let t = std::time::Instant::now();
     let entries = entries_of(ws.conn(), &me, exported)?;
+    phase("read own entries", t);
     if entries.is_empty() {
         return Ok(None);
     }
     let n = entries.len();
     let s = section(&me, exported, entries);
+    let t = std::time::Instant::now();
     let bytes = segment::encode("segment", &me, std::slice::from_ref(&s))?;
+    phase("encode", t);
     let dir = cfg.device_dir(&me);
     let path = dir.join(format!("{:016x}-{:016x}.kseg", s.hlc_from, s.hlc_to));
     if !cfg.folder.is_dir() {
@@ -470,6 +494,7 @@ pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncRep
     let me = ws.device_id().to_string();
     let now = ws.now_ms();
     let mut sections: Vec<Section> = vec![];
+    let t = std::time::Instant::now();
     for path in files {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -502,6 +527,7 @@ pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncRep
             }
         }
     }
+    phase("read and decode", t);
     let mut by_device: BTreeMap<String, Vec<Section>> = BTreeMap::new();
     for s in sections {
         if s.device != me {
@@ -519,6 +545,7 @@ pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncRep
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
     let result = (|| -> Result<()> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let t = std::time::Instant::now();
         let mut ap = apply::Applier::new(&tx, &me, now);
         for (device, mut secs) in by_device {
             secs.sort_by_key(|s| (s.hlc_from, s.hlc_to));
@@ -545,13 +572,18 @@ pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncRep
                 params![device, applied],
             )?;
         }
+        phase("merge", t);
+        let t = std::time::Instant::now();
         let (applied, conflicts, max_hlc) = ap.finish()?;
+        phase("settle and index", t);
         report.applied += applied;
         report.conflicts += conflicts;
         // Later local edits sort after everything seen.
         let last = meta_i64(&tx, "hlc")?;
         set_meta(&tx, "hlc", &hlc_observe(last, max_hlc, now).to_string())?;
+        let t = std::time::Instant::now();
         tx.commit()?;
+        phase("commit", t);
         Ok(())
     })();
     conn.execute_batch("PRAGMA foreign_keys = ON")?;

@@ -102,13 +102,15 @@ pub fn encode(kind: &str, written_by: &str, sections: &[Section]) -> Result<Vec<
     let mut out = format!("{MAGIC} {FORMAT}\n").into_bytes();
     serde_json::to_writer(&mut out, &header)?;
     out.push(b'\n');
-    let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::new(6));
+    let mut body = Vec::with_capacity(sections.iter().map(|s| s.entries.len() * 160).sum());
     for s in sections {
         for e in &s.entries {
-            serde_json::to_writer(&mut z, e)?;
-            z.write_all(b"\n")?;
+            serde_json::to_writer(&mut body, e)?;
+            body.push(b'\n');
         }
     }
+    let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::new(6));
+    z.write_all(&body)?;
     let mut out = z.finish()?;
     let sum = Sha256::digest(&out);
     out.extend_from_slice(&sum);
@@ -145,7 +147,7 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<(String, Vec<Section>), Bad> 
         .ok_or_else(|| Bad::Damaged("no header".into()))?;
     let header: Header =
         serde_json::from_slice(&rest[..hl]).map_err(|e| Bad::Damaged(format!("header: {e}")))?;
-    let mut text = String::new();
+    let mut text = String::with_capacity(rest.len() * 6);
     flate2::read::DeflateDecoder::new(&rest[hl + 1..])
         .read_to_string(&mut text)
         .map_err(|e| Bad::Damaged(format!("body: {e}")))?;
