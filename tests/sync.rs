@@ -483,6 +483,15 @@ enum Op {
         dev: usize,
         ms: i64,
     },
+    AddMember {
+        dev: usize,
+        name: usize,
+    },
+    Assign {
+        dev: usize,
+        pick: usize,
+        member: usize,
+    },
 }
 
 const NAMES: &[&str] = &["甲公司", "乙公司", "丙工厂", "丁贸易", "戊科技"];
@@ -511,6 +520,8 @@ fn op(n: usize) -> impl Strategy<Value = Op> {
         1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::RemoveContact { dev, pick }),
         3 => d.clone().prop_map(|dev| Op::Send { dev }),
         3 => (d.clone(), proptest::collection::vec(0..32usize, 0..6)).prop_map(|(dev, files)| Op::Deliver { dev, files }),
+        1 => (d.clone(), 0..3usize).prop_map(|(dev, name)| Op::AddMember { dev, name }),
+        1 => (d.clone(), 0..8usize, 0..4usize).prop_map(|(dev, pick, member)| Op::Assign { dev, pick, member }),
         2 => (d, 0..3i64).prop_map(|(dev, ms)| Op::Tick { dev, ms }),
     ]
 }
@@ -608,6 +619,27 @@ fn run(devs: &mut [Device], shared: &Path, op: &Op) {
             sync::receive_files(&mut devs[dev].ws, &chosen, &mut r).unwrap();
         }
         Op::Tick { dev, ms } => devs[dev].clock.advance(ms),
+        Op::AddMember { dev, name } => {
+            let f = kehu::members::MemberFields {
+                name: ["张三", "李四", "王五"][name].into(),
+                ..Default::default()
+            };
+            kehu::members::add(&mut devs[dev].ws, f).unwrap();
+        }
+        Op::Assign {
+            dev,
+            pick: p,
+            member,
+        } => {
+            let m = pick(
+                &devs[dev].ws,
+                "SELECT id FROM members WHERE deleted_at IS NULL ORDER BY id",
+                member,
+            );
+            if let (Some(id), Some(m)) = (customer(&devs[dev].ws, p), m) {
+                let _ = customers::assign_owner(&mut devs[dev].ws, &[id], Some(&m));
+            }
+        }
     }
 }
 
@@ -652,7 +684,9 @@ fn retarget(o: &Op, n: usize) -> Op {
         | Op::RemoveContact { dev, .. }
         | Op::Send { dev }
         | Op::Deliver { dev, .. }
-        | Op::Tick { dev, .. } => *dev %= n,
+        | Op::Tick { dev, .. }
+        | Op::AddMember { dev, .. }
+        | Op::Assign { dev, .. } => *dev %= n,
     }
     o
 }
@@ -706,4 +740,50 @@ fn the_cli_syncs_two_workspaces_and_reports_in_json() {
     ))
     .unwrap();
     assert_eq!(r["applied"], 1);
+}
+
+#[test]
+fn a_device_whose_clock_runs_days_ahead_is_warned_about_and_does_not_win_forever() {
+    let (_shared, mut d) = team(2);
+    let c = add(&mut d[0].ws, "甲公司", vec![], &[]);
+    settle(&mut d);
+    // B's clock is three days ahead; its edit is stamped in the future.
+    d[1].clock.advance(3 * 86_400_000);
+    customers::update(&mut d[1].ws, &c.id, &patch(&[("city", json!("宁波"))])).unwrap();
+    sync_now(&mut d[1]);
+    let r = sync_now(&mut d[0]);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("时钟") && p.contains("clock")),
+        "{r:?}"
+    );
+    // A's next edit, made after seeing B's, wins although A's wall clock is
+    // three days behind B's stamp.
+    customers::update(&mut d[0].ws, &c.id, &patch(&[("city", json!("杭州"))])).unwrap();
+    settle(&mut d);
+    for dev in &d {
+        assert_eq!(
+            customers::get(dev.ws.conn(), &c.id)
+                .unwrap()
+                .fields
+                .city
+                .as_deref(),
+            Some("杭州")
+        );
+    }
+    // A clock that steps back does not reorder A's own changes either.
+    d[0].clock.advance(-10 * 86_400_000);
+    customers::update(&mut d[0].ws, &c.id, &patch(&[("city", json!("温州"))])).unwrap();
+    settle(&mut d);
+    for dev in &d {
+        assert_eq!(
+            customers::get(dev.ws.conn(), &c.id)
+                .unwrap()
+                .fields
+                .city
+                .as_deref(),
+            Some("温州")
+        );
+    }
 }

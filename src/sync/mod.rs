@@ -29,6 +29,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
 
+/// Changes stamped further ahead of this device's clock get a warning.
+pub const CLOCK_SKEW_WARNING_MS: i64 = 6 * 3_600_000;
+
 /// Folder inside the shared place that holds every team.
 pub const ROOT: &str = "kehu-sync";
 
@@ -563,6 +566,22 @@ pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncRep
                 for e in s.entries.iter().filter(|e| e.hlc > applied) {
                     report.received += 1;
                     ap.apply(&device, e)?;
+                }
+                let ahead = hlc_physical(s.hlc_to) - now;
+                if ahead > CLOCK_SKEW_WARNING_MS {
+                    let name: Option<String> = tx
+                        .query_row(
+                            "SELECT name FROM sync_peers WHERE device_id = ?1",
+                            [&device],
+                            |r| r.get(0),
+                        )
+                        .optional()?
+                        .flatten();
+                    let name = name.unwrap_or_else(|| device.clone());
+                    let hours = ahead / 3_600_000;
+                    report.problems.push(format!(
+                        "设备“{name}”的时钟比本机快约 {hours} 小时，请校准它的日期和时间 / the clock of device “{name}” is about {hours} h ahead of this one: please correct its date and time"
+                    ));
                 }
                 applied = s.hlc_to;
             }
