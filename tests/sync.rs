@@ -492,6 +492,19 @@ enum Op {
         pick: usize,
         member: usize,
     },
+    RenameTag {
+        dev: usize,
+        tag: usize,
+        to: usize,
+    },
+    DeleteTag {
+        dev: usize,
+        tag: usize,
+    },
+    Purge {
+        dev: usize,
+        pick: usize,
+    },
 }
 
 const NAMES: &[&str] = &["甲公司", "乙公司", "丙工厂", "丁贸易", "戊科技"];
@@ -522,6 +535,9 @@ fn op(n: usize) -> impl Strategy<Value = Op> {
         3 => (d.clone(), proptest::collection::vec(0..32usize, 0..6)).prop_map(|(dev, files)| Op::Deliver { dev, files }),
         1 => (d.clone(), 0..3usize).prop_map(|(dev, name)| Op::AddMember { dev, name }),
         1 => (d.clone(), 0..8usize, 0..4usize).prop_map(|(dev, pick, member)| Op::Assign { dev, pick, member }),
+        1 => (d.clone(), 0..TAGS.len(), 0..TAGS.len() + 1).prop_map(|(dev, tag, to)| Op::RenameTag { dev, tag, to }),
+        1 => (d.clone(), 0..TAGS.len()).prop_map(|(dev, tag)| Op::DeleteTag { dev, tag }),
+        1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::Purge { dev, pick }),
         2 => (d, 0..3i64).prop_map(|(dev, ms)| Op::Tick { dev, ms }),
     ]
 }
@@ -619,6 +635,23 @@ fn run(devs: &mut [Device], shared: &Path, op: &Op) {
             sync::receive_files(&mut devs[dev].ws, &chosen, &mut r).unwrap();
         }
         Op::Tick { dev, ms } => devs[dev].clock.advance(ms),
+        Op::RenameTag { dev, tag, to } => {
+            let to = if to == TAGS.len() {
+                "新标签"
+            } else {
+                TAGS[to]
+            };
+            let _ = kehu::tags::edit(&mut devs[dev].ws, TAGS[tag], Some(to), None);
+        }
+        Op::DeleteTag { dev, tag } => {
+            let _ = kehu::tags::delete(&mut devs[dev].ws, TAGS[tag]);
+        }
+        Op::Purge { dev, pick: p } => {
+            let sql = "SELECT id FROM customers WHERE deleted_at IS NOT NULL ORDER BY id";
+            if let Some(id) = pick(&devs[dev].ws, sql, p) {
+                customers::purge(&mut devs[dev].ws, &[id]).unwrap();
+            }
+        }
         Op::AddMember { dev, name } => {
             let f = kehu::members::MemberFields {
                 name: ["张三", "李四", "王五"][name].into(),
@@ -644,7 +677,10 @@ fn run(devs: &mut [Device], shared: &Path, op: &Op) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(40),
+        ..ProptestConfig::default()
+    })]
 
     /// Whatever the operations and however the files travel (any order,
     /// duplicates, subsets, repeated rounds), once everything is delivered
@@ -686,7 +722,10 @@ fn retarget(o: &Op, n: usize) -> Op {
         | Op::Deliver { dev, .. }
         | Op::Tick { dev, .. }
         | Op::AddMember { dev, .. }
-        | Op::Assign { dev, .. } => *dev %= n,
+        | Op::Assign { dev, .. }
+        | Op::RenameTag { dev, .. }
+        | Op::DeleteTag { dev, .. }
+        | Op::Purge { dev, .. } => *dev %= n,
     }
     o
 }
