@@ -315,11 +315,19 @@ fn parse(s: Option<String>) -> Option<Value> {
 
 /// Entries of `device` in this workspace's log after `after_hlc`, in order.
 fn entries_of(conn: &Connection, device: &str, after_hlc: i64) -> Result<Vec<Entry>> {
+    // This device's own entries only once they are in the registers (their
+    // base is known); a change written meanwhile goes out next round.
+    let own = device == meta(conn, "device_id")?.unwrap_or_default();
+    let upto = if own {
+        meta_i64(conn, "sync_ingested_seq")?
+    } else {
+        i64::MAX
+    };
     let mut stmt = conn.prepare_cached(
         "SELECT hlc, actor_id, entity, entity_id, field, old, new, at, origin, base_hlc, base_device
-         FROM changes WHERE device_id = ?1 AND hlc > ?2 ORDER BY hlc",
+         FROM changes WHERE device_id = ?1 AND hlc > ?2 AND seq <= ?3 ORDER BY hlc",
     )?;
-    let rows = stmt.query_map(params![device, after_hlc], |r| {
+    let rows = stmt.query_map(params![device, after_hlc, upto], |r| {
         Ok(Entry {
             hlc: r.get(0)?,
             actor: r.get(1)?,
@@ -541,13 +549,16 @@ pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncRep
         report.renumbered += renumber(ws)?;
         return Ok(());
     }
-    ingest(ws)?;
+    ws.conn().set_prepared_statement_cache_capacity(128);
     let conn = ws.conn_mut();
     // Entries of different devices arrive in any order: a contact may come
     // before its customer. Rows are checked against the merge state instead.
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
     let result = (|| -> Result<()> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Local changes made since the last look go into the registers in
+        // the same transaction, so none can slip between them and the merge.
+        apply::ingest_local(&tx, &me)?;
         let t = std::time::Instant::now();
         let mut ap = apply::Applier::new(&tx, &me, now);
         for (device, mut secs) in by_device {
