@@ -826,3 +826,45 @@ fn a_device_whose_clock_runs_days_ahead_is_warned_about_and_does_not_win_forever
         );
     }
 }
+
+#[test]
+fn changes_of_a_kind_this_build_does_not_know_are_kept_and_passed_on() {
+    use kehu::sync::segment::{encode, Entry, Section};
+    let (shared, mut d) = team(2);
+    // A newer Kehu on another device logged a follow-up.
+    let e = Entry {
+        hlc: (T0 + 5) << 16,
+        actor: None,
+        entity: "followup_v9".into(),
+        entity_id: "f1".into(),
+        field: "*".into(),
+        old: None,
+        new: Some(json!({"customer_id": "x", "summary": "电话沟通"})),
+        at: T0 + 5,
+        origin: "ui".into(),
+        base_hlc: None,
+        base_device: None,
+    };
+    let s = Section {
+        device: "newer-device".into(),
+        prev_hlc: 0,
+        hlc_from: e.hlc,
+        hlc_to: e.hlc,
+        count: 1,
+        entries: vec![e.clone()],
+    };
+    let file = shared.path().join("from-newer.kehu");
+    std::fs::write(&file, encode("bundle", "newer-device", &[s]).unwrap()).unwrap();
+    let r = sync::import_bundle(&mut d[0].ws, &file).unwrap();
+    assert_eq!(r.applied, 1);
+    // A passes it on to B inside its own bundle.
+    let out = shared.path().join("a.kehu");
+    sync::export_bundle(&mut d[0].ws, &out).unwrap();
+    sync::import_bundle(&mut d[1].ws, &out).unwrap();
+    let n: i64 = d[1]
+        .ws
+        .conn()
+        .query_row("SELECT count(*) FROM changes WHERE entity = 'followup_v9' AND device_id = 'newer-device'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
