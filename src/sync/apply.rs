@@ -258,7 +258,7 @@ pub fn ingest_local(tx: &Transaction, me: &str) -> Result<usize> {
     let rows: Vec<(i64, Entry)> = {
         let mut stmt = tx.prepare_cached(
             "SELECT seq, hlc, actor_id, entity, entity_id, field, old, new, at, origin FROM changes
-             WHERE device_id = ?1 AND seq > ?2 ORDER BY seq",
+             WHERE seq > ?2 AND +device_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map(params![me, from], |r| {
             Ok((
@@ -281,6 +281,7 @@ pub fn ingest_local(tx: &Transaction, me: &str) -> Result<usize> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     let mut last = from;
+    let n = rows.len();
     for (seq, mut e) in rows {
         let cur = if e.field == "*" {
             reg(tx, &e.entity, &e.entity_id, "*")?
@@ -303,8 +304,13 @@ pub fn ingest_local(tx: &Transaction, me: &str) -> Result<usize> {
         }
         last = seq;
     }
-    let n = (last - from) as usize;
-    super::set_meta(tx, "sync_ingested_seq", &last.to_string())?;
+    // Everything up to the end of the log has been looked at (the
+    // transaction holds the write lock), so the next look starts there and
+    // does not wade through entries received from other devices.
+    let end: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+        r.get(0)
+    })?;
+    super::set_meta(tx, "sync_ingested_seq", &end.max(last).to_string())?;
     Ok(n)
 }
 
