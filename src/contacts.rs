@@ -230,6 +230,9 @@ pub fn remove(ws: &mut Workspace, id: &str) -> Result<()> {
         w.tx().execute("UPDATE contacts SET deleted_at = ?2, is_primary = 0 WHERE id = ?1", params![id, w.now()])?;
         w.log("contact", id, "deleted_at", None, Some(Value::from(w.now())))?;
         if c.fields.is_primary {
+            w.log("contact", id, "is_primary", Some(Value::Bool(true)), Some(Value::Bool(false)))?;
+        }
+        if c.fields.is_primary {
             let next: Option<String> = w
                 .tx()
                 .query_row(

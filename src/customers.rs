@@ -436,6 +436,7 @@ pub fn next_code(conn: &Connection, now_ms: i64) -> Result<String> {
     let last: Option<String> = conn
         .query_row(
             "SELECT code FROM customers WHERE code > ?1 AND code < ?1 || ':'
+                AND substr(code, length(?1) + 1) NOT GLOB '*[^0-9]*'
              ORDER BY length(code) DESC, code DESC LIMIT 1",
             [&prefix],
             |r| r.get(0),

@@ -21,6 +21,7 @@ pub enum Code {
     Unwritable,
     DiskFull,
     Io,
+    Sync,
     Internal,
 }
 
@@ -33,6 +34,9 @@ pub enum Error {
         zh: String,
         en: String,
     },
+    /// Team sync could not reach or read the shared place; local work goes on.
+    #[error("{en}")]
+    Sync { zh: String, en: String },
     #[error("{what} not found: {key}")]
     NotFound { what: &'static str, key: String },
     #[error("{en}")]
@@ -58,6 +62,13 @@ impl Error {
         }
     }
 
+    pub fn sync(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Error::Sync {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
     pub fn not_found(what: &'static str, key: impl Into<String>) -> Self {
         Error::NotFound {
             what,
@@ -71,6 +82,7 @@ impl Error {
             Error::Validation { .. } => Code::Validation,
             Error::NotFound { .. } => Code::NotFound,
             Error::Conflict { .. } => Code::Conflict,
+            Error::Sync { .. } => Code::Sync,
             Error::NewerSchema { .. } => Code::NewerSchema,
             Error::Sqlite(e)
             | Error::Migration(rusqlite_migration::Error::RusqliteError { err: e, .. }) => {
@@ -102,7 +114,9 @@ impl Error {
     pub fn message(&self, lang: Lang) -> String {
         let zh = lang == Lang::Zh;
         match (self, self.code()) {
-            (Error::Validation { zh: z, en, .. }, _) | (Error::Conflict { zh: z, en }, _) => {
+            (Error::Validation { zh: z, en, .. }, _)
+            | (Error::Conflict { zh: z, en }, _)
+            | (Error::Sync { zh: z, en }, _) => {
                 if zh {
                     z.clone()
                 } else {

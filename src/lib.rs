@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod reminders;
 pub mod search;
 pub mod settings;
+pub mod sync;
 pub mod tags;
 pub mod template;
 pub mod today;

@@ -16,6 +16,7 @@ mod output;
 mod pipeline;
 mod remind;
 mod search;
+mod sync;
 mod tag;
 mod today;
 
@@ -87,6 +88,15 @@ enum Command {
     Export(export::Args),
     /// Write the Excel import template.
     Template(export::TemplateArgs),
+    /// Team sync through a shared folder; bundles for USB / e-mail.
+    #[command(subcommand)]
+    Sync(sync::Cmd),
+    /// Values two devices set at the same time: list, take the other.
+    #[command(subcommand)]
+    Conflicts(sync::ConflictsCmd),
+    /// This device: rename.
+    #[command(subcommand)]
+    Device(sync::DeviceCmd),
 }
 
 /// What a subcommand needs: the open workspace, the output mode and language.
@@ -138,5 +148,8 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Imports(cmd) => import::run_jobs(&mut ctx, cmd),
         Command::Export(args) => export::run(&mut ctx, args),
         Command::Template(args) => export::template(&mut ctx, args),
+        Command::Sync(cmd) => sync::run(&mut ctx, cmd),
+        Command::Conflicts(cmd) => sync::conflicts(&mut ctx, cmd),
+        Command::Device(cmd) => sync::device(&mut ctx, cmd),
     }
 }

@@ -1,0 +1,852 @@
+//! Merging entries from other devices into this workspace.
+//!
+//! Every (entity, id, field) is a last-writer-wins register ordered by
+//! `(hlc, device)`; `sync_reg` holds the winning stamp and value of each, so
+//! applying the same entries in any order, any number of times, gives the
+//! same registers, and the entity tables are a function of the registers.
+//! A create (`field = "*"`) is one register holding the whole record; a
+//! field's value is its own register when that is newer than the record.
+//!
+//! Which tables and columns an entity materialises into is data
+//! ([`SPECS`]): a new entity kind is one more entry there.
+
+use super::segment::Entry;
+use crate::error::Result;
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::Value;
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+
+/// How one entity kind is stored.
+pub struct Spec {
+    pub entity: &'static str,
+    pub table: &'static str,
+    /// Logged field names that are columns of the same name, with the
+    /// value used when a record lacks them (NOT NULL columns).
+    pub cols: &'static [(&'static str, Option<&'static str>)],
+    /// A column unique in the table (`live`: among rows not in the trash).
+    pub unique: Option<(&'static str, bool)>,
+    /// Which customer's search document a change touches.
+    pub customer: CustomerOf,
+}
+
+#[derive(Clone, Copy)]
+pub enum CustomerOf {
+    None,
+    Itself,
+    Column(&'static str),
+    TagsCustomers,
+}
+
+pub static SPECS: &[Spec] = &[
+    Spec {
+        entity: "customer",
+        table: "customers",
+        cols: &[
+            ("code", None),
+            ("name", Some("")),
+            ("kind", Some("company")),
+            ("industry", None),
+            ("size", None),
+            ("province", None),
+            ("city", None),
+            ("district", None),
+            ("address", None),
+            ("source", None),
+            ("status", Some("prospect")),
+            ("grade", None),
+            ("owner_id", None),
+            ("needs", None),
+            ("budget", None),
+            ("purchase_cycle", None),
+            ("annual_purchase", None),
+            ("first_contact_date", None),
+            ("notes", None),
+            ("deleted_at", None),
+        ],
+        unique: Some(("code", false)),
+        customer: CustomerOf::Itself,
+    },
+    Spec {
+        entity: "contact",
+        table: "contacts",
+        cols: &[
+            ("customer_id", Some("")),
+            ("name", Some("")),
+            ("title", None),
+            ("mobile", None),
+            ("phone", None),
+            ("email", None),
+            ("wechat", None),
+            ("is_primary", Some("0")),
+            ("notes", None),
+            ("deleted_at", None),
+        ],
+        unique: None,
+        customer: CustomerOf::Column("customer_id"),
+    },
+    Spec {
+        entity: "tag",
+        table: "tags",
+        cols: &[
+            ("name", Some("")),
+            ("color", Some("#5b8ff9")),
+            ("deleted_at", None),
+        ],
+        unique: Some(("name", true)),
+        customer: CustomerOf::TagsCustomers,
+    },
+    Spec {
+        entity: "member",
+        table: "members",
+        cols: &[
+            ("name", Some("")),
+            ("employee_no", None),
+            ("department", None),
+            ("role", Some("rep")),
+            ("deleted_at", None),
+        ],
+        unique: None,
+        customer: CustomerOf::None,
+    },
+];
+
+pub fn spec(entity: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.entity == entity)
+}
+
+/// `(hlc, device)`: the total order of changes.
+pub type Stamp = (i64, String);
+
+/// A register's current winner.
+#[derive(Debug, Clone)]
+pub struct Reg {
+    pub stamp: Stamp,
+    pub base: Option<Stamp>,
+    pub value: Option<Value>,
+}
+
+fn parse(s: Option<String>) -> Option<Value> {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+        .filter(|v: &Value| !v.is_null())
+}
+
+pub fn reg(tx: &Transaction, entity: &str, id: &str, field: &str) -> Result<Option<Reg>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT hlc, device, base_hlc, base_device, value FROM sync_reg
+             WHERE entity = ?1 AND entity_id = ?2 AND field = ?3",
+        )?
+        .query_row(params![entity, id, field], |r| {
+            let bh: Option<i64> = r.get(2)?;
+            let bd: Option<String> = r.get(3)?;
+            Ok(Reg {
+                stamp: (r.get(0)?, r.get(1)?),
+                base: bh.zip(bd),
+                value: parse(r.get(4)?),
+            })
+        })
+        .optional()?)
+}
+
+/// The winning value of one field: its own register, or the record of the
+/// create when that is newer.
+pub fn effective(tx: &Transaction, entity: &str, id: &str, field: &str) -> Result<Option<Reg>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT field, hlc, device, base_hlc, base_device, value FROM sync_reg
+         WHERE entity = ?1 AND entity_id = ?2 AND field IN (?3, '*')",
+    )?;
+    let mut rows = stmt.query(params![entity, id, field])?;
+    let mut best: Option<Reg> = None;
+    while let Some(r) = rows.next()? {
+        let f: String = r.get(0)?;
+        let value = parse(r.get(5)?);
+        let reg = if f == "*" && field != "*" {
+            Reg {
+                stamp: (r.get(1)?, r.get(2)?),
+                base: None,
+                value: value
+                    .as_ref()
+                    .and_then(|v| v.get(field))
+                    .cloned()
+                    .filter(|v| !v.is_null()),
+            }
+        } else {
+            let bh: Option<i64> = r.get(3)?;
+            let bd: Option<String> = r.get(4)?;
+            Reg {
+                stamp: (r.get(1)?, r.get(2)?),
+                base: bh.zip(bd),
+                value,
+            }
+        };
+        if best.as_ref().is_none_or(|b| reg.stamp > b.stamp) {
+            best = Some(reg);
+        }
+    }
+    Ok(best)
+}
+
+/// Every field's winning value of one record (for building its row).
+fn effective_all(
+    tx: &Transaction,
+    entity: &str,
+    id: &str,
+) -> Result<std::collections::HashMap<String, Value>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT field, hlc, device, value FROM sync_reg WHERE entity = ?1 AND entity_id = ?2",
+    )?;
+    let mut rows = stmt.query(params![entity, id])?;
+    let mut star: Option<(Stamp, Option<Value>)> = None;
+    let mut fields: Vec<(String, Stamp, Option<Value>)> = vec![];
+    while let Some(r) = rows.next()? {
+        let f: String = r.get(0)?;
+        let stamp: Stamp = (r.get(1)?, r.get(2)?);
+        let v = parse(r.get(3)?);
+        if f == "*" {
+            star = Some((stamp, v));
+        } else {
+            fields.push((f, stamp, v));
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    let star_stamp = star.as_ref().map(|s| s.0.clone());
+    if let Some((_, Some(Value::Object(m)))) = star {
+        for (k, v) in m {
+            if !v.is_null() {
+                out.insert(k, v);
+            }
+        }
+    }
+    for (f, stamp, v) in fields {
+        if star_stamp.as_ref().is_none_or(|s| stamp > *s) {
+            match v {
+                Some(v) => out.insert(f, v),
+                None => out.remove(&f),
+            };
+        }
+    }
+    Ok(out)
+}
+
+fn put_reg(tx: &Transaction, e: &Entry, device: &str) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sync_reg(entity, entity_id, field, hlc, device, base_hlc, base_device, value, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc, device = excluded.device,
+            base_hlc = excluded.base_hlc, base_device = excluded.base_device, value = excluded.value, at = excluded.at",
+    )?
+    .execute(params![
+        e.entity,
+        e.entity_id,
+        e.field,
+        e.hlc,
+        device,
+        e.base_hlc,
+        e.base_device,
+        e.new.as_ref().map(|v| v.to_string()),
+        e.at
+    ])?;
+    Ok(())
+}
+
+/// Record this device's own new log entries in the registers, with the
+/// stamp each overwrote (its base). Returns how many were taken in.
+pub fn ingest_local(tx: &Transaction, me: &str) -> Result<usize> {
+    let from: i64 = super::meta_i64(tx, "sync_ingested_seq")?;
+    let rows: Vec<(i64, Entry)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq, hlc, actor_id, entity, entity_id, field, old, new, at, origin FROM changes
+             WHERE seq > ?2 AND +device_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![me, from], |r| {
+            Ok((
+                r.get(0)?,
+                Entry {
+                    hlc: r.get(1)?,
+                    actor: r.get(2)?,
+                    entity: r.get(3)?,
+                    entity_id: r.get(4)?,
+                    field: r.get(5)?,
+                    old: parse(r.get(6)?),
+                    new: parse(r.get(7)?),
+                    at: r.get(8)?,
+                    origin: r.get(9)?,
+                    base_hlc: None,
+                    base_device: None,
+                },
+            ))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut last = from;
+    let n = rows.len();
+    for (seq, mut e) in rows {
+        let cur = if e.field == "*" {
+            reg(tx, &e.entity, &e.entity_id, "*")?
+        } else {
+            effective(tx, &e.entity, &e.entity_id, &e.field)?
+        };
+        if let Some(c) = &cur {
+            if c.stamp >= (e.hlc, me.to_string()) {
+                // Cannot happen with a forward-moving clock; keep the winner.
+                last = seq;
+                continue;
+            }
+            e.base_hlc = Some(c.stamp.0);
+            e.base_device = Some(c.stamp.1.clone());
+        }
+        put_reg(tx, &e, me)?;
+        if e.base_hlc.is_some() {
+            tx.prepare_cached("UPDATE changes SET base_hlc = ?2, base_device = ?3 WHERE seq = ?1")?
+                .execute(params![seq, e.base_hlc, e.base_device])?;
+        }
+        last = seq;
+    }
+    // Everything up to the end of the log has been looked at (the
+    // transaction holds the write lock), so the next look starts there and
+    // does not wade through entries received from other devices.
+    let end: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+        r.get(0)
+    })?;
+    super::set_meta(tx, "sync_ingested_seq", &end.max(last).to_string())?;
+    Ok(n)
+}
+
+/// Applies remote entries inside one transaction.
+pub struct Applier<'a, 't> {
+    pub tx: &'a Transaction<'t>,
+    pub me: String,
+    pub now: i64,
+    pub applied: usize,
+    pub conflicts: usize,
+    pub max_hlc: i64,
+    customers: BTreeSet<String>,
+    tags_renamed: BTreeSet<String>,
+}
+
+fn to_sql(v: Option<&Value>) -> Sql {
+    match v {
+        None | Some(Value::Null) => Sql::Null,
+        Some(Value::Bool(b)) => Sql::Integer(*b as i64),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) => Sql::Integer(i),
+            None => Sql::Real(n.as_f64().unwrap_or(0.0)),
+        },
+        Some(Value::String(s)) => Sql::Text(s.clone()),
+        Some(v) => Sql::Text(v.to_string()),
+    }
+}
+
+fn default_sql(spec_default: Option<&str>, col: &str) -> Sql {
+    match spec_default {
+        None => Sql::Null,
+        Some(d) if col == "is_primary" => Sql::Integer(d.parse().unwrap_or(0)),
+        Some(d) => Sql::Text(d.to_string()),
+    }
+}
+
+/// The stand-in for a unique value taken by an older row elsewhere.
+fn stand_in(entity: &str, wanted: &str, id: &str) -> String {
+    let tail: String = id
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if entity == "tag" {
+        format!("{wanted}·{tail}")
+    } else {
+        format!("{wanted}-{tail}")
+    }
+}
+
+impl<'a, 't> Applier<'a, 't> {
+    pub fn new(tx: &'a Transaction<'t>, me: &str, now: i64) -> Self {
+        Applier {
+            tx,
+            me: me.to_string(),
+            now,
+            applied: 0,
+            conflicts: 0,
+            max_hlc: 0,
+            customers: BTreeSet::new(),
+            tags_renamed: BTreeSet::new(),
+        }
+    }
+
+    /// Apply one entry written by `device`. Returns false for a duplicate.
+    pub fn apply(&mut self, device: &str, e: &Entry) -> Result<bool> {
+        let stamp: Stamp = (e.hlc, device.to_string());
+        self.max_hlc = self.max_hlc.max(e.hlc);
+        let cur = if e.field == "*" {
+            reg(self.tx, &e.entity, &e.entity_id, "*")?
+        } else {
+            effective(self.tx, &e.entity, &e.entity_id, &e.field)?
+        };
+        if cur.as_ref().is_some_and(|c| c.stamp == stamp) {
+            return Ok(false);
+        }
+        let new = e.new.clone().filter(|v| !v.is_null());
+        let wins = cur.as_ref().is_none_or(|c| c.stamp < stamp);
+        if e.field != "*" {
+            if let Some(c) = &cur {
+                self.maybe_conflict(e, &stamp, c, wins)?;
+            }
+        }
+        self.log(device, e)?;
+        self.applied += 1;
+        if !wins {
+            return Ok(true);
+        }
+        put_reg(self.tx, e, device)?;
+        if e.field == "*" {
+            match &new {
+                Some(_) => self.materialise_row(&e.entity, &e.entity_id, e.at)?,
+                None => self.remove_row(&e.entity, &e.entity_id)?,
+            }
+        } else {
+            self.materialise_field(&e.entity, &e.entity_id, &e.field, new.as_ref(), e.at)?;
+        }
+        Ok(true)
+    }
+
+    /// Two values set without either writer knowing the other: keep both.
+    fn maybe_conflict(
+        &mut self,
+        e: &Entry,
+        stamp: &Stamp,
+        cur: &Reg,
+        remote_wins: bool,
+    ) -> Result<()> {
+        let new = e.new.clone().filter(|v| !v.is_null());
+        if cur.value == new || cur.stamp.1 == stamp.1 {
+            return Ok(());
+        }
+        // Two deletions of one record are not a disagreement.
+        if e.field == "deleted_at" && cur.value.is_some() && new.is_some() {
+            return Ok(());
+        }
+        let remote_base = e.base_hlc.zip(e.base_device.clone());
+        let concurrent = if remote_wins {
+            remote_base.as_ref().is_none_or(|b| *b < cur.stamp)
+        } else {
+            cur.base.as_ref().is_none_or(|b| b < stamp)
+        };
+        if !concurrent || (cur.base.is_none() && remote_base.is_none()) {
+            return Ok(());
+        }
+        let (kept, kept_stamp, other, other_stamp) = if remote_wins {
+            (&new, stamp, &cur.value, &cur.stamp)
+        } else {
+            (&cur.value, &cur.stamp, &new, stamp)
+        };
+        let n = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO conflicts(entity, entity_id, field, kept_value, kept_hlc, kept_device,
+                other_value, other_hlc, other_device, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            e.entity,
+            e.entity_id,
+            e.field,
+            kept.as_ref().map(|v| v.to_string()),
+            kept_stamp.0,
+            kept_stamp.1,
+            other.as_ref().map(|v| v.to_string()),
+            other_stamp.0,
+            other_stamp.1,
+            self.now
+        ])?;
+        self.conflicts += n;
+        Ok(())
+    }
+
+    /// Append to the local change log so history shows the change.
+    fn log(&mut self, device: &str, e: &Entry) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO changes(hlc, device_id, actor_id, entity, entity_id, field, old, new, origin, at, base_hlc, base_device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'sync', ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                e.hlc,
+                device,
+                e.actor,
+                e.entity,
+                e.entity_id,
+                e.field,
+                e.old.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string()),
+                e.new.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string()),
+                e.at,
+                e.base_hlc,
+                e.base_device,
+            ])?;
+        Ok(())
+    }
+
+    fn touch(&mut self, spec: &Spec, id: &str) -> Result<()> {
+        match spec.customer {
+            CustomerOf::None => {}
+            CustomerOf::Itself => {
+                self.customers.insert(id.to_string());
+            }
+            CustomerOf::Column(col) => {
+                let c: Option<String> = self
+                    .tx
+                    .query_row(
+                        &format!("SELECT {col} FROM {} WHERE id = ?1", spec.table),
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                self.customers.extend(c);
+            }
+            CustomerOf::TagsCustomers => {
+                self.tags_renamed.insert(id.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Insert or replace a whole row from the registers.
+    fn materialise_row(&mut self, entity: &str, id: &str, at: i64) -> Result<()> {
+        let Some(spec) = spec(entity) else {
+            return Ok(());
+        };
+        let mut values: Vec<Sql> = Vec::with_capacity(spec.cols.len());
+        let mut unique_wanted = None;
+        let mut all = effective_all(self.tx, entity, id)?;
+        for (col, default) in spec.cols {
+            let v = all.remove(*col);
+            if spec.unique.is_some_and(|(u, _)| u == *col) {
+                unique_wanted = v.as_ref().and_then(|v| v.as_str().map(str::to_string));
+            }
+            values.push(match v {
+                Some(v) => to_sql(Some(&v)),
+                None => default_sql(*default, col),
+            });
+        }
+        if entity == "contact" {
+            // A contact of a purged customer is not brought back.
+            if let Some(Sql::Text(c)) = values.first() {
+                if reg(self.tx, "customer", c, "*")?.is_some_and(|r| r.value.is_none()) {
+                    return Ok(());
+                }
+            }
+        }
+        let created = at;
+        let names: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
+        let placeholders: Vec<String> = (0..names.len()).map(|i| format!("?{}", i + 3)).collect();
+        let updates: Vec<String> = names
+            .iter()
+            .map(|n| format!("{n} = excluded.{n}"))
+            .collect();
+        // A unique value someone else holds is placed after the row exists
+        // (a stand-in first); a free one goes straight in.
+        let mut free = false;
+        if let Some((ucol, live)) = spec.unique {
+            let i = names
+                .iter()
+                .position(|n| *n == ucol)
+                .expect("unique column listed");
+            let wanted = unique_wanted.clone().unwrap_or_else(|| id.to_string());
+            let taken: bool = self
+                .tx
+                .prepare_cached(&format!(
+                    "SELECT EXISTS(SELECT 1 FROM {} WHERE {ucol} = ?1 AND id != ?2{})",
+                    spec.table,
+                    if live { " AND deleted_at IS NULL" } else { "" }
+                ))?
+                .query_row(params![wanted, id], |r| r.get(0))?;
+            values[i] = if taken {
+                Sql::Text(format!("\u{1}{id}"))
+            } else {
+                free = true;
+                Sql::Text(wanted)
+            };
+        }
+        let sql = format!(
+            "INSERT INTO {t}(id, created_at, updated_at, {cols}) VALUES (?1, ?2, ?2, {ph})
+             ON CONFLICT(id) DO UPDATE SET {up}",
+            t = spec.table,
+            cols = names.join(", "),
+            ph = placeholders.join(", "),
+            up = updates.join(", ")
+        );
+        let mut all: Vec<Sql> = vec![Sql::Text(id.to_string()), Sql::Integer(created)];
+        all.extend(values);
+        self.tx
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(all))?;
+        if let Some((ucol, _)) = spec.unique.filter(|_| !free) {
+            let wanted = unique_wanted.unwrap_or_else(|| id.to_string());
+            self.place_unique(spec, id, ucol, &wanted)?;
+        }
+        self.touch(spec, id)?;
+        Ok(())
+    }
+
+    fn remove_row(&mut self, entity: &str, id: &str) -> Result<()> {
+        if entity == "customer" {
+            crate::search::unindex_customer(self.tx, id)?;
+            // What the foreign keys would cascade locally.
+            self.tx
+                .execute("DELETE FROM contacts WHERE customer_id = ?1", [id])?;
+            self.tx
+                .execute("DELETE FROM customer_tags WHERE customer_id = ?1", [id])?;
+            self.customers.remove(id);
+        }
+        if entity == "tag" {
+            self.touch(spec(entity).expect("tag spec"), id)?;
+            self.tx
+                .execute("DELETE FROM customer_tags WHERE tag_id = ?1", [id])?;
+        }
+        if let Some(spec) = spec(entity) {
+            self.tx
+                .execute(&format!("DELETE FROM {} WHERE id = ?1", spec.table), [id])?;
+            self.tx.execute(
+                "DELETE FROM sync_displaced WHERE entity = ?1 AND entity_id = ?2",
+                params![entity, id],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn materialise_field(
+        &mut self,
+        entity: &str,
+        id: &str,
+        field: &str,
+        v: Option<&Value>,
+        at: i64,
+    ) -> Result<()> {
+        if entity == "customer_tag" && field == "linked" {
+            let Some((c, t)) = id.split_once(':') else {
+                return Ok(());
+            };
+            let live = |tx: &Transaction, what: &str, key: &str| -> Result<bool> {
+                Ok(reg(tx, what, key, "*")?.is_none_or(|r| r.value.is_some()))
+            };
+            if v.is_some() && live(self.tx, "customer", c)? && live(self.tx, "tag", t)? {
+                self.tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO customer_tags(customer_id, tag_id) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![c, t])?;
+            } else {
+                self.tx
+                    .prepare_cached(
+                        "DELETE FROM customer_tags WHERE customer_id = ?1 AND tag_id = ?2",
+                    )?
+                    .execute(params![c, t])?;
+            }
+            self.customers.insert(c.to_string());
+            return Ok(());
+        }
+        let Some(spec) = spec(entity) else {
+            return Ok(());
+        };
+        if !spec.cols.iter().any(|(c, _)| *c == field) {
+            return Ok(());
+        }
+        let exists: bool = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT EXISTS(SELECT 1 FROM {} WHERE id = ?1)",
+                spec.table
+            ))?
+            .query_row([id], |r| r.get(0))?;
+        if !exists {
+            // The create has not arrived (or the record was purged): the
+            // register keeps the value for when it does.
+            return Ok(());
+        }
+        self.touch(spec, id)?;
+        match spec.unique {
+            Some((ucol, _)) if ucol == field => {
+                let wanted = v.and_then(|v| v.as_str()).unwrap_or(id).to_string();
+                self.place_unique(spec, id, ucol, &wanted)?;
+            }
+            Some((ucol, true)) if field == "deleted_at" => {
+                // Leaving or entering the trash changes who holds the name.
+                let cur: String = self.tx.query_row(
+                    &format!("SELECT {ucol} FROM {} WHERE id = ?1", spec.table),
+                    [id],
+                    |r| r.get(0),
+                )?;
+                let wanted = effective(self.tx, entity, id, ucol)?
+                    .and_then(|r| r.value)
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or(cur);
+                if v.is_none() {
+                    self.set_col(spec, id, ucol, Sql::Text(format!("\u{1}{id}")))?;
+                }
+                self.set_col(spec, id, field, to_sql(v))?;
+                self.place_unique(spec, id, ucol, &wanted)?;
+            }
+            _ => self.set_col(spec, id, field, to_sql(v))?,
+        }
+        self.tx
+            .prepare_cached(&format!(
+                "UPDATE {} SET updated_at = max(updated_at, ?2) WHERE id = ?1",
+                spec.table
+            ))?
+            .execute(params![id, at])?;
+        Ok(())
+    }
+
+    fn set_col(&self, spec: &Spec, id: &str, col: &str, v: Sql) -> Result<()> {
+        self.tx
+            .prepare_cached(&format!(
+                "UPDATE {} SET {col} = ?2 WHERE id = ?1",
+                spec.table
+            ))?
+            .execute(params![id, v])?;
+        Ok(())
+    }
+
+    /// Give `id` its wanted unique value unless an older claim holds it;
+    /// the younger claim carries a stand-in (and is remembered).
+    fn place_unique(&mut self, spec: &Spec, id: &str, col: &str, wanted: &str) -> Result<()> {
+        let live_clause = if spec.unique.is_some_and(|u| u.1) {
+            " AND deleted_at IS NULL"
+        } else {
+            ""
+        };
+        let i_am_live: bool = if live_clause.is_empty() {
+            true
+        } else {
+            self.tx.query_row(
+                &format!(
+                    "SELECT deleted_at IS NULL FROM {} WHERE id = ?1",
+                    spec.table
+                ),
+                [id],
+                |r| r.get(0),
+            )?
+        };
+        let holder: Option<String> = if i_am_live {
+            self.tx
+                .prepare_cached(&format!(
+                    "SELECT id FROM {} WHERE {col} = ?1 AND id != ?2{live_clause}",
+                    spec.table
+                ))?
+                .query_row(params![wanted, id], |r| r.get(0))
+                .optional()?
+        } else {
+            None
+        };
+        let take = match &holder {
+            None => true,
+            Some(h) => {
+                let mine = effective(self.tx, spec.entity, id, col)?.map(|r| r.stamp);
+                let theirs = effective(self.tx, spec.entity, h, col)?.map(|r| r.stamp);
+                match (mine, theirs) {
+                    (Some(m), Some(t)) => m.cmp(&t) == Ordering::Less,
+                    (Some(_), None) => false,
+                    (None, _) => false,
+                }
+            }
+        };
+        if take {
+            if let Some(h) = holder {
+                self.set_col(spec, &h, col, Sql::Text(stand_in(spec.entity, wanted, &h)))?;
+                self.displace(spec, &h, col, wanted)?;
+                self.touch(spec, &h)?;
+            }
+            self.set_col(spec, id, col, Sql::Text(wanted.to_string()))?;
+            self.tx.execute(
+                "DELETE FROM sync_displaced WHERE entity = ?1 AND entity_id = ?2 AND col = ?3",
+                params![spec.entity, id, col],
+            )?;
+        } else {
+            self.set_col(spec, id, col, Sql::Text(stand_in(spec.entity, wanted, id)))?;
+            self.displace(spec, id, col, wanted)?;
+        }
+        Ok(())
+    }
+
+    fn displace(&self, spec: &Spec, id: &str, col: &str, wanted: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO sync_displaced(entity, entity_id, col, wanted) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO UPDATE SET wanted = excluded.wanted",
+            params![spec.entity, id, col, wanted],
+        )?;
+        Ok(())
+    }
+
+    /// Displaced values whose older claim has gone (renamed, renumbered,
+    /// deleted) take their value back; repeat until nothing moves.
+    fn settle_displaced(&mut self) -> Result<()> {
+        for _ in 0..16 {
+            let rows: Vec<(String, String, String, String)> = self
+                .tx
+                .prepare("SELECT entity, entity_id, col, wanted FROM sync_displaced ORDER BY entity, entity_id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut moved = false;
+            for (entity, id, col, wanted) in rows {
+                let Some(spec) = spec(&entity) else { continue };
+                let before: Option<String> = self
+                    .tx
+                    .query_row(
+                        &format!("SELECT {col} FROM {} WHERE id = ?1", spec.table),
+                        [&id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if before.is_none() {
+                    self.tx.execute(
+                        "DELETE FROM sync_displaced WHERE entity = ?1 AND entity_id = ?2",
+                        params![entity, id],
+                    )?;
+                    continue;
+                }
+                self.place_unique(spec, &id, &col, &wanted)?;
+                let after: Option<String> = self
+                    .tx
+                    .query_row(
+                        &format!("SELECT {col} FROM {} WHERE id = ?1", spec.table),
+                        [&id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                moved |= before != after;
+            }
+            if !moved {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// After a batch: settle displaced values, rebuild search documents of
+    /// every touched customer.
+    pub fn finish(mut self) -> Result<(usize, usize, i64)> {
+        self.settle_displaced()?;
+        for t in std::mem::take(&mut self.tags_renamed) {
+            let cs: Vec<String> = self
+                .tx
+                .prepare_cached("SELECT customer_id FROM customer_tags WHERE tag_id = ?1")?
+                .query_map([&t], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            self.customers.extend(cs);
+        }
+        for c in std::mem::take(&mut self.customers) {
+            let exists: bool = self
+                .tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM customers WHERE id = ?1)")?
+                .query_row([&c], |r| r.get(0))?;
+            if exists {
+                crate::search::index_customer(self.tx, &c)?;
+            } else {
+                crate::search::unindex_customer(self.tx, &c)?;
+            }
+        }
+        Ok((self.applied, self.conflicts, self.max_hlc))
+    }
+}

@@ -1,0 +1,956 @@
+//! Team sync without a server. Each device writes its own change-log
+//! entries as immutable, checksummed segment files into its own folder of a
+//! shared place (a folder that Syncthing, Dropbox, OneDrive, a NAS share or a
+//! USB stick replicates):
+//!
+//! ```text
+//! <shared>/kehu-sync/<team-id>/team.json
+//! <shared>/kehu-sync/<team-id>/devices/<device-id>/device.json
+//! <shared>/kehu-sync/<team-id>/devices/<device-id>/<hlc_from>-<hlc_to>.kseg
+//! ```
+//!
+//! and reads the other devices' folders. Merging is last writer wins per
+//! field by `(hlc, device)` (see [`apply`]); a value overwritten by a
+//! concurrent change is kept in `conflicts`, so nothing is lost silently.
+//! A bundle (`export_bundle` / `import_bundle`) carries the same entries on
+//! a USB stick or by e-mail and merges the same way.
+
+pub mod apply;
+pub mod segment;
+
+use crate::clock::{hlc_observe, hlc_physical};
+use crate::db::Workspace;
+use crate::error::{Error, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use segment::{Bad, Entry, Section};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+/// Changes stamped further ahead of this device's clock get a warning.
+pub const CLOCK_SKEW_WARNING_MS: i64 = 6 * 3_600_000;
+
+/// Folder inside the shared place that holds every team.
+pub const ROOT: &str = "kehu-sync";
+
+/// `KEHU_SYNC_TIMING=1` prints how long each phase of a round takes.
+fn phase(label: &str, since: std::time::Instant) {
+    if std::env::var_os("KEHU_SYNC_TIMING").is_some() {
+        // CPU time of this thread too: the wall clock lies on a busy machine.
+        let cpu_ms = std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+            .map(|ns| ns / 1e6)
+            .unwrap_or(0.0);
+        eprintln!(
+            "sync {label}: {:.1} ms (thread CPU total {cpu_ms:.0} ms)",
+            since.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn meta_i64(conn: &Connection, key: &str) -> Result<i64> {
+    Ok(meta(conn, key)?.and_then(|s| s.parse().ok()).unwrap_or(0))
+}
+
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
+}
+
+/// Where this workspace syncs.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SyncConfig {
+    #[ts(type = "string")]
+    pub folder: PathBuf,
+    pub team_id: String,
+}
+
+impl SyncConfig {
+    pub fn team_dir(&self) -> PathBuf {
+        self.folder.join(ROOT).join(&self.team_id)
+    }
+    pub fn device_dir(&self, device: &str) -> PathBuf {
+        self.team_dir().join("devices").join(device)
+    }
+}
+
+pub fn config(conn: &Connection) -> Result<Option<SyncConfig>> {
+    Ok(
+        match (meta(conn, "sync_folder")?, meta(conn, "sync_team")?) {
+            (Some(f), Some(t)) => Some(SyncConfig {
+                folder: PathBuf::from(f),
+                team_id: t,
+            }),
+            _ => None,
+        },
+    )
+}
+
+/// What one sync round did (`kehu sync now --json`).
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[ts(export)]
+pub struct SyncReport {
+    /// Entries of this device written to the shared place.
+    pub sent: usize,
+    /// Entries of other devices read (not seen before).
+    pub received: usize,
+    /// Entries merged into this workspace.
+    pub applied: usize,
+    /// New conflicts (values set concurrently; both kept).
+    pub conflicts: usize,
+    /// Files skipped: damaged, incomplete or from a newer Kehu.
+    pub skipped_files: usize,
+    /// Customers renumbered because another device used the same code.
+    pub renumbered: usize,
+    /// Problems to show (Chinese / English).
+    pub problems: Vec<String>,
+}
+
+fn missing_folder(folder: &Path) -> Error {
+    Error::sync(
+        format!(
+            "找不到共享文件夹 {}：请检查它是否存在，U 盘或网络盘是否已连接。本机的修改照常保存，连接后再同步。",
+            folder.display()
+        ),
+        format!(
+            "The shared folder {} is not there: check that it exists and that the drive or network share is connected. Local changes are kept and sync later.",
+            folder.display()
+        ),
+    )
+}
+
+fn unwritable(path: &Path, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        format!(
+            "共享位置已满，本机的修改暂未发送（仍保存在本机）/ The shared place is full; local changes are kept and not sent yet: {}",
+            path.display()
+        )
+    } else {
+        format!(
+            "无法写入共享文件夹（只读或没有权限），本机的修改暂未发送（仍保存在本机）/ Cannot write to the shared folder (read-only or no permission); local changes are kept and not sent yet: {} ({e})",
+            path.display()
+        )
+    }
+}
+
+fn device_name(conn: &Connection) -> Result<String> {
+    Ok(meta(conn, "device_name")?.unwrap_or_else(|| {
+        std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .or_else(|| std::env::var("COMPUTERNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "Kehu".into())
+    }))
+}
+
+/// Write `device.json` when what it says has changed.
+fn write_device_json(ws: &Workspace, cfg: &SyncConfig) -> Result<()> {
+    let me = ws.me()?;
+    let member: Option<String> = match &me {
+        Some(id) => ws
+            .conn()
+            .query_row("SELECT name FROM members WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let doc = serde_json::json!({
+        "format": segment::FORMAT,
+        "device_id": ws.device_id(),
+        "name": device_name(ws.conn())?,
+        "member_id": me,
+        "member": member,
+        "app_version": env!("CARGO_PKG_VERSION"),
+        "schema_version": crate::db::schema_version(),
+    });
+    let dir = cfg.device_dir(ws.device_id());
+    let path = dir.join("device.json");
+    let text = serde_json::to_string_pretty(&doc)?;
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| segment::write_atomic(&path, text.as_bytes()))
+        .map_err(|e| Error::sync(unwritable(&path, &e), unwritable(&path, &e)))
+}
+
+/// Start a new team in `folder` with this device as its first member.
+pub fn init(ws: &mut Workspace, folder: &Path, name: Option<&str>) -> Result<SyncConfig> {
+    if !folder.is_dir() {
+        return Err(missing_folder(folder));
+    }
+    if config(ws.conn())?.is_some() {
+        return Err(Error::validation(
+            "folder",
+            "本工作区已加入团队同步",
+            "This workspace already syncs with a team",
+        ));
+    }
+    let cfg = SyncConfig {
+        folder: folder.canonicalize()?,
+        team_id: crate::new_id(),
+    };
+    let team = serde_json::json!({
+        "format": segment::FORMAT,
+        "team_id": cfg.team_id,
+        "name": name,
+        "created_at": ws.now_ms(),
+        "created_by": ws.device_id(),
+    });
+    let dir = cfg.device_dir(ws.device_id());
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| {
+            segment::write_atomic(
+                &cfg.team_dir().join("team.json"),
+                serde_json::to_string_pretty(&team)
+                    .expect("json")
+                    .as_bytes(),
+            )
+        })
+        .map_err(|e| Error::sync(unwritable(folder, &e), unwritable(folder, &e)))?;
+    save_config(ws, &cfg)?;
+    Ok(cfg)
+}
+
+/// Join the team found in `folder` (`team`: its id when there are several).
+pub fn join(ws: &mut Workspace, folder: &Path, team: Option<&str>) -> Result<SyncConfig> {
+    if !folder.is_dir() {
+        return Err(missing_folder(folder));
+    }
+    let mut teams = vec![];
+    if let Ok(rd) = std::fs::read_dir(folder.join(ROOT)) {
+        for d in rd.flatten() {
+            if d.path().join("team.json").is_file() {
+                teams.push(d.file_name().to_string_lossy().to_string());
+            }
+        }
+    }
+    teams.sort();
+    let team_id = match team {
+        Some(t) => teams.iter().find(|x| *x == t).cloned(),
+        None if teams.len() == 1 => teams.pop(),
+        None if teams.len() > 1 => {
+            return Err(Error::validation(
+                "team",
+                format!(
+                    "共享文件夹中有多个团队，请用 --team 指定：{}",
+                    teams.join(", ")
+                ),
+                format!(
+                    "The folder holds several teams; choose one with --team: {}",
+                    teams.join(", ")
+                ),
+            ))
+        }
+        None => None,
+    }
+    .ok_or_else(|| {
+        Error::sync(
+            format!(
+                "在 {} 中没有找到团队，请先在一台电脑上运行“sync init”。",
+                folder.display()
+            ),
+            format!(
+                "No team found in {}; run “sync init” on one computer first.",
+                folder.display()
+            ),
+        )
+    })?;
+    let cfg = SyncConfig {
+        folder: folder.canonicalize()?,
+        team_id,
+    };
+    save_config(ws, &cfg)?;
+    Ok(cfg)
+}
+
+fn save_config(ws: &mut Workspace, cfg: &SyncConfig) -> Result<()> {
+    set_meta(ws.conn(), "sync_folder", &cfg.folder.to_string_lossy())?;
+    set_meta(ws.conn(), "sync_team", &cfg.team_id)?;
+    ingest(ws)?;
+    write_device_json(ws, cfg)
+}
+
+fn require_config(ws: &Workspace) -> Result<SyncConfig> {
+    config(ws.conn())?.ok_or_else(|| {
+        Error::validation(
+            "sync",
+            "尚未设置团队同步：请先运行 sync init 或 sync join",
+            "Team sync is not set up: run sync init or sync join first",
+        )
+    })
+}
+
+/// Take this device's new change-log entries into the merge state.
+fn ingest(ws: &mut Workspace) -> Result<usize> {
+    let me = ws.device_id().to_string();
+    // The merge runs a few dozen distinct statements per entry kind.
+    ws.conn().set_prepared_statement_cache_capacity(128);
+    let tx = ws
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let n = apply::ingest_local(&tx, &me)?;
+    tx.commit()?;
+    Ok(n)
+}
+
+fn parse(s: Option<String>) -> Option<Value> {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+/// Entries of `device` in this workspace's log after `after_hlc`, in order.
+fn entries_of(conn: &Connection, device: &str, after_hlc: i64) -> Result<Vec<Entry>> {
+    // This device's own entries only once they are in the registers (their
+    // base is known); a change written meanwhile goes out next round.
+    let own = device == meta(conn, "device_id")?.unwrap_or_default();
+    let upto = if own {
+        meta_i64(conn, "sync_ingested_seq")?
+    } else {
+        i64::MAX
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT hlc, actor_id, entity, entity_id, field, old, new, at, origin, base_hlc, base_device
+         FROM changes WHERE device_id = ?1 AND hlc > ?2 AND seq <= ?3 ORDER BY hlc",
+    )?;
+    let rows = stmt.query_map(params![device, after_hlc, upto], |r| {
+        Ok(Entry {
+            hlc: r.get(0)?,
+            actor: r.get(1)?,
+            entity: r.get(2)?,
+            entity_id: r.get(3)?,
+            field: r.get(4)?,
+            old: parse(r.get(5)?),
+            new: parse(r.get(6)?),
+            at: r.get(7)?,
+            origin: r.get(8)?,
+            base_hlc: r.get(9)?,
+            base_device: r.get(10)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn section(device: &str, prev_hlc: i64, entries: Vec<Entry>) -> Section {
+    Section {
+        device: device.to_string(),
+        prev_hlc,
+        hlc_from: entries.first().map_or(0, |e| e.hlc),
+        hlc_to: entries.last().map_or(prev_hlc, |e| e.hlc),
+        count: entries.len(),
+        entries,
+    }
+}
+
+/// Write this device's entries not yet sent as one new segment file.
+/// Returns the file (None when there was nothing to send).
+pub fn send(ws: &mut Workspace) -> Result<Option<(PathBuf, usize)>> {
+    let cfg = require_config(ws)?;
+    let t = std::time::Instant::now();
+    ingest(ws)?;
+    phase("ingest", t);
+    let me = ws.device_id().to_string();
+    let exported = meta_i64(ws.conn(), "sync_exported_hlc")?;
+    let t = std::time::Instant::now();
+    let entries = entries_of(ws.conn(), &me, exported)?;
+    phase("read own entries", t);
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let n = entries.len();
+    let s = section(&me, exported, entries);
+    let t = std::time::Instant::now();
+    let bytes = segment::encode("segment", &me, std::slice::from_ref(&s))?;
+    phase("encode", t);
+    let dir = cfg.device_dir(&me);
+    let path = dir.join(format!("{:016x}-{:016x}.kseg", s.hlc_from, s.hlc_to));
+    if !cfg.folder.is_dir() {
+        return Err(missing_folder(&cfg.folder));
+    }
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| segment::write_atomic(&path, &bytes))
+        .map_err(|e| Error::sync(unwritable(&dir, &e), unwritable(&dir, &e)))?;
+    set_meta(ws.conn(), "sync_exported_hlc", &s.hlc_to.to_string())?;
+    Ok(Some((path, n)))
+}
+
+/// One sync round with the shared folder: send, receive, merge.
+pub fn sync_now(ws: &mut Workspace) -> Result<SyncReport> {
+    let cfg = require_config(ws)?;
+    if !cfg.folder.is_dir() || !cfg.team_dir().is_dir() {
+        return Err(missing_folder(&cfg.team_dir()));
+    }
+    let mut report = SyncReport::default();
+    let send_once = |ws: &mut Workspace, report: &mut SyncReport| match send(ws) {
+        Ok(Some((_, n))) => report.sent += n,
+        Ok(None) => {}
+        Err(Error::Sync { zh, en }) => report.problems.push(format!("{zh} / {en}")),
+        Err(e) => report.problems.push(e.to_string()),
+    };
+    send_once(ws, &mut report);
+    if let Err(e) = write_device_json(ws, &cfg) {
+        if report.problems.is_empty() {
+            report.problems.push(e.to_string());
+        }
+    }
+    let files = list_segments(ws, &cfg, &mut report)?;
+    receive_files(ws, &files, &mut report)?;
+    if report.renumbered > 0 {
+        send_once(ws, &mut report);
+    }
+    set_meta(ws.conn(), "sync_last_at", &ws.now_ms().to_string())?;
+    Ok(report)
+}
+
+/// Segment files of other devices that may hold entries not applied yet.
+fn list_segments(
+    ws: &Workspace,
+    cfg: &SyncConfig,
+    report: &mut SyncReport,
+) -> Result<Vec<PathBuf>> {
+    let mut out = vec![];
+    let Ok(rd) = std::fs::read_dir(cfg.team_dir().join("devices")) else {
+        return Ok(out);
+    };
+    let mut dirs: Vec<_> = rd.flatten().map(|d| d.path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let device = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        if device == ws.device_id() || !dir.is_dir() {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(dir.join("device.json")) {
+            if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                ws.conn().execute(
+                    "INSERT INTO sync_peers(device_id, name, member, app_version, schema_version, last_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(device_id) DO UPDATE SET name = excluded.name, member = excluded.member,
+                        app_version = excluded.app_version, schema_version = excluded.schema_version,
+                        last_seen = CASE WHEN sync_peers.name IS NOT excluded.name
+                            OR sync_peers.app_version IS NOT excluded.app_version THEN excluded.last_seen
+                            ELSE sync_peers.last_seen END",
+                    params![
+                        device,
+                        v["name"].as_str(),
+                        v["member"].as_str(),
+                        v["app_version"].as_str(),
+                        v["schema_version"].as_i64(),
+                        ws.now_ms()
+                    ],
+                )?;
+                if v["format"].as_u64().unwrap_or(1) > segment::FORMAT as u64 {
+                    report.problems.push(format!(
+                        "设备“{}”使用更新版本的 Kehu，请升级 Kehu / device “{}” runs a newer Kehu: update Kehu",
+                        v["name"].as_str().unwrap_or(&device),
+                        v["name"].as_str().unwrap_or(&device)
+                    ));
+                }
+            }
+        }
+        let applied = applied_hlc(ws.conn(), &device)?;
+        let Ok(files) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut names: Vec<String> = files
+            .flatten()
+            .map(|f| f.file_name().to_string_lossy().to_string())
+            .filter(|n| n.ends_with(".kseg") && !segment::is_conflict_copy(n))
+            .collect();
+        names.sort();
+        for n in names {
+            let to = n
+                .trim_end_matches(".kseg")
+                .split_once('-')
+                .and_then(|(_, to)| i64::from_str_radix(to, 16).ok());
+            match to {
+                Some(to) if to <= applied => continue,
+                Some(_) => out.push(dir.join(n)),
+                None => {} // not a name this format writes
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn applied_hlc(conn: &Connection, device: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT applied_hlc FROM sync_peers WHERE device_id = ?1")?
+        .query_row([device], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Read, check and merge sync files (segments or bundles), in one
+/// transaction. Damaged files are quarantined and reported; a device whose
+/// earlier file is missing or damaged waits for it.
+pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncReport) -> Result<()> {
+    let me = ws.device_id().to_string();
+    let now = ws.now_ms();
+    let mut sections: Vec<Section> = vec![];
+    let t = std::time::Instant::now();
+    for path in files {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                report.skipped_files += 1;
+                report.problems.push(format!("{}: {e}", path.display()));
+                continue;
+            }
+        };
+        match segment::decode(&bytes) {
+            Ok((_, s)) => {
+                ws.conn().execute(
+                    "DELETE FROM sync_quarantine WHERE path = ?1",
+                    [path.to_string_lossy()],
+                )?;
+                sections.extend(s);
+            }
+            Err(bad) => {
+                report.skipped_files += 1;
+                report
+                    .problems
+                    .push(format!("{}: {}", path.display(), bad.message()));
+                if let Bad::Damaged(_) = bad {
+                    ws.conn().execute(
+                        "INSERT INTO sync_quarantine(path, reason, at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(path) DO UPDATE SET reason = excluded.reason",
+                        params![path.to_string_lossy(), bad.message(), now],
+                    )?;
+                }
+            }
+        }
+    }
+    phase("read and decode", t);
+    let mut by_device: BTreeMap<String, Vec<Section>> = BTreeMap::new();
+    for s in sections {
+        if s.device != me {
+            by_device.entry(s.device.clone()).or_default().push(s);
+        }
+    }
+    if by_device.is_empty() {
+        report.renumbered += renumber(ws)?;
+        return Ok(());
+    }
+    ws.conn().set_prepared_statement_cache_capacity(128);
+    let conn = ws.conn_mut();
+    // Entries of different devices arrive in any order: a contact may come
+    // before its customer. Rows are checked against the merge state instead.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = (|| -> Result<()> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Local changes made since the last look go into the registers in
+        // the same transaction, so none can slip between them and the merge.
+        apply::ingest_local(&tx, &me)?;
+        let t = std::time::Instant::now();
+        let mut ap = apply::Applier::new(&tx, &me, now);
+        for (device, mut secs) in by_device {
+            secs.sort_by_key(|s| (s.hlc_from, s.hlc_to));
+            let mut applied = applied_hlc(&tx, &device)?;
+            for s in secs {
+                if s.hlc_to <= applied {
+                    continue;
+                }
+                if s.prev_hlc > applied {
+                    report.problems.push(format!(
+                        "设备 {device} 有较早的文件尚未到达，稍后再同步 / waiting for an earlier file of device {device}"
+                    ));
+                    break;
+                }
+                for e in s.entries.iter().filter(|e| e.hlc > applied) {
+                    report.received += 1;
+                    ap.apply(&device, e)?;
+                }
+                let ahead = hlc_physical(s.hlc_to) - now;
+                if ahead > CLOCK_SKEW_WARNING_MS {
+                    let name: Option<String> = tx
+                        .query_row(
+                            "SELECT name FROM sync_peers WHERE device_id = ?1",
+                            [&device],
+                            |r| r.get(0),
+                        )
+                        .optional()?
+                        .flatten();
+                    let name = name.unwrap_or_else(|| device.clone());
+                    let hours = ahead / 3_600_000;
+                    report.problems.push(format!(
+                        "设备“{name}”的时钟比本机快约 {hours} 小时，请校准它的日期和时间 / the clock of device “{name}” is about {hours} h ahead of this one: please correct its date and time"
+                    ));
+                }
+                applied = s.hlc_to;
+            }
+            tx.execute(
+                "INSERT INTO sync_peers(device_id, applied_hlc) VALUES (?1, ?2)
+                 ON CONFLICT(device_id) DO UPDATE SET applied_hlc = max(applied_hlc, excluded.applied_hlc)",
+                params![device, applied],
+            )?;
+        }
+        phase("merge", t);
+        let t = std::time::Instant::now();
+        let (applied, conflicts, max_hlc) = ap.finish()?;
+        phase("settle and index", t);
+        report.applied += applied;
+        report.conflicts += conflicts;
+        // Later local edits sort after everything seen.
+        let last = meta_i64(&tx, "hlc")?;
+        set_meta(&tx, "hlc", &hlc_observe(last, max_hlc, now).to_string())?;
+        let t = std::time::Instant::now();
+        tx.commit()?;
+        phase("commit", t);
+        Ok(())
+    })();
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    result?;
+    report.renumbered += renumber(ws)?;
+    Ok(())
+}
+
+/// Customers created here whose code an older customer from another device
+/// holds get the next free code (a logged change that syncs).
+fn renumber(ws: &mut Workspace) -> Result<usize> {
+    let me = ws.device_id().to_string();
+    let rows: Vec<(String, String)> = ws
+        .conn()
+        .prepare(
+            "SELECT d.entity_id, d.wanted FROM sync_displaced d
+             JOIN sync_reg r ON r.entity = 'customer' AND r.entity_id = d.entity_id AND r.field = '*'
+             WHERE d.entity = 'customer' AND d.col = 'code' AND r.device = ?1",
+        )?
+        .query_map([&me], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    ws.write("sync", |w| {
+        for (id, wanted) in &rows {
+            let code = crate::customers::next_code(w.tx(), w.now())?;
+            w.tx().execute(
+                "UPDATE customers SET code = ?2 WHERE id = ?1",
+                params![id, code],
+            )?;
+            w.tx().execute(
+                "DELETE FROM sync_displaced WHERE entity = 'customer' AND entity_id = ?1",
+                [id],
+            )?;
+            w.log(
+                "customer",
+                id,
+                "code",
+                Some(Value::from(wanted.clone())),
+                Some(Value::from(code)),
+            )?;
+            crate::search::index_customer(w.tx(), id)?;
+        }
+        Ok(rows.len())
+    })
+}
+
+/// Write every entry this workspace holds (its own and those received) to
+/// one file for a USB stick or e-mail. Returns the number of entries.
+pub fn export_bundle(ws: &mut Workspace, out: &Path) -> Result<usize> {
+    ingest(ws)?;
+    let devices: Vec<String> = ws
+        .conn()
+        .prepare("SELECT DISTINCT device_id FROM changes ORDER BY device_id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut sections = vec![];
+    let mut n = 0;
+    for d in devices {
+        let entries = entries_of(ws.conn(), &d, 0)?;
+        n += entries.len();
+        sections.push(section(&d, 0, entries));
+    }
+    let bytes = segment::encode("bundle", ws.device_id(), &sections)?;
+    segment::write_atomic(out, &bytes)?;
+    Ok(n)
+}
+
+/// Merge a bundle written by [`export_bundle`] on another device.
+pub fn import_bundle(ws: &mut Workspace, file: &Path) -> Result<SyncReport> {
+    let bytes = std::fs::read(file)?;
+    segment::decode(&bytes)?;
+    let mut report = SyncReport::default();
+    receive_files(ws, &[file.to_path_buf()], &mut report)?;
+    Ok(report)
+}
+
+/// A device seen in the shared place.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Peer {
+    pub device_id: String,
+    pub name: Option<String>,
+    pub member: Option<String>,
+    pub app_version: Option<String>,
+    /// Wall time (ms) of the newest change applied from it.
+    pub last_change_at: Option<i64>,
+    pub last_seen: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Quarantined {
+    pub path: String,
+    pub reason: String,
+}
+
+/// `kehu sync status`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SyncStatus {
+    pub configured: bool,
+    pub folder: Option<String>,
+    pub team_id: Option<String>,
+    pub device_id: String,
+    pub device_name: String,
+    /// Local entries not yet sent.
+    pub pending: i64,
+    pub last_sync_at: Option<i64>,
+    pub peers: Vec<Peer>,
+    pub open_conflicts: i64,
+    pub quarantined: Vec<Quarantined>,
+}
+
+pub fn status(ws: &Workspace) -> Result<SyncStatus> {
+    let cfg = config(ws.conn())?;
+    let conn = ws.conn();
+    let exported = meta_i64(conn, "sync_exported_hlc")?;
+    let pending: i64 = conn.query_row(
+        "SELECT count(*) FROM changes WHERE device_id = ?1 AND hlc > ?2",
+        params![ws.device_id(), exported],
+        |r| r.get(0),
+    )?;
+    let peers = conn
+        .prepare("SELECT device_id, name, member, app_version, applied_hlc, last_seen FROM sync_peers ORDER BY name, device_id")?
+        .query_map([], |r| {
+            let h: i64 = r.get(4)?;
+            Ok(Peer {
+                device_id: r.get(0)?,
+                name: r.get(1)?,
+                member: r.get(2)?,
+                app_version: r.get(3)?,
+                last_change_at: (h > 0).then(|| hlc_physical(h)),
+                last_seen: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let quarantined = conn
+        .prepare("SELECT path, reason FROM sync_quarantine ORDER BY path")?
+        .query_map([], |r| {
+            Ok(Quarantined {
+                path: r.get(0)?,
+                reason: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(SyncStatus {
+        configured: cfg.is_some(),
+        folder: cfg.as_ref().map(|c| c.folder.to_string_lossy().to_string()),
+        team_id: cfg.map(|c| c.team_id),
+        device_id: ws.device_id().to_string(),
+        device_name: device_name(conn)?,
+        pending,
+        last_sync_at: meta(conn, "sync_last_at")?.and_then(|s| s.parse().ok()),
+        peers,
+        open_conflicts: conn.query_row(
+            "SELECT count(*) FROM conflicts WHERE resolved_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?,
+        quarantined,
+    })
+}
+
+/// Name this device as other devices see it.
+pub fn rename_device(ws: &mut Workspace, name: &str) -> Result<()> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::validation(
+            "name",
+            "设备名称不能为空",
+            "Device name is required",
+        ));
+    }
+    set_meta(ws.conn(), "device_name", name)?;
+    if let Some(cfg) = config(ws.conn())? {
+        let _ = write_device_json(ws, &cfg);
+    }
+    Ok(())
+}
+
+/// Two values of one field set concurrently on two devices.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Conflict {
+    pub id: i64,
+    pub entity: String,
+    pub entity_id: String,
+    /// The customer the record belongs to (for links and the detail page).
+    pub customer_id: Option<String>,
+    pub field: String,
+    /// The value in effect (the later change).
+    #[ts(type = "unknown")]
+    pub kept_value: Option<Value>,
+    pub kept_device: String,
+    pub kept_device_name: Option<String>,
+    pub kept_at: i64,
+    /// The value it replaced, kept here so nothing is lost.
+    #[ts(type = "unknown")]
+    pub other_value: Option<Value>,
+    pub other_device: String,
+    pub other_device_name: Option<String>,
+    pub other_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+/// Conflicts, newest first (`open_only`: not yet resolved).
+pub fn conflicts(conn: &Connection, open_only: bool) -> Result<Vec<Conflict>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT c.id, c.entity, c.entity_id, c.field, c.kept_value, c.kept_hlc, c.kept_device,
+            c.other_value, c.other_hlc, c.other_device, c.resolved_at,
+            coalesce(pk.name, CASE WHEN c.kept_device = (SELECT value FROM meta WHERE key = 'device_id')
+                THEN coalesce((SELECT value FROM meta WHERE key = 'device_name'), '本机 / this device') END),
+            coalesce(po.name, CASE WHEN c.other_device = (SELECT value FROM meta WHERE key = 'device_id')
+                THEN coalesce((SELECT value FROM meta WHERE key = 'device_name'), '本机 / this device') END),
+            CASE c.entity WHEN 'customer' THEN c.entity_id
+                WHEN 'contact' THEN (SELECT customer_id FROM contacts WHERE id = c.entity_id)
+                WHEN 'customer_tag' THEN substr(c.entity_id, 1, instr(c.entity_id, ':') - 1) END
+         FROM conflicts c
+         LEFT JOIN sync_peers pk ON pk.device_id = c.kept_device
+         LEFT JOIN sync_peers po ON po.device_id = c.other_device
+         {} ORDER BY c.id DESC",
+        if open_only {
+            "WHERE c.resolved_at IS NULL"
+        } else {
+            ""
+        }
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Conflict {
+            id: r.get(0)?,
+            entity: r.get(1)?,
+            entity_id: r.get(2)?,
+            field: r.get(3)?,
+            kept_value: parse(r.get(4)?),
+            kept_at: hlc_physical(r.get(5)?),
+            kept_device: r.get(6)?,
+            other_value: parse(r.get(7)?),
+            other_at: hlc_physical(r.get(8)?),
+            other_device: r.get(9)?,
+            resolved_at: r.get(10)?,
+            kept_device_name: r.get(11)?,
+            other_device_name: r.get(12)?,
+            customer_id: r.get(13)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Resolve a conflict by taking the other value: a new local change that
+/// syncs like any edit.
+pub fn take(ws: &mut Workspace, id: i64) -> Result<()> {
+    let c = conflicts(ws.conn(), false)?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| Error::not_found("conflict", id.to_string()))?;
+    if c.resolved_at.is_some() {
+        return Err(Error::validation(
+            "id",
+            "这个冲突已经处理过",
+            "This conflict is already resolved",
+        ));
+    }
+    let origin = ws.origin.clone();
+    ws.write(&origin, |w| {
+        let v = c.other_value.clone();
+        if c.entity == "customer_tag" {
+            let (cid, tid) = c.entity_id.split_once(':').unwrap_or_default();
+            if v.is_some() {
+                crate::tags::link(w, cid, tid)?;
+            } else {
+                crate::tags::unlink(w, cid, tid)?;
+            }
+        } else {
+            let spec = apply::spec(&c.entity)
+                .filter(|s| {
+                    s.cols.iter().any(|(col, _)| *col == c.field)
+                        && s.unique.is_none_or(|u| u.0 != c.field)
+                })
+                .ok_or_else(|| {
+                    Error::validation(
+                        "id",
+                        "这个冲突不能在这里处理",
+                        "This conflict cannot be resolved here",
+                    )
+                })?;
+            let old: Option<Value> = w
+                .tx()
+                .query_row(
+                    &format!(
+                        "SELECT json_quote({f}) FROM {t} WHERE id = ?1",
+                        f = c.field,
+                        t = spec.table
+                    ),
+                    [&c.entity_id],
+                    |r| r.get::<_, Option<String>>(0),
+                )
+                .optional()?
+                .flatten()
+                .and_then(|s| serde_json::from_str(&s).ok());
+            w.tx().execute(
+                &format!(
+                    "UPDATE {} SET {} = ?2, updated_at = ?3 WHERE id = ?1",
+                    spec.table, c.field
+                ),
+                params![c.entity_id, sql_value(v.as_ref()), w.now()],
+            )?;
+            let old = match (&old, &v) {
+                (Some(Value::Number(n)), Some(Value::Bool(_))) => {
+                    Some(Value::Bool(n.as_i64() == Some(1)))
+                }
+                _ => old,
+            };
+            w.log(&c.entity, &c.entity_id, &c.field, old, v)?;
+        }
+        if let Some(cid) = &c.customer_id {
+            crate::search::index_customer(w.tx(), cid)?;
+        }
+        w.tx().execute(
+            "UPDATE conflicts SET resolved_at = ?2 WHERE id = ?1",
+            params![id, w.now()],
+        )?;
+        Ok(())
+    })
+}
+
+fn sql_value(v: Option<&Value>) -> rusqlite::types::Value {
+    use rusqlite::types::Value as Sql;
+    match v {
+        None | Some(Value::Null) => Sql::Null,
+        Some(Value::Bool(b)) => Sql::Integer(*b as i64),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Sql::Integer)
+            .unwrap_or(Sql::Real(n.as_f64().unwrap_or(0.0))),
+        Some(Value::String(s)) => Sql::Text(s.clone()),
+        Some(v) => Sql::Text(v.to_string()),
+    }
+}

@@ -1,0 +1,290 @@
+//! The file format of team sync. A segment holds change-log entries of one
+//! device; a bundle (USB / e-mail) holds sections of several devices. Both:
+//!
+//! ```text
+//! KEHU-SYNC <format>\n         format version, readable before anything else
+//! <header JSON>\n              kind, sections (device, prev_hlc, hlc range, count)
+//! <deflate of JSON lines>      one entry per line, sections in order
+//! <32 bytes SHA-256>           of everything before it
+//! ```
+//!
+//! Files are written to a temporary name, fsynced and renamed, so a reader
+//! sees a whole file or none; a truncated, partly synced or bit-flipped file
+//! fails the checksum and is skipped.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// The format this build writes and the newest it reads.
+pub const FORMAT: u32 = 1;
+const MAGIC: &str = "KEHU-SYNC";
+
+/// One change-log entry as it travels between devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    #[serde(rename = "h")]
+    pub hlc: i64,
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(rename = "e")]
+    pub entity: String,
+    #[serde(rename = "i")]
+    pub entity_id: String,
+    #[serde(rename = "f")]
+    pub field: String,
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+    #[serde(rename = "t")]
+    pub at: i64,
+    #[serde(rename = "g")]
+    pub origin: String,
+    #[serde(rename = "bh", default, skip_serializing_if = "Option::is_none")]
+    pub base_hlc: Option<i64>,
+    #[serde(rename = "bd", default, skip_serializing_if = "Option::is_none")]
+    pub base_device: Option<String>,
+}
+
+/// The entries of one device, continuing from `prev_hlc` (the last stamp of
+/// the previous segment of that device; 0 = from its first entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub device: String,
+    pub prev_hlc: i64,
+    pub hlc_from: i64,
+    pub hlc_to: i64,
+    pub count: usize,
+    #[serde(skip)]
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Header {
+    kind: String,
+    written_by: String,
+    schema_version: i64,
+    sections: Vec<Section>,
+}
+
+/// Why a file could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bad {
+    /// Written by a newer Kehu; not an error of the file.
+    NewerFormat(u32),
+    /// Not a sync file, truncated or damaged.
+    Damaged(String),
+}
+
+impl Bad {
+    pub fn message(&self) -> String {
+        match self {
+            Bad::NewerFormat(v) => format!(
+                "由更新版本的 Kehu 写入（格式 {v}），请升级 Kehu / written by a newer Kehu (format {v}): update Kehu"
+            ),
+            Bad::Damaged(why) => format!("文件损坏或不完整 / damaged or incomplete file: {why}"),
+        }
+    }
+}
+
+/// Encode sections into the bytes of one file.
+pub fn encode(kind: &str, written_by: &str, sections: &[Section]) -> Result<Vec<u8>> {
+    let header = Header {
+        kind: kind.into(),
+        written_by: written_by.into(),
+        schema_version: crate::db::schema_version(),
+        sections: sections.to_vec(),
+    };
+    let mut out = format!("{MAGIC} {FORMAT}\n").into_bytes();
+    serde_json::to_writer(&mut out, &header)?;
+    out.push(b'\n');
+    let mut body = Vec::with_capacity(sections.iter().map(|s| s.entries.len() * 160).sum());
+    for s in sections {
+        for e in &s.entries {
+            serde_json::to_writer(&mut body, e)?;
+            body.push(b'\n');
+        }
+    }
+    let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::new(6));
+    z.write_all(&body)?;
+    let mut out = z.finish()?;
+    let sum = Sha256::digest(&out);
+    out.extend_from_slice(&sum);
+    Ok(out)
+}
+
+/// Decode a file; the checksum is checked before anything is parsed.
+pub fn decode(bytes: &[u8]) -> std::result::Result<(String, Vec<Section>), Bad> {
+    let nl = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .filter(|&n| n < 64)
+        .ok_or_else(|| Bad::Damaged("no header".into()))?;
+    let first = std::str::from_utf8(&bytes[..nl]).map_err(|_| Bad::Damaged("no header".into()))?;
+    let version: u32 = first
+        .strip_prefix(MAGIC)
+        .map(str::trim)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Bad::Damaged("not a Kehu sync file".into()))?;
+    if version > FORMAT {
+        return Err(Bad::NewerFormat(version));
+    }
+    if bytes.len() < nl + 1 + 32 {
+        return Err(Bad::Damaged("truncated".into()));
+    }
+    let (content, sum) = bytes.split_at(bytes.len() - 32);
+    if Sha256::digest(content).as_slice() != sum {
+        return Err(Bad::Damaged("checksum mismatch".into()));
+    }
+    let rest = &content[nl + 1..];
+    let hl = rest
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| Bad::Damaged("no header".into()))?;
+    let header: Header =
+        serde_json::from_slice(&rest[..hl]).map_err(|e| Bad::Damaged(format!("header: {e}")))?;
+    let mut text = String::with_capacity(rest.len() * 6);
+    flate2::read::DeflateDecoder::new(&rest[hl + 1..])
+        .read_to_string(&mut text)
+        .map_err(|e| Bad::Damaged(format!("body: {e}")))?;
+    let mut lines = text.lines();
+    let mut sections = header.sections;
+    for s in &mut sections {
+        for _ in 0..s.count {
+            let line = lines
+                .next()
+                .ok_or_else(|| Bad::Damaged("fewer entries than the header says".into()))?;
+            let e: Entry =
+                serde_json::from_str(line).map_err(|e| Bad::Damaged(format!("entry: {e}")))?;
+            s.entries.push(e);
+        }
+    }
+    Ok((header.kind, sections))
+}
+
+/// Write `bytes` to `path` atomically: temporary file in the same folder,
+/// fsync, rename, fsync the folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Copies made by file-sync engines when two machines wrote one file:
+/// Dropbox/OneDrive `(conflicted copy …)`, Syncthing `.sync-conflict-…`,
+/// Nextcloud/ownCloud `(conflict …)`, and temporary files.
+pub fn is_conflict_copy(name: &str) -> bool {
+    let n = name.to_lowercase();
+    n.contains("conflicted copy")
+        || n.contains(".sync-conflict-")
+        || n.contains("(conflict")
+        || n.contains("冲突")
+        || n.starts_with('.')
+        || n.ends_with(".tmp")
+        || n.starts_with("~$")
+}
+
+impl From<Bad> for Error {
+    fn from(b: Bad) -> Self {
+        match b {
+            Bad::NewerFormat(v) => Error::sync(
+                format!("同步文件由更新版本的 Kehu 写入（格式 {v}），请升级 Kehu。"),
+                format!(
+                    "The sync file was written by a newer Kehu (format {v}). Please update Kehu."
+                ),
+            ),
+            Bad::Damaged(why) => Error::sync(
+                format!("同步文件损坏或不完整：{why}"),
+                format!("The sync file is damaged or incomplete: {why}"),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section() -> Section {
+        let e = Entry {
+            hlc: 5 << 16,
+            actor: None,
+            entity: "customer".into(),
+            entity_id: "x".into(),
+            field: "name".into(),
+            old: Some(Value::from("甲")),
+            new: Some(Value::from("乙")),
+            at: 5,
+            origin: "ui".into(),
+            base_hlc: Some(1),
+            base_device: Some("d".into()),
+        };
+        Section {
+            device: "d".into(),
+            prev_hlc: 0,
+            hlc_from: e.hlc,
+            hlc_to: e.hlc,
+            count: 1,
+            entries: vec![e],
+        }
+    }
+
+    #[test]
+    fn a_segment_round_trips() {
+        let bytes = encode("segment", "d", &[section()]).unwrap();
+        let (kind, s) = decode(&bytes).unwrap();
+        assert_eq!(kind, "segment");
+        assert_eq!(s, vec![section()]);
+        assert_eq!(s[0].entries, section().entries);
+    }
+
+    #[test]
+    fn every_single_bit_flip_and_every_truncation_is_detected() {
+        let bytes = encode("segment", "d", &[section()]).unwrap();
+        for i in 0..bytes.len() {
+            for bit in [0, 3, 7] {
+                let mut b = bytes.clone();
+                b[i] ^= 1 << bit;
+                assert!(decode(&b).is_err(), "flip at byte {i} bit {bit} undetected");
+            }
+            assert!(decode(&bytes[..i]).is_err(), "truncation to {i} undetected");
+        }
+    }
+
+    #[test]
+    fn a_newer_format_is_named_not_treated_as_damage() {
+        let mut bytes = encode("segment", "d", &[section()]).unwrap();
+        bytes[10] = b'9';
+        assert_eq!(decode(&bytes), Err(Bad::NewerFormat(9)));
+    }
+
+    #[test]
+    fn conflict_copies_are_recognised() {
+        assert!(is_conflict_copy(
+            "0001-0002 (conflicted copy 2026-11-26).kseg"
+        ));
+        assert!(is_conflict_copy(
+            "0001-0002.sync-conflict-20261126-101010-ABCDEF.kseg"
+        ));
+        assert!(!is_conflict_copy("00000000000000a1-00000000000000b2.kseg"));
+    }
+}

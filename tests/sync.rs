@@ -1,0 +1,870 @@
+//! Team sync through a shared folder: several workspaces (separate database
+//! files) exchange change-log segments and end in the same state.
+
+mod common;
+
+use common::{add, contact, patch, T0};
+use kehu::clock::FixedClock;
+use kehu::customers;
+use kehu::sync::{self, SyncReport};
+use kehu::Workspace;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+struct Device {
+    _dir: tempfile::TempDir,
+    ws: Workspace,
+    clock: FixedClock,
+}
+
+fn device(skew_ms: i64) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = FixedClock::new(T0 + skew_ms);
+    let ws =
+        Workspace::open_with_clock(dir.path().join("kehu.db"), Arc::new(clock.clone())).unwrap();
+    Device {
+        _dir: dir,
+        ws,
+        clock,
+    }
+}
+
+/// A shared folder and `n` devices in one team (the first one started it).
+fn team(n: usize) -> (tempfile::TempDir, Vec<Device>) {
+    let shared = tempfile::tempdir().unwrap();
+    let mut devs: Vec<Device> = (0..n).map(|i| device(i as i64 * 7)).collect();
+    sync::init(&mut devs[0].ws, shared.path(), Some("销售一组")).unwrap();
+    for d in devs.iter_mut().skip(1) {
+        sync::join(&mut d.ws, shared.path(), None).unwrap();
+    }
+    (shared, devs)
+}
+
+fn sync_now(d: &mut Device) -> SyncReport {
+    d.clock.advance(1_000);
+    sync::sync_now(&mut d.ws).unwrap()
+}
+
+/// Sync every device until a whole round moves nothing.
+fn settle(devs: &mut [Device]) {
+    for _ in 0..12 {
+        let mut moved = 0;
+        for d in devs.iter_mut() {
+            let r = sync_now(d);
+            moved += r.sent + r.applied;
+        }
+        if moved == 0 {
+            return;
+        }
+    }
+    panic!("sync did not settle");
+}
+
+/// Everything a person can see, in a canonical order.
+fn dump(ws: &Workspace) -> Value {
+    let conn = ws.conn();
+    let q = |sql: &str| -> Vec<Value> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            Ok(Value::Array(
+                (0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Null => Value::Null,
+                        rusqlite::types::ValueRef::Integer(x) => json!(x),
+                        rusqlite::types::ValueRef::Real(x) => json!(x),
+                        rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                        rusqlite::types::ValueRef::Blob(_) => json!("blob"),
+                    })
+                    .collect(),
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    json!({
+        "customers": q("SELECT id, code, name, kind, industry, city, status, grade, owner_id, notes, budget,
+                        created_at, deleted_at FROM customers ORDER BY id"),
+        "contacts": q("SELECT ct.id, ct.customer_id, ct.name, ct.mobile, ct.is_primary, ct.notes, ct.deleted_at
+                       FROM contacts ct JOIN customers c ON c.id = ct.customer_id ORDER BY ct.id"),
+        "tags": q("SELECT id, name, color, deleted_at FROM tags ORDER BY id"),
+        "customer_tags": q("SELECT ct.customer_id, ct.tag_id FROM customer_tags ct
+                            JOIN customers c ON c.id = ct.customer_id JOIN tags t ON t.id = ct.tag_id
+                            ORDER BY 1, 2"),
+        "members": q("SELECT id, name, role, deleted_at FROM members ORDER BY id"),
+    })
+}
+
+fn segments(shared: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for team in std::fs::read_dir(shared.join("kehu-sync"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(devs) = std::fs::read_dir(team.path().join("devices")) else {
+            continue;
+        };
+        for d in devs.flatten() {
+            for f in std::fs::read_dir(d.path()).unwrap().flatten() {
+                if f.path().extension().is_some_and(|e| e == "kseg") {
+                    out.push(f.path());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_customer_created_on_one_device_appears_on_the_other_with_contacts_tags_and_search() {
+    let (_shared, mut d) = team(2);
+    let c = add(
+        &mut d[0].ws,
+        "杭州云杉科技有限公司",
+        vec![contact("王芳", "13800138000")],
+        &["重点"],
+    );
+    let sent = sync_now(&mut d[0]);
+    assert!(sent.sent >= 4, "{sent:?}");
+    let got = sync_now(&mut d[1]);
+    assert_eq!(got.applied, sent.sent);
+    assert_eq!(got.skipped_files, 0);
+    let there = customers::get(d[1].ws.conn(), &c.id).unwrap();
+    assert_eq!(there.code, c.code);
+    assert_eq!(there.fields.name, "杭州云杉科技有限公司");
+    assert_eq!(
+        there.contacts[0].fields.mobile.as_deref(),
+        Some("13800138000")
+    );
+    assert_eq!(there.tags[0].name, "重点");
+    let hits = kehu::search::search_ids(d[1].ws.conn(), "云杉", 10).unwrap();
+    assert_eq!(hits.len(), 1, "the search document is built on arrival");
+    // History on B shows where the change came from.
+    let h = customers::history(d[1].ws.conn(), &c.id).unwrap();
+    assert!(h.iter().all(|e| e.origin == "sync"));
+    assert_eq!(dump(&d[0].ws), dump(&d[1].ws));
+}
+
+#[test]
+fn syncing_again_with_nothing_new_applies_nothing() {
+    let (_shared, mut d) = team(2);
+    add(&mut d[0].ws, "甲公司", vec![], &[]);
+    settle(&mut d);
+    let before = dump(&d[1].ws);
+    let r = sync_now(&mut d[1]);
+    assert_eq!((r.sent, r.received, r.applied), (0, 0, 0));
+    assert_eq!(dump(&d[1].ws), before);
+}
+
+#[test]
+fn concurrent_edits_of_one_field_pick_the_same_winner_everywhere_and_keep_the_other_as_a_conflict()
+{
+    let (_shared, mut d) = team(2);
+    let c = add(&mut d[0].ws, "甲公司", vec![], &[]);
+    settle(&mut d);
+    d[0].clock.advance(10);
+    customers::update(&mut d[0].ws, &c.id, &patch(&[("city", json!("杭州"))])).unwrap();
+    d[1].clock.advance(20);
+    customers::update(&mut d[1].ws, &c.id, &patch(&[("city", json!("宁波"))])).unwrap();
+    settle(&mut d);
+    let a = customers::get(d[0].ws.conn(), &c.id).unwrap();
+    let b = customers::get(d[1].ws.conn(), &c.id).unwrap();
+    assert_eq!(a.fields.city, b.fields.city);
+    assert_eq!(dump(&d[0].ws), dump(&d[1].ws));
+    for dev in &d {
+        let list = sync::conflicts(dev.ws.conn(), true).unwrap();
+        assert_eq!(list.len(), 1, "{list:?}");
+        let k = &list[0];
+        assert_eq!(k.field, "city");
+        assert_eq!(k.customer_id.as_deref(), Some(c.id.as_str()));
+        assert_eq!(k.kept_value, Some(json!(a.fields.city.clone().unwrap())));
+        let other = if a.fields.city.as_deref() == Some("杭州") {
+            "宁波"
+        } else {
+            "杭州"
+        };
+        assert_eq!(k.other_value, Some(json!(other)));
+    }
+    // Taking the other value is a new change that wins everywhere.
+    let id = sync::conflicts(d[0].ws.conn(), true).unwrap()[0].id;
+    let loser = sync::conflicts(d[0].ws.conn(), true).unwrap()[0]
+        .other_value
+        .clone();
+    sync::take(&mut d[0].ws, id).unwrap();
+    assert!(sync::conflicts(d[0].ws.conn(), true).unwrap().is_empty());
+    settle(&mut d);
+    for dev in &d {
+        let c = customers::get(dev.ws.conn(), &c.id).unwrap();
+        assert_eq!(c.fields.city.map(Value::from), loser);
+    }
+    assert_eq!(dump(&d[0].ws), dump(&d[1].ws));
+}
+
+#[test]
+fn an_edit_made_after_seeing_the_other_is_not_a_conflict() {
+    let (_shared, mut d) = team(2);
+    let c = add(&mut d[0].ws, "甲公司", vec![], &[]);
+    settle(&mut d);
+    customers::update(&mut d[0].ws, &c.id, &patch(&[("city", json!("杭州"))])).unwrap();
+    settle(&mut d);
+    d[1].clock.advance(5);
+    customers::update(&mut d[1].ws, &c.id, &patch(&[("city", json!("宁波"))])).unwrap();
+    settle(&mut d);
+    for dev in &d {
+        assert!(sync::conflicts(dev.ws.conn(), true).unwrap().is_empty());
+        assert_eq!(
+            customers::get(dev.ws.conn(), &c.id)
+                .unwrap()
+                .fields
+                .city
+                .as_deref(),
+            Some("宁波")
+        );
+    }
+}
+
+#[test]
+fn a_delete_and_a_concurrent_edit_both_apply_and_the_customer_stays_in_the_trash() {
+    let (_shared, mut d) = team(2);
+    let c = add(&mut d[0].ws, "甲公司", vec![], &[]);
+    settle(&mut d);
+    customers::delete(&mut d[0].ws, std::slice::from_ref(&c.id)).unwrap();
+    d[1].clock.advance(50);
+    customers::update(&mut d[1].ws, &c.id, &patch(&[("notes", json!("下周拜访"))])).unwrap();
+    settle(&mut d);
+    for dev in &d {
+        let x = customers::get(dev.ws.conn(), &c.id).unwrap();
+        assert!(x.deleted_at.is_some(), "still in the trash");
+        assert_eq!(
+            x.fields.notes.as_deref(),
+            Some("下周拜访"),
+            "the edit is not lost"
+        );
+    }
+    assert_eq!(dump(&d[0].ws), dump(&d[1].ws));
+    // Restore is the same field and syncs the same way.
+    customers::restore(&mut d[1].ws, std::slice::from_ref(&c.id)).unwrap();
+    settle(&mut d);
+    assert!(customers::get(d[0].ws.conn(), &c.id)
+        .unwrap()
+        .deleted_at
+        .is_none());
+}
+
+#[test]
+fn two_devices_that_used_the_same_code_end_with_unique_codes_and_the_later_one_is_renumbered() {
+    let (_shared, mut d) = team(2);
+    let a = add(&mut d[0].ws, "甲公司", vec![], &[]);
+    d[1].clock.advance(100);
+    let b = add(&mut d[1].ws, "乙公司", vec![], &[]);
+    assert_eq!(
+        a.code, b.code,
+        "both devices took the first code of the day"
+    );
+    settle(&mut d);
+    for dev in &d {
+        let ca = customers::get(dev.ws.conn(), &a.id).unwrap();
+        let cb = customers::get(dev.ws.conn(), &b.id).unwrap();
+        assert_eq!(ca.code, a.code, "the earlier customer keeps its code");
+        assert_ne!(cb.code, a.code);
+        assert!(
+            cb.code.chars().skip(1).all(|c| c.is_ascii_digit()),
+            "renumbered to a real code: {}",
+            cb.code
+        );
+        // The renumbering is in the customer's history.
+        let h = customers::history(dev.ws.conn(), &b.id).unwrap();
+        assert!(h.iter().any(|e| e.field == "code"));
+    }
+    assert_eq!(dump(&d[0].ws), dump(&d[1].ws));
+}
+
+#[test]
+fn damaged_incomplete_and_conflict_copy_files_are_skipped_and_reported_and_a_repaired_file_applies()
+{
+    let (shared, mut d) = team(2);
+    add(&mut d[0].ws, "甲公司", vec![], &[]);
+    sync_now(&mut d[0]);
+    let seg = segments(shared.path()).pop().unwrap();
+    let good = std::fs::read(&seg).unwrap();
+    // A conflict copy beside it is never read.
+    let copy = seg.with_file_name(format!(
+        "{} (conflicted copy 2026-11-26).kseg",
+        seg.file_stem().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&copy, b"garbage").unwrap();
+    let sync_copy = seg.with_file_name("x.sync-conflict-20261126-101010-ABCDEFG.kseg");
+    std::fs::write(&sync_copy, b"garbage").unwrap();
+    for (what, bytes) in [
+        ("zero-length", vec![]),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("bit-flipped", {
+            let mut b = good.clone();
+            let i = b.len() - 40;
+            b[i] ^= 0x10;
+            b
+        }),
+    ] {
+        std::fs::write(&seg, &bytes).unwrap();
+        let r = sync_now(&mut d[1]);
+        assert_eq!(r.skipped_files, 1, "{what}: {r:?}");
+        assert_eq!(r.applied, 0, "{what}");
+        assert!(!r.problems.is_empty());
+        let st = sync::status(&d[1].ws).unwrap();
+        assert_eq!(st.quarantined.len(), 1, "{what}");
+        assert_eq!(
+            customers::get(d[1].ws.conn(), "甲公司").ok().map(|c| c.id),
+            None
+        );
+    }
+    // The whole file arrives later (the sync engine finished): it applies.
+    std::fs::write(&seg, &good).unwrap();
+    let r = sync_now(&mut d[1]);
+    assert_eq!((r.skipped_files, r.applied), (0, 1), "{r:?}");
+    assert!(sync::status(&d[1].ws).unwrap().quarantined.is_empty());
+    assert_eq!(dump(&d[0].ws), dump(&d[1].ws));
+}
+
+#[test]
+fn a_file_from_a_newer_kehu_asks_to_update_kehu() {
+    let (shared, mut d) = team(2);
+    add(&mut d[0].ws, "甲公司", vec![], &[]);
+    sync_now(&mut d[0]);
+    let seg = segments(shared.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    assert_eq!(&bytes[..11], b"KEHU-SYNC 1");
+    bytes[10] = b'7';
+    std::fs::write(&seg, &bytes).unwrap();
+    let r = sync_now(&mut d[1]);
+    assert_eq!(r.skipped_files, 1);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("请升级 Kehu") && p.contains("update Kehu")),
+        "{r:?}"
+    );
+    let e = sync::import_bundle(&mut d[1].ws, &seg).unwrap_err();
+    assert_eq!(e.code(), kehu::error::Code::Sync);
+    assert!(e.message(kehu::Lang::Zh).contains("请升级 Kehu"));
+}
+
+#[test]
+fn a_missing_shared_folder_is_a_clear_message_and_local_work_goes_on() {
+    let shared = tempfile::tempdir().unwrap();
+    let mut a = device(0);
+    sync::init(&mut a.ws, &shared.path().join("nas"), None).unwrap_err();
+    let gone = shared.path().join("usb");
+    std::fs::create_dir(&gone).unwrap();
+    sync::init(&mut a.ws, &gone, None).unwrap();
+    std::fs::remove_dir_all(&gone).unwrap();
+    add(&mut a.ws, "甲公司", vec![], &[]);
+    let e = sync::sync_now(&mut a.ws).unwrap_err();
+    assert_eq!(e.code(), kehu::error::Code::Sync);
+    assert!(e.message(kehu::Lang::Zh).contains("找不到共享文件夹"));
+    assert!(e.message(kehu::Lang::En).contains("Local changes are kept"));
+    add(&mut a.ws, "乙公司", vec![], &[]);
+    assert_eq!(sync::status(&a.ws).unwrap().pending, 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_shared_folder_still_receives_and_reports_that_it_cannot_send() {
+    use std::os::unix::fs::PermissionsExt;
+    let (shared, mut d) = team(2);
+    add(&mut d[0].ws, "甲公司", vec![], &[]);
+    sync_now(&mut d[0]);
+    sync_now(&mut d[1]);
+    add(&mut d[1].ws, "乙公司", vec![], &[]);
+    let mine = shared
+        .path()
+        .join("kehu-sync")
+        .join(sync::config(d[1].ws.conn()).unwrap().unwrap().team_id)
+        .join("devices")
+        .join(d[1].ws.device_id());
+    std::fs::set_permissions(&mine, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::write(mine.join("probe"), b"x").is_ok() {
+        return; // running as root: permissions do not apply
+    }
+    customers::update(&mut d[0].ws, "甲公司", &patch(&[("city", json!("杭州"))])).unwrap();
+    sync_now(&mut d[0]);
+    let r = sync_now(&mut d[1]);
+    assert_eq!(r.sent, 0);
+    assert_eq!(r.applied, 1, "receiving goes on");
+    assert!(
+        r.problems.iter().any(|p| p.contains("无法写入共享文件夹")),
+        "{r:?}"
+    );
+    std::fs::set_permissions(&mine, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(sync_now(&mut d[1]).sent, 2);
+}
+
+#[test]
+fn a_bundle_carries_every_change_to_a_device_without_the_shared_folder() {
+    let (shared, mut d) = team(2);
+    add(
+        &mut d[0].ws,
+        "甲公司",
+        vec![contact("张伟", "13900139000")],
+        &["展会"],
+    );
+    settle(&mut d);
+    add(&mut d[1].ws, "乙公司", vec![], &[]);
+    let file = shared.path().join("bundle.kehu");
+    let n = sync::export_bundle(&mut d[1].ws, &file).unwrap();
+    assert!(n >= 5);
+    let mut usb = device(3);
+    let r = sync::import_bundle(&mut usb.ws, &file).unwrap();
+    assert_eq!(r.applied, n);
+    assert_eq!(dump(&usb.ws), dump(&d[1].ws));
+    // Importing again changes nothing.
+    let r = sync::import_bundle(&mut usb.ws, &file).unwrap();
+    assert_eq!(r.applied, 0);
+}
+
+// ---- Convergence under any delivery schedule -------------------------------
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        dev: usize,
+        name: usize,
+        tag: Option<usize>,
+    },
+    Edit {
+        dev: usize,
+        pick: usize,
+        field: usize,
+        value: usize,
+    },
+    Delete {
+        dev: usize,
+        pick: usize,
+    },
+    Restore {
+        dev: usize,
+        pick: usize,
+    },
+    Tag {
+        dev: usize,
+        pick: usize,
+        tag: usize,
+    },
+    Untag {
+        dev: usize,
+        pick: usize,
+        tag: usize,
+    },
+    AddContact {
+        dev: usize,
+        pick: usize,
+        name: usize,
+    },
+    EditContact {
+        dev: usize,
+        pick: usize,
+        value: usize,
+    },
+    RemoveContact {
+        dev: usize,
+        pick: usize,
+    },
+    Send {
+        dev: usize,
+    },
+    Deliver {
+        dev: usize,
+        files: Vec<usize>,
+    },
+    Tick {
+        dev: usize,
+        ms: i64,
+    },
+    AddMember {
+        dev: usize,
+        name: usize,
+    },
+    Assign {
+        dev: usize,
+        pick: usize,
+        member: usize,
+    },
+    RenameTag {
+        dev: usize,
+        tag: usize,
+        to: usize,
+    },
+    DeleteTag {
+        dev: usize,
+        tag: usize,
+    },
+    Purge {
+        dev: usize,
+        pick: usize,
+    },
+}
+
+const NAMES: &[&str] = &["甲公司", "乙公司", "丙工厂", "丁贸易", "戊科技"];
+const TAGS: &[&str] = &["重点", "展会", "VIP"];
+const FIELDS: &[(&str, &[&str])] = &[
+    ("name", &["华东电子", "华南电子", "北方机械"]),
+    ("status", &["prospect", "interested", "won", "lost"]),
+    ("grade", &["A", "B", "C", ""]),
+    ("city", &["杭州", "宁波", ""]),
+    ("notes", &["已报价", "待回访", ""]),
+];
+
+fn op(n: usize) -> impl Strategy<Value = Op> {
+    let d = 0..n;
+    prop_oneof![
+        3 => (d.clone(), 0..NAMES.len(), proptest::option::of(0..TAGS.len()))
+            .prop_map(|(dev, name, tag)| Op::Create { dev, name, tag }),
+        4 => (d.clone(), 0..8usize, 0..FIELDS.len(), 0..4usize)
+            .prop_map(|(dev, pick, field, value)| Op::Edit { dev, pick, field, value }),
+        1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::Delete { dev, pick }),
+        1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::Restore { dev, pick }),
+        2 => (d.clone(), 0..8usize, 0..TAGS.len()).prop_map(|(dev, pick, tag)| Op::Tag { dev, pick, tag }),
+        1 => (d.clone(), 0..8usize, 0..TAGS.len()).prop_map(|(dev, pick, tag)| Op::Untag { dev, pick, tag }),
+        1 => (d.clone(), 0..8usize, 0..3usize).prop_map(|(dev, pick, name)| Op::AddContact { dev, pick, name }),
+        1 => (d.clone(), 0..8usize, 0..3usize).prop_map(|(dev, pick, value)| Op::EditContact { dev, pick, value }),
+        1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::RemoveContact { dev, pick }),
+        3 => d.clone().prop_map(|dev| Op::Send { dev }),
+        3 => (d.clone(), proptest::collection::vec(0..32usize, 0..6)).prop_map(|(dev, files)| Op::Deliver { dev, files }),
+        1 => (d.clone(), 0..3usize).prop_map(|(dev, name)| Op::AddMember { dev, name }),
+        1 => (d.clone(), 0..8usize, 0..4usize).prop_map(|(dev, pick, member)| Op::Assign { dev, pick, member }),
+        1 => (d.clone(), 0..TAGS.len(), 0..TAGS.len() + 1).prop_map(|(dev, tag, to)| Op::RenameTag { dev, tag, to }),
+        1 => (d.clone(), 0..TAGS.len()).prop_map(|(dev, tag)| Op::DeleteTag { dev, tag }),
+        1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::Purge { dev, pick }),
+        2 => (d, 0..3i64).prop_map(|(dev, ms)| Op::Tick { dev, ms }),
+    ]
+}
+
+fn pick(ws: &Workspace, sql: &str, i: usize) -> Option<String> {
+    let ids: Vec<String> = ws
+        .conn()
+        .prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    (!ids.is_empty()).then(|| ids[i % ids.len()].clone())
+}
+
+fn run(devs: &mut [Device], shared: &Path, op: &Op) {
+    let customer = |ws: &Workspace, i| pick(ws, "SELECT id FROM customers ORDER BY id", i);
+    match op.clone() {
+        Op::Create { dev, name, tag } => {
+            let tags: Vec<&str> = tag.map(|t| TAGS[t]).into_iter().collect();
+            add(&mut devs[dev].ws, NAMES[name], vec![], &tags);
+        }
+        Op::Edit {
+            dev,
+            pick: p,
+            field,
+            value,
+        } => {
+            if let Some(id) = customer(&devs[dev].ws, p) {
+                let (f, vals) = FIELDS[field];
+                let _ = customers::update(
+                    &mut devs[dev].ws,
+                    &id,
+                    &patch(&[(f, json!(vals[value % vals.len()]))]),
+                );
+            }
+        }
+        Op::Delete { dev, pick: p } => {
+            if let Some(id) = customer(&devs[dev].ws, p) {
+                customers::delete(&mut devs[dev].ws, &[id]).unwrap();
+            }
+        }
+        Op::Restore { dev, pick: p } => {
+            if let Some(id) = customer(&devs[dev].ws, p) {
+                customers::restore(&mut devs[dev].ws, &[id]).unwrap();
+            }
+        }
+        Op::Tag { dev, pick: p, tag } | Op::Untag { dev, pick: p, tag } => {
+            if let Some(id) = customer(&devs[dev].ws, p) {
+                let remove = matches!(op, Op::Untag { .. });
+                let _ = kehu::tags::apply_to_customers(&mut devs[dev].ws, TAGS[tag], &[id], remove);
+            }
+        }
+        Op::AddContact { dev, pick: p, name } => {
+            if let Some(id) = customer(&devs[dev].ws, p) {
+                let _ = kehu::contacts::add(
+                    &mut devs[dev].ws,
+                    &id,
+                    contact(["王芳", "李娜", "张伟"][name], "13800138000"),
+                );
+            }
+        }
+        Op::EditContact {
+            dev,
+            pick: p,
+            value,
+        } => {
+            let sql = "SELECT id FROM contacts WHERE deleted_at IS NULL ORDER BY id";
+            if let Some(id) = pick(&devs[dev].ws, sql, p) {
+                let v = ["13900139000", "", "0571-88886666"][value];
+                let _ = kehu::contacts::update(
+                    &mut devs[dev].ws,
+                    &id,
+                    &patch(&[("mobile", json!(v)), ("is_primary", json!(value == 0))]),
+                );
+            }
+        }
+        Op::RemoveContact { dev, pick: p } => {
+            let sql = "SELECT id FROM contacts WHERE deleted_at IS NULL ORDER BY id";
+            if let Some(id) = pick(&devs[dev].ws, sql, p) {
+                let _ = kehu::contacts::remove(&mut devs[dev].ws, &id);
+            }
+        }
+        Op::Send { dev } => {
+            sync::send(&mut devs[dev].ws).unwrap();
+        }
+        Op::Deliver { dev, files } => {
+            let all = segments(shared);
+            if all.is_empty() {
+                return;
+            }
+            let chosen: Vec<PathBuf> = files.iter().map(|i| all[i % all.len()].clone()).collect();
+            let mut r = SyncReport::default();
+            sync::receive_files(&mut devs[dev].ws, &chosen, &mut r).unwrap();
+        }
+        Op::Tick { dev, ms } => devs[dev].clock.advance(ms),
+        Op::RenameTag { dev, tag, to } => {
+            let to = if to == TAGS.len() {
+                "新标签"
+            } else {
+                TAGS[to]
+            };
+            let _ = kehu::tags::edit(&mut devs[dev].ws, TAGS[tag], Some(to), None);
+        }
+        Op::DeleteTag { dev, tag } => {
+            let _ = kehu::tags::delete(&mut devs[dev].ws, TAGS[tag]);
+        }
+        Op::Purge { dev, pick: p } => {
+            let sql = "SELECT id FROM customers WHERE deleted_at IS NOT NULL ORDER BY id";
+            if let Some(id) = pick(&devs[dev].ws, sql, p) {
+                customers::purge(&mut devs[dev].ws, &[id]).unwrap();
+            }
+        }
+        Op::AddMember { dev, name } => {
+            let f = kehu::members::MemberFields {
+                name: ["张三", "李四", "王五"][name].into(),
+                ..Default::default()
+            };
+            kehu::members::add(&mut devs[dev].ws, f).unwrap();
+        }
+        Op::Assign {
+            dev,
+            pick: p,
+            member,
+        } => {
+            let m = pick(
+                &devs[dev].ws,
+                "SELECT id FROM members WHERE deleted_at IS NULL ORDER BY id",
+                member,
+            );
+            if let (Some(id), Some(m)) = (customer(&devs[dev].ws, p), m) {
+                let _ = customers::assign_owner(&mut devs[dev].ws, &[id], Some(&m));
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(40),
+        ..ProptestConfig::default()
+    })]
+
+    /// Whatever the operations and however the files travel (any order,
+    /// duplicates, subsets, repeated rounds), once everything is delivered
+    /// every device holds the same customers, contacts, tags and links.
+    #[test]
+    fn every_device_converges_to_the_same_state(
+        n in 2usize..=4,
+        ops in proptest::collection::vec(op(4), 1..60),
+    ) {
+        let (shared, mut devs) = team(n);
+        for o in &ops {
+            let o = retarget(o, n);
+            run(&mut devs, shared.path(), &o);
+        }
+        settle(&mut devs);
+        let first = dump(&devs[0].ws);
+        for d in &devs[1..] {
+            prop_assert_eq!(&dump(&d.ws), &first);
+        }
+        // Codes are unique and real (no stand-ins left once settled).
+        let codes = first["customers"].as_array().unwrap().iter().map(|c| c[1].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        prop_assert!(codes.iter().all(|c| c.chars().skip(1).all(|x| x.is_ascii_digit())), "{:?}", codes);
+    }
+}
+
+fn retarget(o: &Op, n: usize) -> Op {
+    let mut o = o.clone();
+    match &mut o {
+        Op::Create { dev, .. }
+        | Op::Edit { dev, .. }
+        | Op::Delete { dev, .. }
+        | Op::Restore { dev, .. }
+        | Op::Tag { dev, .. }
+        | Op::Untag { dev, .. }
+        | Op::AddContact { dev, .. }
+        | Op::EditContact { dev, .. }
+        | Op::RemoveContact { dev, .. }
+        | Op::Send { dev }
+        | Op::Deliver { dev, .. }
+        | Op::Tick { dev, .. }
+        | Op::AddMember { dev, .. }
+        | Op::Assign { dev, .. }
+        | Op::RenameTag { dev, .. }
+        | Op::DeleteTag { dev, .. }
+        | Op::Purge { dev, .. } => *dev %= n,
+    }
+    o
+}
+
+#[test]
+fn the_cli_syncs_two_workspaces_and_reports_in_json() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let kehu = |db: &str, args: &[&str]| {
+        let out = Command::cargo_bin("kehu")
+            .unwrap()
+            .env("KEHU_DB", dir.path().join(db))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let folder = shared.to_str().unwrap();
+    kehu("a.db", &["sync", "init", "--folder", folder]);
+    kehu("b.db", &["sync", "join", "--folder", folder]);
+    kehu("a.db", &["customer", "add", "--name", "杭州云杉科技"]);
+    let sent: Value = serde_json::from_str(&kehu("a.db", &["sync", "now", "--json"])).unwrap();
+    assert_eq!(sent["sent"], 1);
+    let got: Value = serde_json::from_str(&kehu("b.db", &["sync", "now", "--json"])).unwrap();
+    for key in ["sent", "received", "applied", "conflicts", "skipped_files"] {
+        assert!(got[key].is_number(), "{key} in {got}");
+    }
+    assert_eq!(got["applied"], 1);
+    let list: Value = serde_json::from_str(&kehu("b.db", &["customer", "list", "--json"])).unwrap();
+    assert!(list.to_string().contains("杭州云杉科技"));
+    let st: Value = serde_json::from_str(&kehu("b.db", &["sync", "status", "--json"])).unwrap();
+    assert_eq!(st["configured"], true);
+    assert_eq!(st["peers"].as_array().unwrap().len(), 1);
+    let c: Value = serde_json::from_str(&kehu("b.db", &["conflicts", "list", "--json"])).unwrap();
+    assert_eq!(c, json!([]));
+    let bundle = dir.path().join("b.kehu");
+    kehu(
+        "b.db",
+        &["sync", "export", "--out", bundle.to_str().unwrap()],
+    );
+    let r: Value = serde_json::from_str(&kehu(
+        "c.db",
+        &["sync", "import", bundle.to_str().unwrap(), "--json"],
+    ))
+    .unwrap();
+    assert_eq!(r["applied"], 1);
+}
+
+#[test]
+fn a_device_whose_clock_runs_days_ahead_is_warned_about_and_does_not_win_forever() {
+    let (_shared, mut d) = team(2);
+    let c = add(&mut d[0].ws, "甲公司", vec![], &[]);
+    settle(&mut d);
+    // B's clock is three days ahead; its edit is stamped in the future.
+    d[1].clock.advance(3 * 86_400_000);
+    customers::update(&mut d[1].ws, &c.id, &patch(&[("city", json!("宁波"))])).unwrap();
+    sync_now(&mut d[1]);
+    let r = sync_now(&mut d[0]);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("时钟") && p.contains("clock")),
+        "{r:?}"
+    );
+    // A's next edit, made after seeing B's, wins although A's wall clock is
+    // three days behind B's stamp.
+    customers::update(&mut d[0].ws, &c.id, &patch(&[("city", json!("杭州"))])).unwrap();
+    settle(&mut d);
+    for dev in &d {
+        assert_eq!(
+            customers::get(dev.ws.conn(), &c.id)
+                .unwrap()
+                .fields
+                .city
+                .as_deref(),
+            Some("杭州")
+        );
+    }
+    // A clock that steps back does not reorder A's own changes either.
+    d[0].clock.advance(-10 * 86_400_000);
+    customers::update(&mut d[0].ws, &c.id, &patch(&[("city", json!("温州"))])).unwrap();
+    settle(&mut d);
+    for dev in &d {
+        assert_eq!(
+            customers::get(dev.ws.conn(), &c.id)
+                .unwrap()
+                .fields
+                .city
+                .as_deref(),
+            Some("温州")
+        );
+    }
+}
+
+#[test]
+fn changes_of_a_kind_this_build_does_not_know_are_kept_and_passed_on() {
+    use kehu::sync::segment::{encode, Entry, Section};
+    let (shared, mut d) = team(2);
+    // A newer Kehu on another device logged a follow-up.
+    let e = Entry {
+        hlc: (T0 + 5) << 16,
+        actor: None,
+        entity: "followup_v9".into(),
+        entity_id: "f1".into(),
+        field: "*".into(),
+        old: None,
+        new: Some(json!({"customer_id": "x", "summary": "电话沟通"})),
+        at: T0 + 5,
+        origin: "ui".into(),
+        base_hlc: None,
+        base_device: None,
+    };
+    let s = Section {
+        device: "newer-device".into(),
+        prev_hlc: 0,
+        hlc_from: e.hlc,
+        hlc_to: e.hlc,
+        count: 1,
+        entries: vec![e.clone()],
+    };
+    let file = shared.path().join("from-newer.kehu");
+    std::fs::write(&file, encode("bundle", "newer-device", &[s]).unwrap()).unwrap();
+    let r = sync::import_bundle(&mut d[0].ws, &file).unwrap();
+    assert_eq!(r.applied, 1);
+    // A passes it on to B inside its own bundle.
+    let out = shared.path().join("a.kehu");
+    sync::export_bundle(&mut d[0].ws, &out).unwrap();
+    sync::import_bundle(&mut d[1].ws, &out).unwrap();
+    let n: i64 = d[1]
+        .ws
+        .conn()
+        .query_row("SELECT count(*) FROM changes WHERE entity = 'followup_v9' AND device_id = 'newer-device'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
