@@ -55,6 +55,7 @@ pub struct Match {
 /// Weights and thresholds. The defaults favour precision: a wrong merge
 /// costs more than a missed one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, TS)]
+#[serde(default)]
 #[ts(export)]
 pub struct Settings {
     /// Pairs scoring at least this are duplicates (scan, grouping).
@@ -231,6 +232,9 @@ fn edit_similarity<T: PartialEq + Clone>(a: &[T], b: &[T]) -> f32 {
 }
 
 fn compare_forms(a: &Form, b: &Form) -> (f32, Vec<Reason>) {
+    if a.chars.is_empty() || b.chars.is_empty() {
+        return (0.0, vec![]);
+    }
     if a.chars == b.chars {
         return (
             1.0,

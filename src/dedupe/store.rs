@@ -250,10 +250,10 @@ pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<
         let (full, _) = crate::search::pinyin_forms(core);
         let (head, _) = crate::search::pinyin_forms(&chars[..2].iter().collect::<String>());
         if full.len() >= 3 {
-            phrases.push((full, 100));
+            phrases.push((full, 60));
         }
         if head.len() >= 3 {
-            phrases.push((head, 300));
+            phrases.push((head, 100));
         }
     }
     for (phrase, cap) in phrases {
