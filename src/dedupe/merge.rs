@@ -272,6 +272,9 @@ pub fn merge(
     })
 }
 
+/// (entity, entity_id, field, old, new) of a change-log entry.
+type LogEntry = (String, String, String, Option<String>, Option<String>);
+
 fn sql_value(v: &Option<Value>) -> rusqlite::types::Value {
     use rusqlite::types::Value as S;
     match v {
@@ -312,7 +315,7 @@ pub fn unmerge(ws: &mut Workspace, merge_id: &str) -> Result<()> {
             en: "This merge has already been undone".into(),
         });
     }
-    let entries: Vec<(String, String, String, Option<String>, Option<String>)> = ws
+    let entries: Vec<LogEntry> = ws
         .conn()
         .prepare(
             "SELECT entity, entity_id, field, old, new FROM changes WHERE origin = ?1 ORDER BY seq DESC",

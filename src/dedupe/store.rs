@@ -291,7 +291,7 @@ pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<
                 .reasons
                 .iter()
                 .any(|r| r.kind == "mobile_same" || r.kind == "email_same");
-            (m.score >= s.hint_threshold || contact_hit).then(|| Candidate {
+            (m.score >= s.hint_threshold || contact_hit).then_some(Candidate {
                 customer_id: id,
                 code,
                 name: r.name,
