@@ -12,7 +12,7 @@ use ts_rs::TS;
 
 /// One piece of evidence for (positive weight) or against (negative) a match.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
+#[ts(export, rename = "DupReason")]
 pub struct Reason {
     /// Stable key: `name_same`, `name_similar`, `short_name`, `pinyin_same`,
     /// `mobile_same`, `email_same`, `contact_same`, `region_same`,
@@ -46,7 +46,7 @@ impl Reason {
 
 /// A scored pair.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
+#[ts(export, rename = "DupMatch")]
 pub struct Match {
     pub score: f32,
     pub reasons: Vec<Reason>,
@@ -56,7 +56,7 @@ pub struct Match {
 /// costs more than a missed one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, TS)]
 #[serde(default)]
-#[ts(export)]
+#[ts(export, rename = "DedupeSettings")]
 pub struct Settings {
     /// Pairs scoring at least this are duplicates (scan, grouping).
     pub threshold: f32,

@@ -15,7 +15,7 @@ use ts_rs::TS;
 /// A customer not yet saved (or being edited), as typed so far.
 #[derive(Debug, Clone, Default, serde::Deserialize, TS)]
 #[serde(default)]
-#[ts(export)]
+#[ts(export, rename = "DupDraft")]
 pub struct Draft {
     pub name: String,
     pub mobiles: Vec<String>,
@@ -29,7 +29,7 @@ pub struct Draft {
 
 /// An existing customer that may be the one being typed.
 #[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[ts(export, rename = "DupCandidate")]
 pub struct Candidate {
     pub customer_id: String,
     pub code: String,
@@ -60,7 +60,7 @@ pub struct DupGroup {
 
 /// What a scan found.
 #[derive(Debug, Clone, Default, Serialize, TS)]
-#[ts(export)]
+#[ts(export, rename = "DupScanResult")]
 pub struct ScanResult {
     pub groups: Vec<DupGroup>,
     /// Customers looked at.
