@@ -32,7 +32,8 @@ test-e2e:
 	./tests/e2e/run.sh
 
 test-notify:
-	./tests/notify/run.sh
+	cargo build -p kehu --bin kehu
+	./tests/notify/run.sh target/debug/kehu
 
 ## Benchmarks (speed targets of the issues); not part of `make test`.
 bench:

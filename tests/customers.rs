@@ -316,3 +316,66 @@ fn enum_labels_parse_in_chinese_and_english() {
         assert_eq!(Grade::parse(t), Some(g), "{t}");
     }
 }
+
+#[test]
+fn sorting_by_name_follows_pinyin_order() {
+    let mut e = env();
+    for n in ["张三科技", "阿里巴巴", "北京华信", "Apple 中国", "成都安信"] {
+        add(&mut e.ws, n, vec![], &[]);
+    }
+    let q = kehu::customer_list::CustomerQuery {
+        sort: kehu::customer_list::SortKey::Name,
+        ..Default::default()
+    };
+    let names: Vec<String> = kehu::customer_list::list(e.ws.conn(), &q)
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(
+        names,
+        vec!["阿里巴巴", "Apple 中国", "北京华信", "成都安信", "张三科技"]
+    );
+    assert_eq!(customers::sort_key("北京 A1"), "bei jing a1");
+}
+
+#[test]
+fn demo_data_is_the_same_for_the_same_seed() {
+    let dump = |seed: u64| {
+        let mut e = env();
+        kehu::demo::generate(&mut e.ws, 50, seed).unwrap();
+        let mut stmt =
+            e.ws.conn()
+                .prepare("SELECT code, name, status, grade, city FROM customers ORDER BY code")
+                .unwrap();
+        let rows: Vec<(String, String, String, Option<String>, Option<String>)> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows
+    };
+    let a = dump(3);
+    assert_eq!(a.len(), 50);
+    assert_eq!(a, dump(3));
+    assert_ne!(a, dump(4));
+}
+
+#[test]
+fn demo_activity_gives_follow_ups_plans_and_a_pipeline() {
+    let mut e = env();
+    kehu::demo::populate(&mut e.ws, 200, 5).unwrap();
+    let count = |sql: &str| -> i64 { e.ws.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert!(count("SELECT count(*) FROM followups WHERE status = 'done'") > 100);
+    assert!(count("SELECT count(*) FROM followups WHERE status = 'planned'") > 5);
+    assert!(count("SELECT count(DISTINCT stage) FROM opportunities") >= 4);
+    assert!(
+        count("SELECT count(*) FROM opportunities WHERE stage = 'lost' AND loss_reason IS NULL")
+            == 0
+    );
+    // Last follow-up times are kept on the customers.
+    assert!(count("SELECT count(*) FROM customers WHERE last_followup_at IS NOT NULL") > 50);
+}

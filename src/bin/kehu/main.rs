@@ -2,14 +2,22 @@
 //! parse arguments, call the core, print the result (human text in the
 //! terminal's language, or JSON with `--json`).
 
+mod alerts;
 mod backup;
 mod customer;
 mod dedupe;
 mod demo;
+mod export;
+mod followup;
+mod import;
 mod member;
+mod opp;
 mod output;
+mod pipeline;
+mod remind;
 mod search;
 mod tag;
+mod today;
 
 use clap::{Parser, Subcommand};
 use kehu::{Lang, Workspace};
@@ -54,6 +62,31 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore the database from a backup file.
     Restore(backup::RestoreArgs),
+    /// Follow-ups: add (plan or record), done, postpone, cancel, list, timeline.
+    #[command(subcommand)]
+    Followup(followup::Cmd),
+    /// Reminders: what is due, the headless scheduler, snooze.
+    #[command(subcommand)]
+    Remind(remind::Cmd),
+    /// Opportunities: add, stage, amount, list, history, board.
+    #[command(subcommand)]
+    Opp(opp::Cmd),
+    /// Pipeline stages: list, add, rename, reorder, delete.
+    #[command(subcommand)]
+    Pipeline(pipeline::Cmd),
+    /// Evaluate the alert rules and list active alerts.
+    Alerts(alerts::Args),
+    /// Today: overdue and today's follow-ups, customers due, alerts.
+    Today(today::Args),
+    /// Import customers from an Excel (xlsx/xls/ods) or CSV file.
+    Import(import::Args),
+    /// The import log: list, undo.
+    #[command(subcommand)]
+    Imports(import::Cmd),
+    /// Export customers or contacts to xlsx or csv.
+    Export(export::Args),
+    /// Write the Excel import template.
+    Template(export::TemplateArgs),
 }
 
 /// What a subcommand needs: the open workspace, the output mode and language.
@@ -95,5 +128,15 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Demo(args) => demo::run(&mut ctx, args),
         Command::Backup(args) => backup::backup(&mut ctx, args),
         Command::Restore(_) => unreachable!("handled above"),
+        Command::Followup(cmd) => followup::run(&mut ctx, cmd),
+        Command::Remind(cmd) => remind::run(&mut ctx, cmd),
+        Command::Opp(cmd) => opp::run(&mut ctx, cmd),
+        Command::Pipeline(cmd) => pipeline::run(&mut ctx, cmd),
+        Command::Alerts(args) => alerts::run(&mut ctx, args),
+        Command::Today(args) => today::run(&mut ctx, args),
+        Command::Import(args) => import::run(&mut ctx, args),
+        Command::Imports(cmd) => import::run_jobs(&mut ctx, cmd),
+        Command::Export(args) => export::run(&mut ctx, args),
+        Command::Template(args) => export::template(&mut ctx, args),
     }
 }
