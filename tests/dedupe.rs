@@ -611,20 +611,14 @@ proptest! {
 #[test]
 fn follow_ups_and_other_children_move_to_the_master_and_back() {
     let (_d, mut ws) = workspace();
-    // Any table with `id` and `customer_id` (follow-ups, opportunities, …)
-    // belongs to the customer and follows it into the master.
-    ws.conn()
-        .execute_batch(
-            "CREATE TABLE followups (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, content TEXT);",
-        )
-        .unwrap();
     let a = add(&mut ws, "深圳市腾云科技有限公司", None, &[]);
     let b = add(&mut ws, "腾云科技", None, &[]);
     for i in 0..5 {
         ws.conn()
             .execute(
-                "INSERT INTO followups(id, customer_id, content) VALUES (?1, ?2, '电话')",
-                rusqlite::params![format!("f{i}"), if i < 2 { &a } else { &b }],
+                "INSERT INTO followups(id, customer_id, content, status, done_at, created_at, updated_at)
+                 VALUES (?1, ?2, '电话', 'done', 1764000000000 + ?3, 0, 0)",
+                rusqlite::params![format!("f{i}"), if i < 2 { &a } else { &b }, i],
             )
             .unwrap();
     }
@@ -639,6 +633,19 @@ fn follow_ups_and_other_children_move_to_the_master_and_back() {
     };
     let r = dedupe::merge(&mut ws, &a, std::slice::from_ref(&b), &BTreeMap::new()).unwrap();
     assert_eq!((count(&ws, &a), count(&ws, &b)), (5, 0));
+    let last: Option<i64> = ws
+        .conn()
+        .query_row(
+            "SELECT last_followup_at FROM customers WHERE id = ?1",
+            [&a],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        last,
+        Some(1_764_000_000_004),
+        "derived times follow the follow-ups"
+    );
     dedupe::unmerge(&mut ws, &r.merge_id).unwrap();
     assert_eq!((count(&ws, &a), count(&ws, &b)), (2, 3));
 }
