@@ -263,8 +263,117 @@ fn synthetic(n: usize, seed: u64) -> Vec<Record> {
     out
 }
 
+/// The database side on a generated base of `n` customers: full scan,
+/// the live hint for one record, merge and unmerge.
+fn db_bench(n: usize) {
+    use kehu::contacts::ContactFields;
+    use kehu::customers::{self, CustomerFields, NewCustomer};
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = kehu::Workspace::open(dir.path().join("bench.db")).unwrap();
+    let records = synthetic(n, 11);
+    let t0 = Instant::now();
+    for chunk in records.chunks(20_000) {
+        ws.write("bench", |w| {
+            for r in chunk {
+                customers::insert(
+                    w,
+                    NewCustomer {
+                        fields: CustomerFields {
+                            province: Some(r.region.clone()).filter(|r| !r.is_empty()),
+                            ..CustomerFields::named(&r.name)
+                        },
+                        contacts: r
+                            .mobiles
+                            .iter()
+                            .map(|m| ContactFields {
+                                name: "张伟".into(),
+                                mobile: Some(m.clone()),
+                                ..Default::default()
+                            })
+                            .collect(),
+                        tags: vec![],
+                    },
+                    None,
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    println!(
+        "{n} customers inserted in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    let t0 = Instant::now();
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let scan = dedupe::scan(ws.conn(), &mut |_, _| {}, &never).unwrap();
+    println!(
+        "scan: {} groups, {} pairs compared, {:.0} ms",
+        scan.groups.len(),
+        scan.compared,
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    let mut times = vec![];
+    for r in records.iter().step_by((n / 200).max(1)).take(200) {
+        let draft = dedupe::Draft {
+            name: r.name.clone(),
+            mobiles: r.mobiles.clone(),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let c = dedupe::candidates_for(ws.conn(), &draft, 5).unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert!(!c.is_empty(), "{} finds itself", r.name);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "check (candidates_for): median {:.2} ms, p95 {:.2} ms, max {:.2} ms over {} records",
+        times[times.len() / 2],
+        times[times.len() * 95 / 100],
+        times[times.len() - 1],
+        times.len()
+    );
+    let mk = |ws: &mut kehu::Workspace, name: &str, base: usize| {
+        customers::create(
+            ws,
+            NewCustomer {
+                fields: CustomerFields::named(name),
+                contacts: (0..100)
+                    .map(|k| ContactFields {
+                        name: format!("联系人{k}"),
+                        mobile: Some(format!("139{:08}", base + k)),
+                        ..Default::default()
+                    })
+                    .collect(),
+                tags: vec!["大客户".into(), format!("标签{base}")],
+            },
+        )
+        .unwrap()
+        .id
+    };
+    let a = mk(&mut ws, "深圳市腾云测速科技有限公司", 1000);
+    let b = mk(&mut ws, "腾云测速科技", 2000);
+    let t0 = Instant::now();
+    let m = dedupe::merge(&mut ws, &a, &[b], &Default::default()).unwrap();
+    let merge_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let t0 = Instant::now();
+    dedupe::unmerge(&mut ws, &m.merge_id).unwrap();
+    println!(
+        "merge of two customers with 100 contacts each: {merge_ms:.1} ms; unmerge {:.1} ms",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--db-bench") {
+        db_bench(
+            args.get(i + 1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(100_000),
+        );
+        return;
+    }
     let mut s = Settings::default();
     let verbose = args.iter().any(|a| a == "-v");
     if let Some(i) = args.iter().position(|a| a == "--threshold") {

@@ -430,7 +430,7 @@ fn merge_moves_contacts_and_tags_to_the_master_and_a_merged_pair_never_returns()
     let mut patch = serde_json::Map::new();
     patch.insert("industry".into(), "软件".into());
     customers::update(&mut ws, &b, &patch).unwrap();
-    let r = dedupe::merge(&mut ws, &a, &[b.clone()], &BTreeMap::new()).unwrap();
+    let r = dedupe::merge(&mut ws, &a, std::slice::from_ref(&b), &BTreeMap::new()).unwrap();
     let master = customers::get(ws.conn(), &a).unwrap();
     assert_eq!(master.contacts.len(), 2);
     assert_eq!(
@@ -481,12 +481,12 @@ fn a_chosen_field_value_wins_in_a_merge() {
     let b = add(&mut ws, "腾云科技", None, &[]);
     let mut choices = BTreeMap::new();
     choices.insert("name".to_string(), b.clone());
-    dedupe::merge(&mut ws, &a, &[b.clone()], &choices).unwrap();
+    dedupe::merge(&mut ws, &a, std::slice::from_ref(&b), &choices).unwrap();
     assert_eq!(
         customers::get(ws.conn(), &a).unwrap().fields.name,
         "腾云科技"
     );
-    let bad = dedupe::merge(&mut ws, &a, &[a.clone()], &BTreeMap::new());
+    let bad = dedupe::merge(&mut ws, &a, std::slice::from_ref(&a), &BTreeMap::new());
     assert!(bad.is_err());
 }
 
@@ -539,7 +539,7 @@ fn unmerge_restores_both_customers_even_after_a_later_edit_of_the_master() {
     patch.insert("industry".into(), "软件".into());
     customers::update(&mut ws, &b, &patch).unwrap();
     let before = snapshot(&ws);
-    let r = dedupe::merge(&mut ws, &a, &[b.clone()], &BTreeMap::new()).unwrap();
+    let r = dedupe::merge(&mut ws, &a, std::slice::from_ref(&b), &BTreeMap::new()).unwrap();
     let mut notes = serde_json::Map::new();
     notes.insert("notes".into(), "合并后补充的备注".into());
     customers::update(&mut ws, &a, &notes).unwrap();
@@ -606,4 +606,46 @@ proptest! {
         dedupe::unmerge(&mut ws, &r.merge_id).unwrap();
         prop_assert_eq!(snapshot(&ws), before);
     }
+}
+
+#[test]
+fn follow_ups_and_other_children_move_to_the_master_and_back() {
+    let (_d, mut ws) = workspace();
+    let a = add(&mut ws, "深圳市腾云科技有限公司", None, &[]);
+    let b = add(&mut ws, "腾云科技", None, &[]);
+    for i in 0..5 {
+        ws.conn()
+            .execute(
+                "INSERT INTO followups(id, customer_id, content, status, done_at, created_at, updated_at)
+                 VALUES (?1, ?2, '电话', 'done', 1764000000000 + ?3, 0, 0)",
+                rusqlite::params![format!("f{i}"), if i < 2 { &a } else { &b }, i],
+            )
+            .unwrap();
+    }
+    let count = |ws: &Workspace, id: &str| -> i64 {
+        ws.conn()
+            .query_row(
+                "SELECT count(*) FROM followups WHERE customer_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let r = dedupe::merge(&mut ws, &a, std::slice::from_ref(&b), &BTreeMap::new()).unwrap();
+    assert_eq!((count(&ws, &a), count(&ws, &b)), (5, 0));
+    let last: Option<i64> = ws
+        .conn()
+        .query_row(
+            "SELECT last_followup_at FROM customers WHERE id = ?1",
+            [&a],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        last,
+        Some(1_764_000_000_004),
+        "derived times follow the follow-ups"
+    );
+    dedupe::unmerge(&mut ws, &r.merge_id).unwrap();
+    assert_eq!((count(&ws, &a), count(&ws, &b)), (2, 3));
 }

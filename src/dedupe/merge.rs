@@ -21,37 +21,19 @@ pub struct MergeResult {
 }
 
 /// Tables (other than contacts and tags) whose rows belong to a customer
-/// through a `customer_id` column: follow-ups, opportunities, reminders,
-/// attachments — whichever exist in this schema. (table, log entity).
+/// through a `customer_id` column and move with it: follow-ups,
+/// opportunities, and reminders/attachments if a later schema gives them a
+/// customer. Alerts are derived by the rules and import rows belong to
+/// their import, so they stay. (table, log entity).
 fn child_tables(conn: &Connection) -> Result<Vec<(String, String)>> {
-    let skip = [
-        "customers",
-        "contacts",
-        "customer_tags",
-        "search_docs",
-        "dedupe_decisions",
-        "merges",
-    ];
-    let tables: Vec<String> = conn
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
     let mut out = vec![];
-    for t in tables {
-        if skip.contains(&t.as_str()) || t.contains("fts") || t.contains("grams") {
-            continue;
-        }
+    for t in ["followups", "opportunities", "reminders", "attachments"] {
         let cols: Vec<String> = conn
-            .prepare(&format!(
-                "SELECT name FROM pragma_table_info('{}')",
-                t.replace('\'', "")
-            ))?
+            .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         if cols.iter().any(|c| c == "customer_id") && cols.iter().any(|c| c == "id") {
-            out.push((t.clone(), entity_of(&t)));
+            out.push((t.to_string(), entity_of(t)));
         }
     }
     Ok(out)
@@ -223,6 +205,10 @@ pub fn merge(
             w.log("customer", o, "merged_into", None, Some(master_id.as_str().into()))?;
             search::index_customer(w.tx(), o)?;
         }
+        // Derived last/next follow-up times follow the moved follow-ups.
+        for id in std::iter::once(&master_id).chain(other_ids.iter()) {
+            crate::followups::refresh_customer(w, id)?;
+        }
         // 6. Remember the merged pairs; record the merge.
         let mut all = vec![master_id.clone()];
         all.extend(other_ids.iter().cloned());
@@ -272,6 +258,9 @@ pub fn merge(
     })
 }
 
+/// (entity, entity_id, field, old, new) of a change-log entry.
+type LogEntry = (String, String, String, Option<String>, Option<String>);
+
 fn sql_value(v: &Option<Value>) -> rusqlite::types::Value {
     use rusqlite::types::Value as S;
     match v {
@@ -312,7 +301,7 @@ pub fn unmerge(ws: &mut Workspace, merge_id: &str) -> Result<()> {
             en: "This merge has already been undone".into(),
         });
     }
-    let entries: Vec<(String, String, String, Option<String>, Option<String>)> = ws
+    let entries: Vec<LogEntry> = ws
         .conn()
         .prepare(
             "SELECT entity, entity_id, field, old, new FROM changes WHERE origin = ?1 ORDER BY seq DESC",
@@ -414,6 +403,9 @@ pub fn unmerge(ws: &mut Workspace, merge_id: &str) -> Result<()> {
         }
         for (id, patch) in field_patch {
             customers::update_in(w, &id, &patch)?;
+        }
+        for id in &touched {
+            crate::followups::refresh_customer(w, id)?;
         }
         touched.sort();
         touched.dedup();

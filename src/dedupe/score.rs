@@ -12,7 +12,7 @@ use ts_rs::TS;
 
 /// One piece of evidence for (positive weight) or against (negative) a match.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
+#[ts(export, rename = "DupReason")]
 pub struct Reason {
     /// Stable key: `name_same`, `name_similar`, `short_name`, `pinyin_same`,
     /// `mobile_same`, `email_same`, `contact_same`, `region_same`,
@@ -46,7 +46,7 @@ impl Reason {
 
 /// A scored pair.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
+#[ts(export, rename = "DupMatch")]
 pub struct Match {
     pub score: f32,
     pub reasons: Vec<Reason>,
@@ -55,7 +55,8 @@ pub struct Match {
 /// Weights and thresholds. The defaults favour precision: a wrong merge
 /// costs more than a missed one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, TS)]
-#[ts(export)]
+#[serde(default)]
+#[ts(export, rename = "DedupeSettings")]
 pub struct Settings {
     /// Pairs scoring at least this are duplicates (scan, grouping).
     pub threshold: f32,
@@ -231,6 +232,9 @@ fn edit_similarity<T: PartialEq + Clone>(a: &[T], b: &[T]) -> f32 {
 }
 
 fn compare_forms(a: &Form, b: &Form) -> (f32, Vec<Reason>) {
+    if a.chars.is_empty() || b.chars.is_empty() {
+        return (0.0, vec![]);
+    }
     if a.chars == b.chars {
         return (
             1.0,

@@ -15,7 +15,7 @@ use ts_rs::TS;
 /// A customer not yet saved (or being edited), as typed so far.
 #[derive(Debug, Clone, Default, serde::Deserialize, TS)]
 #[serde(default)]
-#[ts(export)]
+#[ts(export, rename = "DupDraft")]
 pub struct Draft {
     pub name: String,
     pub mobiles: Vec<String>,
@@ -29,7 +29,7 @@ pub struct Draft {
 
 /// An existing customer that may be the one being typed.
 #[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[ts(export, rename = "DupCandidate")]
 pub struct Candidate {
     pub customer_id: String,
     pub code: String,
@@ -60,7 +60,7 @@ pub struct DupGroup {
 
 /// What a scan found.
 #[derive(Debug, Clone, Default, Serialize, TS)]
-#[ts(export)]
+#[ts(export, rename = "DupScanResult")]
 pub struct ScanResult {
     pub groups: Vec<DupGroup>,
     /// Customers looked at.
@@ -250,10 +250,10 @@ pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<
         let (full, _) = crate::search::pinyin_forms(core);
         let (head, _) = crate::search::pinyin_forms(&chars[..2].iter().collect::<String>());
         if full.len() >= 3 {
-            phrases.push((full, 100));
+            phrases.push((full, 60));
         }
         if head.len() >= 3 {
-            phrases.push((head, 300));
+            phrases.push((head, 100));
         }
     }
     for (phrase, cap) in phrases {
@@ -291,7 +291,7 @@ pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<
                 .reasons
                 .iter()
                 .any(|r| r.kind == "mobile_same" || r.kind == "email_same");
-            (m.score >= s.hint_threshold || contact_hit).then(|| Candidate {
+            (m.score >= s.hint_threshold || contact_hit).then_some(Candidate {
                 customer_id: id,
                 code,
                 name: r.name,

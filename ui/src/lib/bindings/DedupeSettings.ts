@@ -4,7 +4,7 @@
  * Weights and thresholds. The defaults favour precision: a wrong merge
  * costs more than a missed one.
  */
-export type Settings = { 
+export type DedupeSettings = { 
 /**
  * Pairs scoring at least this are duplicates (scan, grouping).
  */

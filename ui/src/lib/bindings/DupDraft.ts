@@ -3,7 +3,7 @@
 /**
  * A customer not yet saved (or being edited), as typed so far.
  */
-export type Draft = { name: string, mobiles: Array<string>, emails: Array<string>, contacts: Array<string>, 
+export type DupDraft = { name: string, mobiles: Array<string>, emails: Array<string>, contacts: Array<string>, 
 /**
  * Province / city as typed or picked.
  */

@@ -4,7 +4,7 @@ import type { DupGroup } from "./DupGroup";
 /**
  * What a scan found.
  */
-export type ScanResult = { groups: Array<DupGroup>, 
+export type DupScanResult = { groups: Array<DupGroup>, 
 /**
  * Customers looked at.
  */

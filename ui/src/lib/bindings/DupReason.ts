@@ -3,7 +3,7 @@
 /**
  * One piece of evidence for (positive weight) or against (negative) a match.
  */
-export type Reason = { 
+export type DupReason = { 
 /**
  * Stable key: `name_same`, `name_similar`, `short_name`, `pinyin_same`,
  * `mobile_same`, `email_same`, `contact_same`, `region_same`,
