@@ -1,0 +1,134 @@
+//! What the app holds while it runs: the open workspace, or — when the
+//! database could not be opened — why not, so the UI can show an error view
+//! with the path and a way to restore from a backup instead of a blank window.
+
+use kehu::error::{Code, ErrorPayload};
+use kehu::{Lang, Workspace};
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+/// Customers generated on the first start of an empty database, so a new
+/// user sees a working CRM. Small enough to keep the first start fast.
+const DEMO_CUSTOMERS: usize = 300;
+const DEMO_SEED: u64 = 42;
+
+pub struct AppState {
+    pub db_path: PathBuf,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    ws: Option<Workspace>,
+    /// Why the workspace is not open (both languages, shown on switch).
+    open_error: Option<kehu::Error>,
+    lang: Lang,
+}
+
+/// The database path: `KEHU_DB`, else the OS data dir.
+pub fn db_path_from_env() -> PathBuf {
+    std::env::var_os("KEHU_DB")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(kehu::db::default_db_path)
+}
+
+/// Open the workspace; on an empty database, load the demo data.
+fn open(path: &std::path::Path, lang: Lang) -> kehu::Result<Workspace> {
+    let mut ws = Workspace::open(path)?;
+    ws.lang = lang;
+    ws.origin = "ui".into();
+    let empty: bool = ws.conn().query_row(
+        "SELECT NOT EXISTS(SELECT 1 FROM customers) AND NOT EXISTS(SELECT 1 FROM members)",
+        [],
+        |r| r.get(0),
+    )?;
+    if empty && std::env::var_os("KEHU_NO_DEMO").is_none() {
+        kehu::demo::generate(&mut ws, DEMO_CUSTOMERS, DEMO_SEED)?;
+    }
+    Ok(ws)
+}
+
+impl AppState {
+    pub fn new(db_path: PathBuf) -> Self {
+        let state = AppState {
+            db_path,
+            inner: Mutex::new(Inner {
+                ws: None,
+                open_error: None,
+                lang: Lang::Zh,
+            }),
+        };
+        state.reopen();
+        state
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock must not take the whole app down:
+        // the workspace is transactional, so the data is still consistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// (Re)open the database, replacing any previous state. True when open.
+    pub fn reopen(&self) -> bool {
+        let mut g = self.lock();
+        g.ws = None; // close first: a restore replaces the file
+        let lang = g.lang;
+        match open(&self.db_path, lang) {
+            Ok(ws) => {
+                g.ws = Some(ws);
+                g.open_error = None;
+                true
+            }
+            Err(e) => {
+                g.open_error = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Close the workspace (before replacing its file).
+    pub fn close(&self) {
+        self.lock().ws = None;
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lock().lang
+    }
+
+    pub fn set_lang(&self, lang: Lang) {
+        let mut g = self.lock();
+        g.lang = lang;
+        if let Some(ws) = g.ws.as_mut() {
+            ws.lang = lang;
+        }
+    }
+
+    /// Why the database is not open, in the user's language.
+    pub fn open_error(&self) -> Option<ErrorPayload> {
+        let g = self.lock();
+        g.open_error.as_ref().map(|e| e.to_payload(g.lang))
+    }
+
+    /// Run `f` on the open workspace; errors come back as the payload the
+    /// UI shows (`{code, message, field}` in the user's language).
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Workspace) -> kehu::Result<T>,
+    ) -> Result<T, ErrorPayload> {
+        let mut g = self.lock();
+        let lang = g.lang;
+        match g.ws.as_mut() {
+            Some(ws) => f(ws).map_err(|e| e.to_payload(lang)),
+            None => Err(match &g.open_error {
+                Some(e) => e.to_payload(lang),
+                None => ErrorPayload {
+                    code: Code::Io,
+                    message: lang
+                        .pick("数据库没有打开", "The database is not open")
+                        .into(),
+                    field: None,
+                },
+            }),
+        }
+    }
+}
