@@ -108,7 +108,7 @@ export const en: Record<Key, string> = {
   'list.unassigned': 'Unassigned',
   'list.clearFilters': 'Clear filters',
   'list.sort': 'Sort',
-  'list.sortRelevance': 'Default (relevance / recent)',
+  'list.sortRelevance': 'Default',
   'list.sortName': 'Name',
   'list.sortCode': 'Code',
   'list.sortUpdated': 'Updated',

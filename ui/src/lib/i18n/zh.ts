@@ -107,7 +107,7 @@ export const zh = {
   'list.unassigned': '未分配',
   'list.clearFilters': '清除筛选',
   'list.sort': '排序',
-  'list.sortRelevance': '默认（相关度 / 最近更新）',
+  'list.sortRelevance': '默认',
   'list.sortName': '名称',
   'list.sortCode': '编号',
   'list.sortUpdated': '更新时间',
