@@ -114,12 +114,12 @@ export class WebDriver {
     // WebKitGTK under Xvfb sometimes waits for a paint that never comes when
     // the page is idle: nudge a repaint first, retry, and as a last resort
     // grab the whole X screen.
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 2; attempt++) {
       await this.exec(
         'document.documentElement.style.outline = "1px solid transparent"; requestAnimationFrame(() => { document.documentElement.style.outline = ""; });',
       ).catch(() => {});
       try {
-        const b64 = await this.req('GET', '/screenshot', undefined, 15000);
+        const b64 = await this.req('GET', '/screenshot', undefined, 8000);
         await writeFile(file, Buffer.from(b64, 'base64'));
         return;
       } catch {

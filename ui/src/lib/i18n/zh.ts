@@ -106,6 +106,7 @@ export const zh = {
   'list.filterRegion': '地区',
   'list.unassigned': '未分配',
   'list.clearFilters': '清除筛选',
+  'list.filterAll': '{name}：全部',
   'list.sort': '排序',
   'list.sortRelevance': '默认',
   'list.sortName': '名称',
