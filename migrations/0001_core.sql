@@ -55,10 +55,12 @@ CREATE TABLE customers (
 CREATE INDEX customers_live_updated ON customers(updated_at DESC) WHERE deleted_at IS NULL;
 CREATE INDEX customers_live_name ON customers(name) WHERE deleted_at IS NULL;
 CREATE INDEX customers_live_status ON customers(status, updated_at DESC) WHERE deleted_at IS NULL;
-CREATE INDEX customers_live_grade ON customers(grade, updated_at DESC) WHERE deleted_at IS NULL;
 CREATE INDEX customers_live_owner ON customers(owner_id, updated_at DESC) WHERE deleted_at IS NULL;
-CREATE INDEX customers_live_industry ON customers(industry, updated_at DESC) WHERE deleted_at IS NULL;
-CREATE INDEX customers_live_province ON customers(province, city) WHERE deleted_at IS NULL;
+-- Covering index for the list's filter combinations: counting and sorting
+-- a filtered page reads only this index, never the wide table rows.
+CREATE INDEX customers_live_filter ON customers(
+    status, grade, owner_id, industry, province, city, updated_at, created_at, name, code, last_followup_at
+) WHERE deleted_at IS NULL;
 CREATE INDEX customers_live_lastfu ON customers(last_followup_at) WHERE deleted_at IS NULL;
 CREATE INDEX customers_created ON customers(created_at);
 CREATE INDEX customers_deleted ON customers(deleted_at) WHERE deleted_at IS NOT NULL;
@@ -126,5 +128,11 @@ CREATE TABLE search_docs (
     rid         INTEGER PRIMARY KEY AUTOINCREMENT,
     customer_id TEXT NOT NULL UNIQUE REFERENCES customers(id) ON DELETE CASCADE
 ) STRICT;
-CREATE VIRTUAL TABLE customer_fts USING fts5(body, tokenize = 'trigram');
-CREATE VIRTUAL TABLE customer_grams USING fts5(grams, tokenize = 'unicode61 remove_diacritics 0', detail = 'none');
+-- Contentless: the text lives in the entity tables; the index only needs
+-- to answer "which rows". contentless_delete lets a document be replaced.
+CREATE VIRTUAL TABLE customer_fts USING fts5(
+    body, tokenize = 'trigram', content = '', contentless_delete = 1
+);
+CREATE VIRTUAL TABLE customer_grams USING fts5(
+    grams, tokenize = 'unicode61 remove_diacritics 0', detail = 'none', content = '', contentless_delete = 1
+);

@@ -50,11 +50,19 @@ pub fn backup_to(ws: &Workspace, dest: &Path) -> Result<()> {
 /// Make a new backup in the backup folder now and prune old ones.
 pub fn backup_now(ws: &Workspace) -> Result<BackupFile> {
     let dir = backup_dir(ws);
-    let now = ws.now_ms();
-    let stamp = chrono::DateTime::from_timestamp_millis(now)
-        .unwrap_or_default()
-        .format("%Y%m%d-%H%M%S%3f");
-    let path = dir.join(format!("kehu-{stamp}.db"));
+    // Names carry the time to the millisecond; two backups in the same
+    // millisecond take the next free one.
+    let mut now = ws.now_ms();
+    let path = loop {
+        let stamp = chrono::DateTime::from_timestamp_millis(now)
+            .unwrap_or_default()
+            .format("%Y%m%d-%H%M%S%3f");
+        let path = dir.join(format!("kehu-{stamp}.db"));
+        if !path.exists() {
+            break path;
+        }
+        now += 1;
+    };
     backup_to(ws, &path)?;
     prune(&dir, KEEP)?;
     let size = std::fs::metadata(&path)?.len();

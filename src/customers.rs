@@ -304,11 +304,11 @@ impl CustomerFields {
             }
         }
         if let Some(owner) = &self.owner_id {
-            let exists: bool = conn.query_row(
-                "SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)",
-                [owner],
-                |r| r.get(0),
-            )?;
+            let exists: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)",
+                )?
+                .query_row([owner], |r| r.get(0))?;
             if !exists {
                 return Err(Error::validation(
                     "owner_id",
@@ -469,11 +469,10 @@ pub fn insert(w: &mut Writer, new: NewCustomer, code: Option<String>) -> Result<
     let code = match code {
         Some(c) => {
             let c = c.trim().to_uppercase();
-            let taken: bool = w.tx().query_row(
-                "SELECT EXISTS(SELECT 1 FROM customers WHERE code = ?1)",
-                [&c],
-                |r| r.get(0),
-            )?;
+            let taken: bool = w
+                .tx()
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM customers WHERE code = ?1)")?
+                .query_row([&c], |r| r.get(0))?;
             if taken {
                 return Err(Error::validation(
                     "code",

@@ -2,6 +2,7 @@
 //! every business rule lives here, and the desktop app, the `kehu` CLI and
 //! the tests all call the same functions.
 
+pub mod alerts;
 pub mod backup;
 pub mod changelog;
 pub mod clock;
@@ -10,13 +11,23 @@ pub mod customer_list;
 pub mod customers;
 pub mod dates;
 pub mod db;
+pub mod dedupe;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod fields;
+pub mod followups;
 pub mod i18n;
+pub mod import;
 pub mod members;
+pub mod opportunities;
+pub mod pipeline;
+pub mod reminders;
 pub mod search;
+pub mod settings;
 pub mod tags;
+pub mod today;
+pub mod template;
 pub mod validate;
 
 pub use db::Workspace;

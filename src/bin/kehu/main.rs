@@ -1,3 +1,137 @@
+//! `kehu`: the command-line face of Kehu. Every subcommand is a thin adapter:
+//! parse arguments, call the core, print the result (human text in the
+//! terminal's language, or JSON with `--json`).
+
+mod alerts;
+mod backup;
+mod customer;
+mod demo;
+mod followup;
+mod export;
+mod import;
+mod member;
+mod opp;
+mod output;
+mod pipeline;
+mod remind;
+mod search;
+mod tag;
+mod today;
+
+use clap::{Parser, Subcommand};
+use kehu::{Lang, Workspace};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "kehu",
+    version,
+    about = "Kehu (客户) — offline-first CRM for salespeople"
+)]
+pub struct Cli {
+    /// Database file (default: the OS data dir, e.g. ~/.local/share/kehu/kehu.db).
+    #[arg(long, global = true, env = "KEHU_DB")]
+    db: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Customers: add, list, show, edit, delete, restore, purge, assign.
+    #[command(subcommand)]
+    Customer(customer::Cmd),
+    /// Search customers by name, code, contact, phone, tag or pinyin.
+    Search(search::Args),
+    /// Tags: add, list, rename, merge, delete, apply.
+    #[command(subcommand)]
+    Tag(tag::Cmd),
+    /// Team members and "me".
+    #[command(subcommand)]
+    Member(member::Cmd),
+    /// Add generated demo customers.
+    Demo(demo::Args),
+    /// Back up the database now (or list backups).
+    Backup(backup::BackupArgs),
+    /// Restore the database from a backup file.
+    Restore(backup::RestoreArgs),
+    /// Follow-ups: add (plan or record), done, postpone, cancel, list, timeline.
+    #[command(subcommand)]
+    Followup(followup::Cmd),
+    /// Reminders: what is due, the headless scheduler, snooze.
+    #[command(subcommand)]
+    Remind(remind::Cmd),
+    /// Opportunities: add, stage, amount, list, history, board.
+    #[command(subcommand)]
+    Opp(opp::Cmd),
+    /// Pipeline stages: list, add, rename, reorder, delete.
+    #[command(subcommand)]
+    Pipeline(pipeline::Cmd),
+    /// Evaluate the alert rules and list active alerts.
+    Alerts(alerts::Args),
+    /// Today: overdue and today's follow-ups, customers due, alerts.
+    Today(today::Args),
+    /// Import customers from an Excel (xlsx/xls/ods) or CSV file.
+    Import(import::Args),
+    /// The import log: list, undo.
+    #[command(subcommand)]
+    Imports(import::Cmd),
+    /// Export customers or contacts to xlsx or csv.
+    Export(export::Args),
+    /// Write the Excel import template.
+    Template(export::TemplateArgs),
+}
+
+/// What a subcommand needs: the open workspace, the output mode and language.
+pub struct Ctx {
+    pub ws: Workspace,
+    pub json: bool,
+    pub lang: Lang,
+}
+
 fn main() {
-    eprintln!("kehu CLI");
+    let cli = Cli::parse();
+    let lang = Lang::from_env();
+    let json = cli.json;
+    if let Err(e) = run(cli, lang) {
+        output::fail(&e, json, lang);
+    }
+}
+
+fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
+    let path = cli.db.unwrap_or_else(kehu::db::default_db_path);
+    if let Command::Restore(args) = &cli.command {
+        // A damaged database cannot be opened; restore works on the file.
+        return backup::restore(&path, args, cli.json, lang);
+    }
+    let mut ws = Workspace::open(&path)?;
+    ws.origin = "cli".into();
+    ws.lang = lang;
+    let mut ctx = Ctx {
+        ws,
+        json: cli.json,
+        lang,
+    };
+    match cli.command {
+        Command::Customer(cmd) => customer::run(&mut ctx, cmd),
+        Command::Search(args) => search::run(&mut ctx, args),
+        Command::Tag(cmd) => tag::run(&mut ctx, cmd),
+        Command::Member(cmd) => member::run(&mut ctx, cmd),
+        Command::Demo(args) => demo::run(&mut ctx, args),
+        Command::Backup(args) => backup::backup(&mut ctx, args),
+        Command::Restore(_) => unreachable!("handled above"),
+        Command::Followup(cmd) => followup::run(&mut ctx, cmd),
+        Command::Remind(cmd) => remind::run(&mut ctx, cmd),
+        Command::Opp(cmd) => opp::run(&mut ctx, cmd),
+        Command::Pipeline(cmd) => pipeline::run(&mut ctx, cmd),
+        Command::Alerts(args) => alerts::run(&mut ctx, args),
+        Command::Today(args) => today::run(&mut ctx, args),
+        Command::Import(args) => import::run(&mut ctx, args),
+        Command::Imports(cmd) => import::run_jobs(&mut ctx, cmd),
+        Command::Export(args) => export::run(&mut ctx, args),
+        Command::Template(args) => export::template(&mut ctx, args),
+    }
 }

@@ -1,0 +1,402 @@
+//! Alert rules (预警, seed 004), with thresholds as the setting
+//! `alerts.thresholds`:
+//!
+//! - `lead_owner`: a lead (潜在客户) not followed up for 3 days → its owner;
+//! - `lead_manager`: … for 7 days → the manager;
+//! - `opportunity_stale`: an open opportunity in one stage for more than 15 days;
+//! - `churn_risk`: a customer (not lost) without a follow-up for 30 days →
+//!   流失风险.
+//!
+//! "Not followed up" counts from the last done follow-up, or from the
+//! customer's creation when there is none. Each condition has a key (rule,
+//! entity and the time it counts from), so evaluating the rules again never
+//! raises the same alert twice; a new follow-up or stage starts a new
+//! condition. An alert is active until dismissed or until its condition no
+//! longer holds (then it is resolved by the next evaluation).
+
+use crate::clock::Millis;
+use crate::db::Workspace;
+use crate::error::{Error, Result};
+use crate::i18n::Lang;
+use crate::settings;
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+const DAY: i64 = 86_400_000;
+pub const SETTING: &str = "alerts.thresholds";
+
+/// Alert thresholds in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct Thresholds {
+    pub lead_owner_days: i64,
+    pub lead_manager_days: i64,
+    pub opportunity_stage_days: i64,
+    pub churn_days: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            lead_owner_days: 3,
+            lead_manager_days: 7,
+            opportunity_stage_days: 15,
+            churn_days: 30,
+        }
+    }
+}
+
+pub fn thresholds(conn: &Connection) -> Result<Thresholds> {
+    Ok(settings::get(conn, SETTING)?.unwrap_or_default())
+}
+
+pub fn set_thresholds(ws: &mut Workspace, t: Thresholds) -> Result<()> {
+    for (f, v) in [
+        ("lead_owner_days", t.lead_owner_days),
+        ("lead_manager_days", t.lead_manager_days),
+        ("opportunity_stage_days", t.opportunity_stage_days),
+        ("churn_days", t.churn_days),
+    ] {
+        if !(1..=3650).contains(&v) {
+            return Err(Error::validation(
+                f,
+                "天数必须在 1 到 3650 之间",
+                "Days must be between 1 and 3650",
+            ));
+        }
+    }
+    let origin = ws.origin.clone();
+    ws.write(&origin, |w| settings::put(w, SETTING, &t))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Rule {
+    LeadOwner,
+    LeadManager,
+    OpportunityStale,
+    ChurnRisk,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 4] = [
+        Rule::LeadOwner,
+        Rule::LeadManager,
+        Rule::OpportunityStale,
+        Rule::ChurnRisk,
+    ];
+    pub fn key(self) -> &'static str {
+        match self {
+            Rule::LeadOwner => "lead_owner",
+            Rule::LeadManager => "lead_manager",
+            Rule::OpportunityStale => "opportunity_stale",
+            Rule::ChurnRisk => "churn_risk",
+        }
+    }
+    pub fn from_key(k: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.key() == k)
+    }
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Rule::LeadOwner => lang.pick("线索未跟进", "Lead not followed up"),
+            Rule::LeadManager => lang.pick("线索长期未跟进（经理）", "Lead neglected (manager)"),
+            Rule::OpportunityStale => lang.pick("商机阶段停滞", "Opportunity stuck in stage"),
+            Rule::ChurnRisk => lang.pick("流失风险", "Churn risk"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Alert {
+    pub id: String,
+    pub rule: Rule,
+    pub rule_label: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub customer_id: Option<String>,
+    pub customer_code: Option<String>,
+    pub customer_name: Option<String>,
+    pub opportunity_name: Option<String>,
+    /// `owner` or `manager`: who the alert is for.
+    pub audience: String,
+    pub owner_id: Option<String>,
+    /// The time the condition counts from (last follow-up, stage entry).
+    pub since: i64,
+    /// Whole days since `since` at the time asked.
+    pub days: i64,
+    pub raised_at: i64,
+    pub message: String,
+}
+
+/// What one evaluation did.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[ts(export)]
+pub struct Evaluation {
+    pub raised: usize,
+    pub resolved: usize,
+}
+
+/// Evaluate every rule at `t`: raise an alert for each condition that holds
+/// and has none yet, and resolve active alerts whose condition ended.
+pub fn evaluate(ws: &mut Workspace, t: Millis) -> Result<Evaluation> {
+    let th = thresholds(ws.conn())?;
+    let stages = crate::pipeline::stages(ws.conn())?;
+    let closed: Vec<String> = stages
+        .iter()
+        .filter(|s| s.kind != crate::pipeline::StageKind::Open)
+        .map(|s| format!("'{}'", s.key.replace('\'', "''")))
+        .collect();
+    let closed = if closed.is_empty() {
+        "''".to_string()
+    } else {
+        closed.join(",")
+    };
+    ws.write("rules", |w| {
+        let mut out = Evaluation::default();
+        // Resolve: customer rules whose customer was followed up (the count
+        // starts from a new time), left the lead status, was lost or deleted.
+        let resolved: Vec<String> = {
+            let mut stmt = w.tx().prepare(&format!(
+                "UPDATE alerts SET resolved_at = ?1
+                 WHERE dismissed_at IS NULL AND resolved_at IS NULL AND (
+                   (entity = 'customer' AND NOT EXISTS (
+                      SELECT 1 FROM customers c WHERE c.id = alerts.entity_id AND c.deleted_at IS NULL
+                        AND coalesce(c.last_followup_at, c.created_at) = alerts.since
+                        AND (alerts.rule NOT IN ('lead_owner', 'lead_manager') OR c.status = 'prospect')
+                        AND c.status <> 'lost'))
+                   OR (entity = 'opportunity' AND NOT EXISTS (
+                      SELECT 1 FROM opportunities o JOIN customers c ON c.id = o.customer_id
+                      WHERE o.id = alerts.entity_id AND o.deleted_at IS NULL AND c.deleted_at IS NULL
+                        AND o.stage_entered_at = alerts.since AND o.stage NOT IN ({closed}))))
+                 RETURNING id"
+            ))?;
+            let rows = stmt.query_map([t], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for id in &resolved {
+            w.log("alert", id, "resolved_at", None, Some(t.into()))?;
+        }
+        out.resolved = resolved.len();
+
+        // Raise.
+        let customer_rule = |rule: Rule, days: i64, lead: bool| {
+            format!(
+                "SELECT '{rule}', 'customer', c.id, c.id, '{aud}', c.owner_id,
+                        '{rule}:' || c.id || ':' || coalesce(c.last_followup_at, c.created_at),
+                        coalesce(c.last_followup_at, c.created_at)
+                 FROM customers c INDEXED BY {index}
+                 WHERE {status} AND c.deleted_at IS NULL
+                   AND coalesce(c.last_followup_at, c.created_at) <= {cutoff}
+                   AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.condition_key =
+                        '{rule}:' || c.id || ':' || coalesce(c.last_followup_at, c.created_at))",
+                rule = rule.key(),
+                aud = if rule == Rule::LeadManager { "manager" } else { "owner" },
+                index = if lead { "customers_live_lead" } else { "customers_live_contact" },
+                status = if lead { "c.status = 'prospect'" } else { "c.status <> 'lost'" },
+                cutoff = t - days * DAY,
+            )
+        };
+        let queries = [
+            customer_rule(Rule::LeadOwner, th.lead_owner_days, true),
+            customer_rule(Rule::LeadManager, th.lead_manager_days, true),
+            customer_rule(Rule::ChurnRisk, th.churn_days, false),
+            format!(
+                "SELECT 'opportunity_stale', 'opportunity', o.id, o.customer_id, 'owner', o.owner_id,
+                        'opportunity_stale:' || o.id || ':' || o.stage || ':' || o.stage_entered_at,
+                        o.stage_entered_at
+                 FROM opportunities o JOIN customers c ON c.id = o.customer_id
+                 WHERE o.deleted_at IS NULL AND c.deleted_at IS NULL AND o.stage NOT IN ({closed})
+                   AND o.stage_entered_at < {cutoff}
+                   AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.condition_key =
+                        'opportunity_stale:' || o.id || ':' || o.stage || ':' || o.stage_entered_at)",
+                cutoff = t - th.opportunity_stage_days * DAY,
+            ),
+        ];
+        for q in &queries {
+            type Cand = (String, String, String, String, String, Option<String>, String, i64);
+            let cands: Vec<Cand> = {
+                let mut stmt = w.tx().prepare(q)?;
+                let rows = stmt.query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                })?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for (rule, entity, entity_id, customer_id, audience, owner_id, key, since) in cands {
+                let id = crate::new_id();
+                w.tx()
+                    .prepare_cached(
+                        "INSERT INTO alerts(id, rule, entity, entity_id, customer_id, audience, owner_id,
+                            condition_key, since, raised_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    )?
+                    .execute(params![
+                        id, rule, entity, entity_id, customer_id, audience, owner_id, key, since, t
+                    ])?;
+                w.log(
+                    "alert",
+                    &id,
+                    "*",
+                    None,
+                    Some(serde_json::json!({
+                        "rule": rule, "entity": entity, "entity_id": entity_id,
+                        "customer_id": customer_id, "audience": audience, "owner_id": owner_id,
+                        "condition_key": key, "since": since, "raised_at": t,
+                    })),
+                )?;
+                out.raised += 1;
+            }
+        }
+        Ok(out)
+    })
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct AlertQuery {
+    /// Only alerts for this owner (owner-audience alerts of their customers).
+    pub owner_id: Option<String>,
+    /// Include manager-audience alerts (a manager's view).
+    pub manager: bool,
+    pub rule: Option<Rule>,
+    pub limit: Option<usize>,
+}
+
+/// Active alerts (neither dismissed nor resolved), newest first, and how
+/// many there are in all.
+pub fn active(
+    conn: &Connection,
+    t: Millis,
+    q: &AlertQuery,
+    lang: Lang,
+) -> Result<(i64, Vec<Alert>)> {
+    let mut filter = String::from("a.dismissed_at IS NULL AND a.resolved_at IS NULL");
+    let mut args: Vec<rusqlite::types::Value> = vec![];
+    if let Some(o) = &q.owner_id {
+        args.push(o.clone().into());
+        if q.manager {
+            filter += &format!(
+                " AND (a.owner_id = ?{} OR a.audience = 'manager')",
+                args.len()
+            );
+        } else {
+            filter += &format!(" AND a.owner_id = ?{} AND a.audience = 'owner'", args.len());
+        }
+    }
+    if let Some(r) = q.rule {
+        args.push(r.key().to_string().into());
+        filter += &format!(" AND a.rule = ?{}", args.len());
+    }
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM alerts a INDEXED BY alerts_active WHERE {filter}"),
+        rusqlite::params_from_iter(args.clone()),
+        |r| r.get(0),
+    )?;
+    let sql = format!(
+        "SELECT a.id, a.rule, a.entity, a.entity_id, a.customer_id, c.code, c.name, o.name, a.audience,
+                a.owner_id, a.since, a.raised_at
+         FROM alerts a INDEXED BY alerts_active LEFT JOIN customers c ON c.id = a.customer_id
+         LEFT JOIN opportunities o ON a.entity = 'opportunity' AND o.id = a.entity_id
+         WHERE {filter} ORDER BY a.raised_at DESC, a.id DESC LIMIT {}",
+        q.limit.unwrap_or(10_000)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+        let rule = Rule::from_key(&r.get::<_, String>(1)?).unwrap_or(Rule::ChurnRisk);
+        let since: i64 = r.get(10)?;
+        let days = (t - since).div_euclid(DAY);
+        let customer_name: Option<String> = r.get(6)?;
+        let opp_name: Option<String> = r.get(7)?;
+        let cn = customer_name.clone().unwrap_or_default();
+        let message = match (rule, lang) {
+            (Rule::LeadOwner | Rule::LeadManager, Lang::Zh) => {
+                format!("潜在客户“{cn}”已 {days} 天未跟进")
+            }
+            (Rule::LeadOwner | Rule::LeadManager, Lang::En) => {
+                format!("Lead “{cn}” not followed up for {days} days")
+            }
+            (Rule::OpportunityStale, Lang::Zh) => format!(
+                "销售机会“{}”（{cn}）已在当前阶段停留 {days} 天",
+                opp_name.clone().unwrap_or_default()
+            ),
+            (Rule::OpportunityStale, Lang::En) => format!(
+                "Opportunity “{}” ({cn}) has been in its stage for {days} days",
+                opp_name.clone().unwrap_or_default()
+            ),
+            (Rule::ChurnRisk, Lang::Zh) => format!("客户“{cn}”已 {days} 天无跟进，有流失风险"),
+            (Rule::ChurnRisk, Lang::En) => {
+                format!("“{cn}” has had no follow-up for {days} days: churn risk")
+            }
+        };
+        Ok(Alert {
+            id: r.get(0)?,
+            rule_label: rule.label(lang).to_string(),
+            rule,
+            entity: r.get(2)?,
+            entity_id: r.get(3)?,
+            customer_id: r.get(4)?,
+            customer_code: r.get(5)?,
+            customer_name,
+            opportunity_name: opp_name,
+            audience: r.get(8)?,
+            owner_id: r.get(9)?,
+            since,
+            days,
+            raised_at: r.get(11)?,
+            message,
+        })
+    })?;
+    Ok((total, rows.collect::<rusqlite::Result<_>>()?))
+}
+
+/// Dismiss an alert (it will not come back for the same condition).
+pub fn dismiss(ws: &mut Workspace, id: &str) -> Result<()> {
+    let origin = ws.origin.clone();
+    ws.write(&origin, |w| {
+        let n = w.tx().execute(
+            "UPDATE alerts SET dismissed_at = ?2 WHERE id = ?1 AND dismissed_at IS NULL",
+            params![id, w.now()],
+        )?;
+        if n == 0 {
+            let exists: bool = w.tx().query_row(
+                "SELECT EXISTS(SELECT 1 FROM alerts WHERE id = ?1)",
+                [id],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Err(Error::not_found("alert", id));
+            }
+            return Ok(());
+        }
+        w.log(
+            "alert",
+            id,
+            "dismissed_at",
+            None,
+            Some(Value::from(w.now())),
+        )
+    })
+}
+
+/// Customers marked 流失风险: those with an active churn-risk alert.
+pub fn churn_risk_customers(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT customer_id FROM alerts INDEXED BY alerts_active
+         WHERE rule = 'churn_risk' AND dismissed_at IS NULL AND resolved_at IS NULL",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,137 @@
+mod common;
+
+use common::*;
+use kehu::customer_list::{list, CustomerQuery};
+use kehu::search::search_ids;
+use proptest::prelude::*;
+
+fn find(ws: &kehu::Workspace, q: &str) -> Vec<String> {
+    search_ids(ws.conn(), q, 50).unwrap()
+}
+
+#[test]
+fn the_ways_people_type_all_find_the_customer() {
+    let mut e = env();
+    let c = add(
+        &mut e.ws,
+        "深圳市腾云科技有限公司",
+        vec![contact("张三", "138 0013 8000")],
+        &["大客户"],
+    );
+    let other = add(
+        &mut e.ws,
+        "北京华信贸易有限公司",
+        vec![contact("李四", "13912345678")],
+        &[],
+    );
+    kehu::contacts::add(
+        &mut e.ws,
+        &other.id,
+        kehu::contacts::ContactFields {
+            name: "王五".into(),
+            email: Some("wangwu@huaxin.cn".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for q in [
+        "zhang",
+        "zs",
+        "张三",
+        "138 0013",
+        "13800138000",
+        "腾云",
+        "云科",
+        "tengyun",
+        "szstykj",
+        "大客户",
+        &c.code,
+        "ZHANGSAN",
+        "深圳市腾云",
+    ] {
+        assert_eq!(find(&e.ws, q), vec![c.id.clone()], "query {q:?}");
+    }
+    // A code prefix finds every customer of that day, ours among them.
+    assert!(find(&e.ws, &c.code[..7]).contains(&c.id));
+    for q in ["华信", "lisi", "wangwu@", "王五", "hx"] {
+        assert_eq!(find(&e.ws, q), vec![other.id.clone()], "query {q:?}");
+    }
+    assert!(find(&e.ws, "不存在的公司").is_empty());
+    assert!(find(&e.ws, "").is_empty());
+    assert!(
+        find(&e.ws, "\"*^").is_empty(),
+        "FTS syntax characters are not an error"
+    );
+}
+
+#[test]
+fn one_chinese_character_and_two_letter_initials_work() {
+    let mut e = env();
+    let a = add(&mut e.ws, "腾云科技", vec![], &[]);
+    let b = add(&mut e.ws, "华信贸易", vec![], &[]);
+    assert_eq!(find(&e.ws, "腾"), vec![a.id.clone()]);
+    assert_eq!(find(&e.ws, "ty"), vec![a.id.clone()]);
+    assert_eq!(find(&e.ws, "hx"), vec![b.id.clone()]);
+}
+
+#[test]
+fn names_starting_with_the_query_rank_first() {
+    let mut e = env();
+    let inside = add(&mut e.ws, "深圳腾云科技", vec![], &[]);
+    let starts = add(&mut e.ws, "腾云网络", vec![], &[]);
+    let by_contact = add(
+        &mut e.ws,
+        "华信贸易",
+        vec![contact("腾云", "13800138000")],
+        &[],
+    );
+    assert_eq!(
+        find(&e.ws, "腾云"),
+        vec![starts.id, inside.id, by_contact.id]
+    );
+}
+
+#[test]
+fn renaming_a_tag_reindexes_its_customers() {
+    let mut e = env();
+    let c = add(&mut e.ws, "腾云科技", vec![], &["老客户"]);
+    kehu::tags::edit(&mut e.ws, "老客户", Some("战略客户"), None).unwrap();
+    assert_eq!(find(&e.ws, "战略客户"), vec![c.id.clone()]);
+    assert!(find(&e.ws, "老客户").is_empty());
+}
+
+#[test]
+fn search_combines_with_filters_in_the_list() {
+    let mut e = env();
+    let a = add(&mut e.ws, "腾云科技", vec![], &[]);
+    add(&mut e.ws, "腾云网络", vec![], &[]);
+    kehu::customers::update(
+        &mut e.ws,
+        &a.id,
+        &patch(&[("grade", serde_json::json!("A"))]),
+    )
+    .unwrap();
+    let q = CustomerQuery {
+        text: Some("腾云".into()),
+        grade: vec![kehu::customers::Grade::A],
+        ..Default::default()
+    };
+    let page = list(e.ws.conn(), &q).unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.rows[0].id, a.id);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    /// A created customer is always found by its name and by its code.
+    #[test]
+    fn a_created_customer_is_found_by_its_name_and_code(names in prop::collection::vec("[\\u4e00-\\u9fa5]{2,8}(科技|贸易|有限公司)?|[A-Za-z]{3,10} [A-Za-z]{2,6}", 1..6)) {
+        let mut e = env();
+        for name in &names {
+            let c = add(&mut e.ws, name, vec![], &[]);
+            let by_name = find(&e.ws, name);
+            prop_assert!(by_name.contains(&c.id), "{} not found by name", name);
+            prop_assert_eq!(find(&e.ws, &c.code), vec![c.id.clone()]);
+        }
+    }
+}
