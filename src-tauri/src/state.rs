@@ -24,8 +24,18 @@ struct Inner {
     lang: Lang,
 }
 
-/// The database path: `KEHU_DB`, else the OS data dir.
+/// The database path: `--db PATH`, else `KEHU_DB`, else the OS data dir.
 pub fn db_path_from_env() -> PathBuf {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--db" {
+            if let Some(p) = args.next() {
+                return PathBuf::from(p);
+            }
+        } else if let Some(p) = a.to_str().and_then(|s| s.strip_prefix("--db=")) {
+            return PathBuf::from(p);
+        }
+    }
     std::env::var_os("KEHU_DB")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)

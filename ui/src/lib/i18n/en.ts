@@ -15,7 +15,7 @@ export const en: Record<Key, string> = {
   'nav.sync': 'Team sync',
   'nav.trash': 'Trash',
   'nav.settings': 'Settings',
-  'nav.soon': 'Coming soon',
+  'nav.soon': 'Soon',
   'nav.search': 'Search',
   'nav.searchHint': 'Ctrl+K',
 
@@ -97,7 +97,7 @@ export const en: Record<Key, string> = {
 
   'list.title': 'Customers',
   'list.count': '{n} customers',
-  'list.searchPlaceholder': 'Search name, code, contact, phone, pinyin (e.g. zs)',
+  'list.searchPlaceholder': 'Name, code, contact, phone or pinyin',
   'list.new': 'New customer',
   'list.filterStatus': 'Status',
   'list.filterGrade': 'Grade',
@@ -107,8 +107,9 @@ export const en: Record<Key, string> = {
   'list.filterRegion': 'Region',
   'list.unassigned': 'Unassigned',
   'list.clearFilters': 'Clear filters',
+  'list.filterAll': '{name}: All',
   'list.sort': 'Sort',
-  'list.sortRelevance': 'Default (relevance / recent)',
+  'list.sortRelevance': 'Default',
   'list.sortName': 'Name',
   'list.sortCode': 'Code',
   'list.sortUpdated': 'Updated',
