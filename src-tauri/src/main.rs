@@ -6,6 +6,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod jobs;
+mod shell;
 mod state;
 
 use state::AppState;
@@ -26,7 +28,23 @@ fn main() {
         });
     }
     tauri::Builder::default()
+        // First, so a second launch only focuses the running window.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            shell::show_main(app)
+        }))
+        .plugin(tauri_plugin_dialog::init())
         .manage(app_state)
+        .manage(jobs::Jobs::default())
+        .setup(|app| {
+            if std::env::var_os("KEHU_NO_TRAY").is_none() {
+                if let Err(e) = shell::build_tray(app.handle()) {
+                    eprintln!("kehu: no tray icon: {e}");
+                }
+            }
+            shell::start_scheduler(app.handle());
+            Ok(())
+        })
+        .on_window_event(shell::on_window_event)
         .invoke_handler(commands::handler())
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -76,6 +76,7 @@ after(async () => {
 });
 
 step('the app opens on the customer list in Chinese, with demo data on first start', async () => {
+  await navTo('nav-customers'); // the app starts on Today
   const count = await wd.until('customer count', async () => {
     const t = await text('[data-testid="list-count"]');
     return t && /\d/.test(t) ? t : null;
@@ -234,6 +235,7 @@ step('a damaged database shows the error view and is restored from a backup', as
   const restore = await wd.find('[data-testid="db-error"] li button');
   await restore.click();
   await restore.click(); // confirm
+  await navTo('nav-customers');
   await wd.until('list after restore', async () => /\d/.test(await text('[data-testid="list-count"]')));
   assert.ok(readdirSync(dir).some((f) => f.includes('damaged')), 'the damaged file is kept aside');
   await snap('after-restore');

@@ -30,5 +30,8 @@ done
 
 export WEBDRIVER_URL="http://127.0.0.1:$PORT"
 status=0
-node --test --test-concurrency=1 --test-reporter=spec "$ROOT/tests/e2e/app.test.mjs" || status=$?
+# E2E_ONLY=pages.test.mjs runs one file.
+FILES=("$ROOT/tests/e2e/app.test.mjs" "$ROOT/tests/e2e/pages.test.mjs")
+if [ -n "${E2E_ONLY:-}" ]; then FILES=("$ROOT/tests/e2e/$E2E_ONLY"); fi
+node --test --test-concurrency=1 --test-reporter=spec "${FILES[@]}" || status=$?
 exit $status

@@ -6,7 +6,11 @@
 pub mod backup;
 pub mod contacts;
 pub mod customers;
+pub mod dedupe;
+pub mod followups;
+pub mod imports;
 pub mod members;
+pub mod opportunities;
 pub mod search;
 pub mod settings;
 pub mod tags;
@@ -51,5 +55,36 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         backup::backup_list,
         backup::backup_now,
         backup::backup_restore,
+        followups::today_get,
+        followups::followup_add,
+        followups::followup_complete,
+        followups::followup_postpone,
+        followups::followup_cancel,
+        followups::followup_timeline,
+        followups::followup_suggest,
+        followups::alert_dismiss,
+        opportunities::pipeline_board,
+        opportunities::pipeline_stages,
+        opportunities::opportunity_list,
+        opportunities::opportunity_create,
+        opportunities::opportunity_set_stage,
+        opportunities::opportunity_history,
+        imports::pick_import_file,
+        imports::pick_save_file,
+        imports::import_preview,
+        imports::import_run,
+        imports::import_cancel,
+        imports::import_error_report,
+        imports::import_jobs,
+        imports::import_undo,
+        imports::template_save,
+        imports::export_customers,
+        dedupe::dedupe_candidates,
+        dedupe::dedupe_scan,
+        dedupe::dedupe_cancel,
+        dedupe::dedupe_ignore,
+        dedupe::dedupe_merge,
+        dedupe::dedupe_unmerge,
+        dedupe::dedupe_history,
     ]
 }

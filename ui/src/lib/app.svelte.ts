@@ -10,7 +10,11 @@ export type Page =
   | { name: 'customer'; id: string }
   | { name: 'new' }
   | { name: 'trash' }
-  | { name: 'settings' };
+  | { name: 'settings' }
+  | { name: 'today' }
+  | { name: 'pipeline' }
+  | { name: 'import' }
+  | { name: 'duplicates' };
 
 function savedLang(): string | null {
   try {
@@ -21,7 +25,7 @@ function savedLang(): string | null {
 }
 
 export const app = $state({
-  page: { name: 'customers' } as Page,
+  page: { name: 'today' } as Page,
   lang: initialLang(savedLang()) as Lang,
   /** Bumped after any change, so views reload what they show. */
   epoch: 0,

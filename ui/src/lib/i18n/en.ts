@@ -1,6 +1,7 @@
 // English. The type makes a missing key a compile error.
 
 import type { Key } from './zh';
+import { enPages } from './en.pages';
 
 export const en: Record<Key, string> = {
   'app.name': 'Kehu',
@@ -220,4 +221,7 @@ export const en: Record<Key, string> = {
   'dberror.backupsHint': 'The current file is kept beside it (renamed .damaged-<time>), never deleted.',
   'dberror.noBackups': 'No backups were found.',
   'dberror.restore': 'Restore this backup',
+
+  // Daily-work pages (Today, follow-ups, pipeline, import/export, duplicates).
+  ...enPages,
 };

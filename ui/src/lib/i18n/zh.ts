@@ -1,6 +1,8 @@
 // Chinese (zh-CN), the default language. Every key here must exist in en.ts
 // (the type of en.ts enforces it; i18n.test.ts checks placeholders too).
 
+import { zhPages } from './zh.pages';
+
 export const zh = {
   'app.name': 'Kehu 客户',
   'app.tagline': '客户管理',
@@ -219,6 +221,9 @@ export const zh = {
   'dberror.backupsHint': '恢复时，当前文件会改名保留在原处（.damaged-时间），不会被删除。',
   'dberror.noBackups': '没有找到备份。',
   'dberror.restore': '用这个备份恢复',
+
+  // Daily-work pages (Today, follow-ups, pipeline, import/export, duplicates).
+  ...zhPages,
 } as const;
 
 export type Key = keyof typeof zh;
