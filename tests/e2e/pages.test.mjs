@@ -50,6 +50,10 @@ async function setValue(css, value) {
     value,
   );
 }
+async function scrollTo(css) {
+  const el = await wd.find(css);
+  await wd.exec('arguments[0].scrollIntoView({ block: "start" })', { 'element-6066-11e4-a52e-4f735466cecf': el.id });
+}
 const nav = (id) => click(`[data-testid="nav-${id}"]`);
 async function press(key) {
   await wd.req('POST', '/actions', {
@@ -129,7 +133,7 @@ step('a follow-up planned with a reminder shows on Today, is done with a result 
   await click('[data-testid="fu-save"]');
   const planned = await rowWith('[data-testid="timeline-item"]', '确认报价');
   assert.match(await planned.text(), /待跟进/);
-  assert.match(await planned.text(), /⏰/, 'the reminder time is shown');
+  assert.match(await planned.text(), /提醒 \d{4}-\d{2}-\d{2} \d{2}:\d{2}/, 'the reminder time is shown');
 
   await nav('today');
   const row = await rowWith('[data-testid="today-followup"]', FULL);
@@ -150,6 +154,7 @@ step('a follow-up planned with a reminder shows on Today, is done with a result 
   await hit.click();
   const done = await rowWith('[data-testid="timeline-item"]', RESULT);
   assert.match(await done.text(), /已完成/);
+  await scrollTo('[data-testid="followups"]');
   await snap('timeline-done');
 });
 
@@ -319,6 +324,7 @@ step('the pages read well in English', async () => {
   await fill('[data-testid="list-search"]', FULL);
   await (await rowWith('[data-testid="customer-row"]', FULL)).click();
   await wd.find('[data-testid="timeline"]');
+  await scrollTo('[data-testid="followups"]');
   await snap('timeline-en');
   await setLang('zh');
 });

@@ -182,4 +182,9 @@ export const enPages: Record<keyof typeof zhPages, string> = {
   'pipe.left': 'Left',
   'pipe.current': 'current',
   'pipe.card': 'opportunity card; ←/→ changes the stage',
+  'pipe.stayed': '{d} in stage',
+  'pipe.duration': 'Time spent',
+  'fu.remindAt': 'Reminder {t}',
+  'today.more': 'Show {n} more',
+  'today.fewer': 'Show fewer',
 };

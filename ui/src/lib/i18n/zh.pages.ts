@@ -181,4 +181,9 @@ export const zhPages = {
   'pipe.left': '离开',
   'pipe.current': '当前阶段',
   'pipe.card': '商机卡片，可用 ←/→ 换阶段',
+  'pipe.stayed': '停留 {d}',
+  'pipe.duration': '停留时间',
+  'fu.remindAt': '提醒 {t}',
+  'today.more': '再显示 {n} 条',
+  'today.fewer': '收起',
 } as const;

@@ -28,6 +28,8 @@ describe('formatDuration', () => {
     expect(formatDuration(ms, 'zh')).toBe('3天5小时');
     expect(formatDuration(ms, 'en')).toBe('3d 5h');
     expect(formatDuration(45 * 60_000, 'zh')).toBe('45分钟');
+    expect(formatDuration(20_000, 'zh')).toBe('不到1分钟');
+    expect(formatDuration(20_000, 'en')).toBe('< 1 min');
   });
 });
 

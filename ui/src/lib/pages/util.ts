@@ -41,6 +41,7 @@ export function nextSlot(now: number): number {
 /** A duration as `3天5小时` / `3d 5h`, `45分钟` / `45 min`. */
 export function formatDuration(ms: number, lang: 'zh' | 'en'): string {
   const min = Math.max(0, Math.floor(ms / 60_000));
+  if (min === 0) return lang === 'zh' ? '不到1分钟' : '< 1 min';
   const d = Math.floor(min / 1440);
   const h = Math.floor((min % 1440) / 60);
   const m = min % 60;
