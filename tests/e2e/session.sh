@@ -31,4 +31,7 @@ done
 export WEBDRIVER_URL="http://127.0.0.1:$PORT"
 status=0
 node --test --test-concurrency=1 --test-reporter=spec "$ROOT/tests/e2e/app.test.mjs" || status=$?
+if [ -n "${E2E_BIG_DB:-}" ]; then
+  node --test --test-reporter=spec "$ROOT/tests/e2e/big.test.mjs" || status=$?
+fi
 exit $status
