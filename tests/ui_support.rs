@@ -10,9 +10,15 @@ fn customer(ws: &mut kehu::Workspace, name: &str, province: &str, industry: &str
     let mut f = CustomerFields::named(name);
     f.province = Some(province.into());
     f.industry = Some(industry.into());
-    customers::create(ws, NewCustomer { fields: f, ..Default::default() })
-        .unwrap()
-        .id
+    customers::create(
+        ws,
+        NewCustomer {
+            fields: f,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .id
 }
 
 #[test]

@@ -52,8 +52,13 @@ fn open(path: &std::path::Path, lang: Lang) -> kehu::Result<Workspace> {
         [],
         |r| r.get(0),
     )?;
-    if empty && std::env::var_os("KEHU_NO_DEMO").is_none() {
-        kehu::demo::generate(&mut ws, DEMO_CUSTOMERS, DEMO_SEED)?;
+    // KEHU_DEMO_CUSTOMERS overrides the size (0 = start empty).
+    let n = std::env::var("KEHU_DEMO_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEMO_CUSTOMERS);
+    if empty && n > 0 {
+        kehu::demo::generate(&mut ws, n, DEMO_SEED)?;
     }
     Ok(ws)
 }

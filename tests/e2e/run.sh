@@ -33,6 +33,16 @@ if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
   cargo build -p kehu-desktop
 fi
 
+# Optional: E2E_BIG=100000 also checks the list over that many customers
+# (the database is generated once with the kehu CLI and kept in target/).
+if [ -n "${E2E_BIG:-}" ]; then
+  export E2E_BIG_DB="$TARGET/e2e-big-$E2E_BIG.db"
+  if [ ! -f "$E2E_BIG_DB" ]; then
+    cargo build --release --bin kehu
+    "$TARGET/release/kehu" --db "$E2E_BIG_DB" demo --customers "$E2E_BIG"
+  fi
+fi
+
 rm -rf "$E2E_SHOTS"
 mkdir -p "$E2E_SHOTS"
 

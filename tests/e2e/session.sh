@@ -34,4 +34,7 @@ status=0
 FILES=("$ROOT/tests/e2e/app.test.mjs" "$ROOT/tests/e2e/pages.test.mjs")
 if [ -n "${E2E_ONLY:-}" ]; then FILES=("$ROOT/tests/e2e/$E2E_ONLY"); fi
 node --test --test-concurrency=1 --test-reporter=spec "${FILES[@]}" || status=$?
+if [ -n "${E2E_BIG_DB:-}" ]; then
+  node --test --test-reporter=spec "$ROOT/tests/e2e/big.test.mjs" || status=$?
+fi
 exit $status

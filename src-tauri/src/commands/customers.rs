@@ -11,7 +11,10 @@ use tauri::State;
 use ts_rs::TS;
 
 #[tauri::command]
-pub async fn customer_list(state: State<'_, AppState>, query: CustomerQuery) -> Res<Page<CustomerRow>> {
+pub async fn customer_list(
+    state: State<'_, AppState>,
+    query: CustomerQuery,
+) -> Res<Page<CustomerRow>> {
     state.with(|ws| customer_list::list(ws.conn(), &query))
 }
 
@@ -50,7 +53,11 @@ pub async fn customer_create(state: State<'_, AppState>, customer: NewCustomer) 
 }
 
 #[tauri::command]
-pub async fn customer_update(state: State<'_, AppState>, id: String, patch: Map<String, Value>) -> Res<Customer> {
+pub async fn customer_update(
+    state: State<'_, AppState>,
+    id: String,
+    patch: Map<String, Value>,
+) -> Res<Customer> {
     state.with(|ws| customers::update(ws, &id, &patch))
 }
 

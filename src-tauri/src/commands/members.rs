@@ -17,7 +17,11 @@ pub async fn member_add(state: State<'_, AppState>, fields: MemberFields) -> Res
 }
 
 #[tauri::command]
-pub async fn member_update(state: State<'_, AppState>, id: String, patch: Map<String, Value>) -> Res<Member> {
+pub async fn member_update(
+    state: State<'_, AppState>,
+    id: String,
+    patch: Map<String, Value>,
+) -> Res<Member> {
     state.with(|ws| members::update(ws, &id, &patch))
 }
 

@@ -11,7 +11,11 @@ pub async fn tag_list(state: State<'_, AppState>) -> Res<Vec<Tag>> {
 }
 
 #[tauri::command]
-pub async fn tag_create(state: State<'_, AppState>, name: String, color: Option<String>) -> Res<Tag> {
+pub async fn tag_create(
+    state: State<'_, AppState>,
+    name: String,
+    color: Option<String>,
+) -> Res<Tag> {
     state.with(|ws| tags::create(ws, &name, color.as_deref()))
 }
 

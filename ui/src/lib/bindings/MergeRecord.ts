@@ -7,4 +7,4 @@ export type MergeRecord = { id: string, master_id: string, master_name: string, 
 /**
  * Names of the merged customers, in the order of `others`.
  */
-other_names: Array<string>, at: bigint, undone_at: bigint | null, };
+other_names: Array<string>, at: number, undone_at: number | null, };

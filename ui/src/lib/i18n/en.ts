@@ -129,7 +129,6 @@ export const en: Record<Key, string> = {
   'list.tagName': 'Tag name',
   'list.bulkDone': '{n} customers updated',
   'list.deleted': '{n} customers moved to the trash',
-  'list.changedOutside': 'Data changed elsewhere; the list was refreshed',
 
   'detail.basic': 'Basic information',
   'detail.business': 'Needs and purchasing',

@@ -129,7 +129,6 @@ export const zh = {
   'list.tagName': '标签名称',
   'list.bulkDone': '已更新 {n} 个客户',
   'list.deleted': '已将 {n} 个客户移入回收站',
-  'list.changedOutside': '数据已在其他地方更新，列表已刷新',
 
   'detail.basic': '基本信息',
   'detail.business': '需求与采购',

@@ -5,7 +5,7 @@ import type { Kind } from '../bindings/Kind';
 import type { Key } from '../i18n';
 
 /** i64 values arrive as JSON numbers although ts-rs types them as bigint. */
-export function num(x: bigint | number | null | undefined): number | null {
+export function num(x: number | bigint | null | undefined): number | null {
   return x == null ? null : Number(x);
 }
 
