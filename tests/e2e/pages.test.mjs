@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebDriver } from './webdriver.mjs';
@@ -156,6 +156,29 @@ step('a follow-up planned with a reminder shows on Today, is done with a result 
   assert.match(await done.text(), /已完成/);
   await scrollTo('[data-testid="followups"]');
   await snap('timeline-done');
+});
+
+step('the running app delivers a due reminder as one desktop notification', async () => {
+  // dbus-monitor on the session bus of this run (run.sh starts one) sees every Notify call.
+  const mon = spawn('dbus-monitor', ['--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"]);
+  let seen = '';
+  mon.stdout.on('data', (b) => (seen += b.toString()));
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const found = await invoke('customer_list', { query: { text: FULL } });
+    const id = found.ok.rows[0].id;
+    const r = await invoke('followup_add', {
+      followup: { customer: id, kind: 'visit', purpose: '提醒测试', planned_at: Date.now() + 4000, remind_before_min: 0 },
+    });
+    assert.ok(!r.err, JSON.stringify(r.err));
+    const title = `跟进提醒：${FULL}`;
+    await wd.until('the Notify call', async () => seen.includes(title), 20000);
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.equal(seen.split(title).length - 1, 1, 'delivered exactly once');
+    assert.match(seen, /拜访/);
+  } finally {
+    mon.kill();
+  }
 });
 
 step('postponing without a reason is refused next to the field', async () => {
