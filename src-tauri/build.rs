@@ -52,6 +52,7 @@ const COMMANDS: &[&str] = &[
     "followup_timeline",
     "followup_suggest",
     "alert_dismiss",
+    "reminders_restart",
     "pipeline_board",
     "pipeline_stages",
     "opportunity_list",

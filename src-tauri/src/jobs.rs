@@ -13,14 +13,14 @@ pub struct Jobs {
     pub scan_cancel: AtomicBool,
     /// The last import's report, kept for "download error report".
     pub last_import: Mutex<Option<ImportReport>>,
-    /// The reminder scheduler; dropping it stops it.
-    pub scheduler: Mutex<Option<SchedulerHandle>>,
+    /// The reminder scheduler and the language it speaks; dropping it stops it.
+    pub scheduler: Mutex<Option<(SchedulerHandle, kehu::Lang)>>,
 }
 
 impl Jobs {
     /// Re-check reminders now (after a follow-up was planned or moved).
     pub fn wake_scheduler(&self) {
-        if let Some(h) = self
+        if let Some((h, _)) = self
             .scheduler
             .lock()
             .unwrap_or_else(|p| p.into_inner())

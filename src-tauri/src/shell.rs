@@ -38,8 +38,9 @@ fn go<R: Runtime>(app: &AppHandle<R>, page: &str, id: Option<String>) {
     );
 }
 
-/// Start the reminder scheduler on its own connection. Without a database
-/// (the error view) there is nothing to remind of.
+/// Start the reminder scheduler on its own connection (again, when the
+/// language changed). Without a database (the error view) there is
+/// nothing to remind of.
 pub fn start_scheduler(app: &AppHandle) {
     let state = app.state::<AppState>();
     if state.open_error().is_some() {
@@ -54,18 +55,23 @@ pub fn start_scheduler(app: &AppHandle) {
             let _ = handle.emit("data-changed", ());
         }
     });
+    let jobs = app.state::<Jobs>();
+    let mut slot = jobs.scheduler.lock().unwrap_or_else(|p| p.into_inner());
+    // Already running in this language: keep it; else stop it first.
+    if let Some((old, old_lang)) = slot.take() {
+        if old_lang == lang {
+            *slot = Some((old, old_lang));
+            return;
+        }
+        old.stop();
+    }
     match Scheduler::spawn_with(
         &state.db_path,
         DesktopNotifier::new(lang),
         lang,
         Some(on_action),
     ) {
-        Ok(h) => {
-            *app.state::<Jobs>()
-                .scheduler
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(h)
-        }
+        Ok(h) => *slot = Some((h, lang)),
         Err(e) => eprintln!("kehu: reminders could not start: {}", e.message(lang)),
     }
 }
@@ -84,7 +90,7 @@ pub fn build_tray(app: &AppHandle) -> tauri::Result<()> {
             "open" => show_main(app),
             "today" => go(app, "today", None),
             "quit" => {
-                if let Some(h) = app
+                if let Some((h, _)) = app
                     .state::<Jobs>()
                     .scheduler
                     .lock()

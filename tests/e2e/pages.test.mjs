@@ -158,7 +158,8 @@ step('a follow-up planned with a reminder shows on Today, is done with a result 
   await snap('timeline-done');
 });
 
-step('the running app delivers a due reminder as one desktop notification', async () => {
+/** Plan a follow-up of FULL due in 4 s and return what dbus-monitor saw of Notify calls 9 s later. */
+async function remindSoon(purpose, expect) {
   // dbus-monitor on the session bus of this run (run.sh starts one) sees every Notify call.
   const mon = spawn('dbus-monitor', ['--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"]);
   let seen = '';
@@ -168,17 +169,22 @@ step('the running app delivers a due reminder as one desktop notification', asyn
     const found = await invoke('customer_list', { query: { text: FULL } });
     const id = found.ok.rows[0].id;
     const r = await invoke('followup_add', {
-      followup: { customer: id, kind: 'visit', purpose: '提醒测试', planned_at: Date.now() + 4000, remind_before_min: 0 },
+      followup: { customer: id, kind: 'visit', purpose, planned_at: Date.now() + 4000, remind_before_min: 0 },
     });
     assert.ok(!r.err, JSON.stringify(r.err));
-    const title = `跟进提醒：${FULL}`;
-    await wd.until('the Notify call', async () => seen.includes(title), 20000);
+    await wd.until(`the Notify call "${expect}"`, async () => seen.includes(expect), 20000);
     await new Promise((r) => setTimeout(r, 5000));
-    assert.equal(seen.split(title).length - 1, 1, 'delivered exactly once');
-    assert.match(seen, /拜访/);
+    return seen;
   } finally {
     mon.kill();
   }
+}
+
+step('the running app delivers a due reminder as one desktop notification', async () => {
+  const title = `跟进提醒：${FULL}`;
+  const seen = await remindSoon('提醒测试', title);
+  assert.equal(seen.split(title).length - 1, 1, 'delivered exactly once');
+  assert.match(seen, /拜访/);
 });
 
 step('postponing without a reason is refused next to the field', async () => {
@@ -328,6 +334,9 @@ step('typing a near-duplicate shows the hint, and Duplicates finds, merges and u
 
 step('the pages read well in English', async () => {
   await setLang('en');
+  // Reminders follow the language chosen.
+  const seen = await remindSoon('reminder in English', `Follow-up: ${FULL}`);
+  assert.match(seen, /Visit/);
   await nav('today');
   await wd.until('English Today', async () => (await text('h1')) === 'Today');
   await snap('today-en');

@@ -82,3 +82,11 @@ pub async fn followup_suggest(state: State<'_, AppState>, customer: String) -> R
 pub async fn alert_dismiss(state: State<'_, AppState>, id: String) -> Res<()> {
     state.with(|ws| alerts::dismiss(ws, &id))
 }
+
+/// Restart the reminder scheduler, so notifications speak the language
+/// just chosen (reminders already shown are not shown again).
+#[tauri::command]
+pub async fn reminders_restart(app: tauri::AppHandle) -> Res<()> {
+    crate::shell::start_scheduler(&app);
+    Ok(())
+}

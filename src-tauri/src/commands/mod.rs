@@ -63,6 +63,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         followups::followup_timeline,
         followups::followup_suggest,
         followups::alert_dismiss,
+        followups::reminders_restart,
         opportunities::pipeline_board,
         opportunities::pipeline_stages,
         opportunities::opportunity_list,

@@ -4,6 +4,7 @@
 import type { Lang } from './bindings/Lang';
 import { initialLang, translate, type Key } from './i18n';
 import { api } from './backend';
+import { pages } from './backend/pages';
 
 export type Page =
   | { name: 'customers' }
@@ -50,6 +51,7 @@ export async function setLang(lang: Lang) {
     /* storage unavailable: the choice lasts this session */
   }
   await api.setLanguage(lang).catch(() => {});
+  await pages.remindersRestart().catch(() => {}); // reminders speak the new language
 }
 
 export function changed() {

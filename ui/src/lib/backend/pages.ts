@@ -57,6 +57,7 @@ export const pages = {
   followupTimeline: (customer: string) => call<TimelineItem[]>('followup_timeline', { customer }),
   followupSuggest: (customer: string) => call<number | null>('followup_suggest', { customer }),
   alertDismiss: (id: string) => call<void>('alert_dismiss', { id }),
+  remindersRestart: () => call<void>('reminders_restart'),
 
   pipelineBoard: (ownerId: string | null) => call<BoardColumn[]>('pipeline_board', { ownerId }),
   pipelineStages: () => call<Stage[]>('pipeline_stages'),
