@@ -203,7 +203,7 @@ step('postponing without a reason is refused next to the field', async () => {
   await rowWith('[data-testid="timeline-item"]', '临时出差');
 });
 
-step('an opportunity moves across stages with the keyboard and its time in each stage is shown', async () => {
+step('an opportunity moves across stages with the keyboard and by drag and drop, and its time in each stage is shown', async () => {
   await nav('pipeline');
   await wd.find('[data-testid="pipe-col"]');
   await click('[data-testid="pipe-new"]');
@@ -233,6 +233,22 @@ step('an opportunity moves across stages with the keyboard and its time in each 
   assert.match(await rows[2].text(), /当前阶段/);
   assert.match(await rows[0].text(), /分钟|小时|天/, 'time in stage is shown');
   await snap('pipeline-keyboard-moved');
+  // Drag and drop (the HTML5 events a mouse drag produces) onto 商务谈判.
+  await wd.exec(
+    `const card = document.querySelector('[data-id="' + arguments[0] + '"]');
+     const col = document.querySelector('[data-stage="negotiation"]');
+     const dt = new DataTransfer();
+     card.dispatchEvent(new DragEvent('dragstart', { bubbles: true, dataTransfer: dt }));
+     col.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: dt }));
+     col.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+     card.dispatchEvent(new DragEvent('dragend', { bubbles: true, dataTransfer: dt }));`,
+    id,
+  );
+  await wd.until('dropped on negotiation', async () => (await stageOf()) === 'negotiation');
+  // Back with ← .
+  await (await wd.find(`[data-id="${id}"]`)).click();
+  await press(KEY.LEFT);
+  await wd.until('back to proposal', async () => (await stageOf()) === 'proposal');
   // Lost needs a reason.
   await setValue('[data-testid="pipe-stage-select"]', 'lost');
   await wd.find('[data-testid="pipe-lost"]');
