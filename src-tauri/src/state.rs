@@ -147,3 +147,50 @@ impl AppState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_database_starts_with_demo_customers() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(dir.path().join("kehu.db"));
+        assert!(state.open_error().is_none());
+        let n: i64 = state
+            .with(|ws| {
+                Ok(ws
+                    .conn()
+                    .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?)
+            })
+            .unwrap();
+        assert!(n > 0);
+    }
+
+    #[test]
+    fn a_damaged_database_is_reported_in_the_users_language_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("kehu.db");
+        std::fs::write(&db, "not a database ".repeat(200)).unwrap();
+        let state = AppState::new(db);
+        let zh = state.open_error().expect("open fails");
+        assert_eq!(zh.code, Code::Corrupt);
+        assert!(zh.message.contains("损坏"), "{}", zh.message);
+        state.set_lang(Lang::En);
+        let en = state.with(|_| Ok(())).unwrap_err();
+        assert_eq!(en.code, Code::Corrupt);
+        assert!(en.message.contains("damaged"), "{}", en.message);
+    }
+
+    #[test]
+    fn validation_errors_carry_their_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(dir.path().join("kehu.db"));
+        let e = state
+            .with(|ws| kehu::customers::create(ws, Default::default()))
+            .unwrap_err();
+        assert_eq!(e.code, Code::Validation);
+        assert_eq!(e.field.as_deref(), Some("name"));
+        assert!(e.message.contains("客户名称"), "{}", e.message);
+    }
+}

@@ -117,6 +117,25 @@ step('the customer is found by the pinyin initials of its name', async () => {
   await snap('search-pinyin-initials');
 });
 
+step('a tag is added to several selected customers at once', async () => {
+  await navTo('nav-customers');
+  await fill('[data-testid="list-search"]', '有限公司');
+  await wd.until('several rows', async () => (await wd.findAll('[data-testid="customer-row"]')).length >= 3);
+  const boxes = await wd.findAll('[data-testid="customer-row"] input[type="checkbox"]');
+  await boxes[0].click();
+  await boxes[1].click();
+  assert.match(await text('[data-testid="bulk-bar"]'), /已选 2 个/);
+  await fill('[data-testid="bulk-tag"]', '重点跟进');
+  await click('[data-testid="bulk-add-tag"]');
+  await wd.until('toast', async () => (await text('[data-testid="toast"]')) === '已更新 2 个客户');
+  await wd.until('tag shown on the rows', async () => {
+    const rows = await wd.findAll('[data-testid="customer-row"]');
+    const texts = await Promise.all(rows.map((r) => r.text()));
+    return texts.filter((t) => t.includes('重点跟进')).length === 2;
+  });
+  await snap('bulk-tag');
+});
+
 step('Ctrl+K quick search finds the customer by pinyin and opens it', async () => {
   await wd.keys(Keys.CONTROL, 'k');
   const input = await wd.find('[data-testid="quick-search-input"]');
