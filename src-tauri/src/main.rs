@@ -41,7 +41,13 @@ fn main() {
                     eprintln!("kehu: no tray icon: {e}");
                 }
             }
-            shell::start_scheduler(app.handle());
+            // The window starts the reminders in the user's language as it
+            // opens; this is the fallback when it does not.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                shell::start_scheduler(&handle);
+            });
             Ok(())
         })
         .on_window_event(shell::on_window_event)
