@@ -87,6 +87,15 @@ pub fn list(ws: &Workspace) -> Result<Vec<BackupFile>> {
     list_in(&backup_dir(ws))
 }
 
+/// Backups of the database at `db`, newest first, without opening it (for
+/// the "cannot open the database" view, which offers them for restore).
+pub fn list_for_db(db: &Path) -> Result<Vec<BackupFile>> {
+    match db.parent() {
+        Some(dir) => list_in(&dir.join("backups")),
+        None => Ok(vec![]),
+    }
+}
+
 fn list_in(dir: &Path) -> Result<Vec<BackupFile>> {
     let mut out = vec![];
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -264,3 +264,27 @@ pub fn quick_search(conn: &Connection, text: &str, limit: u32) -> Result<Vec<Cus
     };
     Ok(list(conn, &q)?.rows)
 }
+
+/// The values in use for the filter bar's choices.
+#[derive(Debug, Clone, Serialize, TS, Default)]
+#[ts(export)]
+pub struct Facets {
+    pub provinces: Vec<String>,
+    pub industries: Vec<String>,
+}
+
+/// Provinces and industries of live customers, sorted (both indexed).
+pub fn facets(conn: &Connection) -> Result<Facets> {
+    let distinct = |col: &str| -> Result<Vec<String>> {
+        let sql = format!(
+            "SELECT DISTINCT {col} FROM customers WHERE deleted_at IS NULL AND {col} IS NOT NULL ORDER BY {col}"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    Ok(Facets {
+        provinces: distinct("province")?,
+        industries: distinct("industry")?,
+    })
+}

@@ -415,3 +415,60 @@ pub fn unmerge(ws: &mut Workspace, merge_id: &str) -> Result<()> {
         Ok(())
     })
 }
+
+/// One merge, for the merge history (newest first).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct MergeRecord {
+    pub id: String,
+    pub master_id: String,
+    pub master_name: String,
+    pub others: Vec<String>,
+    /// Names of the merged customers, in the order of `others`.
+    pub other_names: Vec<String>,
+    pub at: i64,
+    pub undone_at: Option<i64>,
+}
+
+/// Merges, newest first (the UI offers unmerge on those not undone).
+pub fn history(conn: &Connection, limit: usize) -> Result<Vec<MergeRecord>> {
+    let mut stmt = conn.prepare(
+        "SELECT g.id, g.master_id, coalesce(c.name, ''), g.others, g.at, g.undone_at
+         FROM merges g LEFT JOIN customers c ON c.id = g.master_id
+         ORDER BY g.at DESC, g.id DESC LIMIT ?1",
+    )?;
+    let rows = stmt
+        .query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut name = conn.prepare_cached("SELECT name FROM customers WHERE id = ?1")?;
+    let mut out = vec![];
+    for (id, master_id, master_name, others, at, undone_at) in rows {
+        let others: Vec<String> = serde_json::from_str(&others).unwrap_or_default();
+        let other_names = others
+            .iter()
+            .map(|o| {
+                name.query_row([o], |r| r.get::<_, String>(0))
+                    .unwrap_or_else(|_| o.clone())
+            })
+            .collect();
+        out.push(MergeRecord {
+            id,
+            master_id,
+            master_name,
+            others,
+            other_names,
+            at,
+            undone_at,
+        });
+    }
+    Ok(out)
+}

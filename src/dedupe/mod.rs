@@ -16,7 +16,7 @@ pub mod regions;
 pub mod score;
 mod store;
 
-pub use merge::{merge, unmerge, MergeResult};
+pub use merge::{history as merge_history, merge, unmerge, MergeRecord, MergeResult};
 pub use score::{prepare, score, Match, Prepared, Reason, Settings};
 pub use store::{
     candidates_for, ignore, scan, scan_with, settings, Candidate, Draft, DupGroup, DupPair,

@@ -3,4 +3,4 @@
 /**
  * What a person did with a notification.
  */
-export type Action = { "type": "open_customer", customer_id: string, } | { "type": "open_today" } | { "type": "snooze", followup_id: string, minutes: bigint, };
+export type Action = { "type": "open_customer", customer_id: string, } | { "type": "open_today" } | { "type": "snooze", followup_id: string, minutes: number, };

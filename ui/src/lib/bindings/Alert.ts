@@ -9,8 +9,8 @@ audience: string, owner_id: string | null,
 /**
  * The time the condition counts from (last follow-up, stage entry).
  */
-since: bigint, 
+since: number, 
 /**
  * Whole days since `since` at the time asked.
  */
-days: bigint, raised_at: bigint, message: string, };
+days: number, raised_at: number, message: string, };

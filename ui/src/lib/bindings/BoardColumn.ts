@@ -5,7 +5,7 @@ import type { Stage } from "./Stage";
 /**
  * One kanban column of the pipeline page.
  */
-export type BoardColumn = { stage: Stage, label: string, count: bigint, 
+export type BoardColumn = { stage: Stage, label: string, count: number, 
 /**
  * Sum of expected amounts (won amount where set).
  */

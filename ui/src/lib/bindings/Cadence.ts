@@ -3,4 +3,4 @@
 /**
  * Days between follow-ups per grade (setting `cadence.days`).
  */
-export type Cadence = { A: bigint, B: bigint, C: bigint, };
+export type Cadence = { A: number, B: number, C: number, };

@@ -8,7 +8,7 @@ import type { Tag } from "./Tag";
 /**
  * A customer as shown on its detail page.
  */
-export type Customer = { id: string, code: string, owner_name: string | null, last_followup_at: bigint | null, next_followup_at: bigint | null, created_at: bigint, updated_at: bigint, deleted_at: bigint | null, contacts: Array<Contact>, tags: Array<Tag>, name: string, kind: CustomerKind, industry: string | null, size: string | null, province: string | null, city: string | null, district: string | null, address: string | null, source: string | null, status: Status, grade: Grade | null, owner_id: string | null, 
+export type Customer = { id: string, code: string, owner_name: string | null, last_followup_at: number | null, next_followup_at: number | null, created_at: number, updated_at: number, deleted_at: number | null, contacts: Array<Contact>, tags: Array<Tag>, name: string, kind: CustomerKind, industry: string | null, size: string | null, province: string | null, city: string | null, district: string | null, address: string | null, source: string | null, status: Status, grade: Grade | null, owner_id: string | null, 
 /**
  * 核心需求 / 需求偏好.
  */

@@ -15,7 +15,7 @@ tag: string | null,
 /**
  * Member id, or "none" for unassigned.
  */
-owner: string | null, industry: string | null, province: string | null, city: string | null, created_from: bigint | null, created_to: bigint | null, updated_from: bigint | null, updated_to: bigint | null, 
+owner: string | null, industry: string | null, province: string | null, city: string | null, created_from: number | null, created_to: number | null, updated_from: number | null, updated_to: number | null, 
 /**
  * List the trash instead of live customers.
  */

@@ -6,4 +6,4 @@ import type { Tag } from "./Tag";
 /**
  * One line of the list.
  */
-export type CustomerRow = { id: string, code: string, name: string, status: Status, grade: Grade | null, industry: string | null, province: string | null, city: string | null, owner_id: string | null, owner_name: string | null, contact_name: string | null, contact_mobile: string | null, tags: Array<Tag>, last_followup_at: bigint | null, next_followup_at: bigint | null, created_at: bigint, updated_at: bigint, deleted_at: bigint | null, };
+export type CustomerRow = { id: string, code: string, name: string, status: Status, grade: Grade | null, industry: string | null, province: string | null, city: string | null, owner_id: string | null, owner_name: string | null, contact_name: string | null, contact_mobile: string | null, tags: Array<Tag>, last_followup_at: number | null, next_followup_at: number | null, created_at: number, updated_at: number, deleted_at: number | null, };

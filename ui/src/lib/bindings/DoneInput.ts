@@ -11,4 +11,4 @@ content: string | null, feedback: string | null, next_step: string | null, effec
 /**
  * When it happened; now by default.
  */
-done_at: bigint | null, };
+done_at: number | null, };

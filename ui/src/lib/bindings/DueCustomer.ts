@@ -4,8 +4,8 @@ import type { Grade } from "./Grade";
 /**
  * A customer due for a follow-up by its grade's cadence.
  */
-export type DueCustomer = { customer_id: string, code: string, name: string, grade: Grade, owner_id: string | null, last_followup_at: bigint | null, 
+export type DueCustomer = { customer_id: string, code: string, name: string, grade: Grade, owner_id: string | null, last_followup_at: number | null, 
 /**
  * When the cadence ran out.
  */
-due_since: bigint, };
+due_since: number, };

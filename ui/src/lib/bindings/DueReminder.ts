@@ -4,4 +4,4 @@ import type { Kind } from "./Kind";
 /**
  * A reminder that is due.
  */
-export type DueReminder = { followup_id: string, customer_id: string, customer_code: string, customer_name: string, kind: Kind, planned_at: bigint | null, remind_at: bigint, purpose: string | null, };
+export type DueReminder = { followup_id: string, customer_id: string, customer_code: string, customer_name: string, kind: Kind, planned_at: number | null, remind_at: number, purpose: string | null, };

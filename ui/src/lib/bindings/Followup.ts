@@ -2,7 +2,7 @@
 import type { FollowupStatus } from "./FollowupStatus";
 import type { Kind } from "./Kind";
 
-export type Followup = { id: string, customer_id: string, customer_code: string, customer_name: string, owner_name: string | null, status: FollowupStatus, planned_at: bigint | null, remind_before_min: bigint | null, remind_at: bigint | null, reminder_fired_at: bigint | null, snoozed_until: bigint | null, done_at: bigint | null, postpone_count: bigint, postpone_reason: string | null, cancel_reason: string | null, created_at: bigint, updated_at: bigint, deleted_at: bigint | null, kind: Kind, owner_id: string | null, opportunity_id: string | null, 
+export type Followup = { id: string, customer_id: string, customer_code: string, customer_name: string, owner_name: string | null, status: FollowupStatus, planned_at: number | null, remind_before_min: number | null, remind_at: number | null, reminder_fired_at: number | null, snoozed_until: number | null, done_at: number | null, postpone_count: number, postpone_reason: string | null, cancel_reason: string | null, created_at: number, updated_at: number, deleted_at: number | null, kind: Kind, owner_id: string | null, opportunity_id: string | null, 
 /**
  * 跟进目的.
  */

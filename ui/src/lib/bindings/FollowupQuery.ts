@@ -9,4 +9,4 @@ customer: string | null, status: FollowupStatus | null, owner_id: string | null,
 /**
  * Only planned follow-ups whose time is before this (e.g. end of today).
  */
-planned_before: bigint | null, limit: number | null, };
+planned_before: number | null, limit: number | null, };

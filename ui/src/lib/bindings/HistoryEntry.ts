@@ -3,4 +3,4 @@
 /**
  * One line of a record's history, for people.
  */
-export type HistoryEntry = { seq: bigint, at: bigint, actor_id: string | null, actor_name: string | null, entity: string, entity_id: string, field: string, old: unknown, new: unknown, origin: string, };
+export type HistoryEntry = { seq: number, at: number, actor_id: string | null, actor_name: string | null, entity: string, entity_id: string, field: string, old: unknown, new: unknown, origin: string, };

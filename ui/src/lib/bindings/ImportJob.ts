@@ -5,4 +5,4 @@ import type { OnDuplicate } from "./OnDuplicate";
 /**
  * One recorded import (the import log page).
  */
-export type ImportJob = { id: string, file_name: string, format: string, sheet: string, started_at: bigint, finished_at: bigint, mapping: ImportMapping, on_duplicate: OnDuplicate, total: bigint, imported: bigint, updated: bigint, skipped: bigint, failed: bigint, actor_id: string | null, undone_at: bigint | null, };
+export type ImportJob = { id: string, file_name: string, format: string, sheet: string, started_at: number, finished_at: number, mapping: ImportMapping, on_duplicate: OnDuplicate, total: number, imported: number, updated: number, skipped: number, failed: number, actor_id: string | null, undone_at: number | null, };

@@ -9,12 +9,12 @@ export type NewFollowup = {
 /**
  * Customer id or code.
  */
-customer: string, planned_at: bigint | null, 
+customer: string, planned_at: number | null, 
 /**
  * Minutes before `planned_at` to remind; None = the default (30) for a
  * plan in the future.
  */
-remind_before_min: bigint | null, 
+remind_before_min: number | null, 
 /**
  * Plan without a reminder.
  */
@@ -22,7 +22,7 @@ no_reminder: boolean,
 /**
  * Record a follow-up that already happened.
  */
-done: boolean, done_at: bigint | null, kind: Kind, owner_id: string | null, opportunity_id: string | null, 
+done: boolean, done_at: number | null, kind: Kind, owner_id: string | null, opportunity_id: string | null, 
 /**
  * 跟进目的.
  */

@@ -3,4 +3,4 @@
 /**
  * Postponements of a follow-up, oldest first.
  */
-export type Postponement = { from_at: bigint | null, to_at: bigint, reason: string, at: bigint, };
+export type Postponement = { from_at: number | null, to_at: number, reason: string, at: number, };

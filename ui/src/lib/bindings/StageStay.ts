@@ -3,12 +3,12 @@
 /**
  * One stay of an opportunity in a stage.
  */
-export type StageStay = { stage: string, stage_name: string, entered_at: bigint, 
+export type StageStay = { stage: string, stage_name: string, entered_at: number, 
 /**
  * None while it is the current stage.
  */
-left_at: bigint | null, 
+left_at: number | null, 
 /**
  * Time spent so far (until `left_at`, or until now for the current stage).
  */
-duration_ms: bigint, reason: string | null, };
+duration_ms: number, reason: string | null, };

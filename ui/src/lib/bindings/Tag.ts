@@ -4,4 +4,4 @@ export type Tag = { id: string, name: string, color: string,
 /**
  * Number of live customers carrying the tag (0 where not counted).
  */
-count: bigint, };
+count: number, };

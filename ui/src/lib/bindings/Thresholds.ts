@@ -3,4 +3,4 @@
 /**
  * Alert thresholds in days.
  */
-export type Thresholds = { lead_owner_days: bigint, lead_manager_days: bigint, opportunity_stage_days: bigint, churn_days: bigint, };
+export type Thresholds = { lead_owner_days: number, lead_manager_days: number, opportunity_stage_days: number, churn_days: number, };

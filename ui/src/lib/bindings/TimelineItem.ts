@@ -4,4 +4,4 @@ import type { Followup } from "./Followup";
 /**
  * One entry of a customer's timeline.
  */
-export type TimelineItem = { "type": "followup", at: bigint, followup: Followup, } | { "type": "stage_change", at: bigint, opportunity_id: string, opportunity_name: string, stage: string, stage_name: string, reason: string | null, };
+export type TimelineItem = { "type": "followup", at: number, followup: Followup, } | { "type": "stage_change", at: number, opportunity_id: string, opportunity_name: string, stage: string, stage_name: string, reason: string | null, };

@@ -1,0 +1,92 @@
+//! Follow-ups, the Today page and alerts: plan, record, complete, postpone,
+//! cancel; the customer timeline; alerts evaluated and dismissed.
+
+use super::Res;
+use crate::jobs::Jobs;
+use crate::state::AppState;
+use kehu::alerts;
+use kehu::followups::{self, DoneInput, Followup, NewFollowup, TimelineItem};
+use kehu::today::{self, Today, TodayQuery};
+use tauri::State;
+
+/// Everything on Today; alert rules are evaluated first so the list is current.
+#[tauri::command]
+pub async fn today_get(state: State<'_, AppState>, query: TodayQuery) -> Res<Today> {
+    state.with(|ws| {
+        let now = ws.now_ms();
+        alerts::evaluate(ws, now)?;
+        today::today(ws.conn(), now, &query, ws.lang)
+    })
+}
+
+#[tauri::command]
+pub async fn followup_add(
+    state: State<'_, AppState>,
+    jobs: State<'_, Jobs>,
+    followup: NewFollowup,
+) -> Res<Followup> {
+    let f = state.with(|ws| followups::add(ws, followup))?;
+    jobs.wake_scheduler();
+    Ok(f)
+}
+
+#[tauri::command]
+pub async fn followup_complete(
+    state: State<'_, AppState>,
+    id: String,
+    input: DoneInput,
+) -> Res<Followup> {
+    state.with(|ws| followups::complete(ws, &id, input))
+}
+
+#[tauri::command]
+pub async fn followup_postpone(
+    state: State<'_, AppState>,
+    jobs: State<'_, Jobs>,
+    id: String,
+    to: i64,
+    reason: String,
+) -> Res<Followup> {
+    let f = state.with(|ws| followups::postpone(ws, &id, to, &reason))?;
+    jobs.wake_scheduler();
+    Ok(f)
+}
+
+#[tauri::command]
+pub async fn followup_cancel(
+    state: State<'_, AppState>,
+    id: String,
+    reason: Option<String>,
+) -> Res<Followup> {
+    state.with(|ws| followups::cancel(ws, &id, reason.as_deref()))
+}
+
+#[tauri::command]
+pub async fn followup_timeline(
+    state: State<'_, AppState>,
+    customer: String,
+) -> Res<Vec<TimelineItem>> {
+    state.with(|ws| followups::timeline(ws.conn(), &customer, ws.lang, 500))
+}
+
+/// The next planned date suggested by the customer's grade cadence.
+#[tauri::command]
+pub async fn followup_suggest(state: State<'_, AppState>, customer: String) -> Res<Option<i64>> {
+    state.with(|ws| {
+        let now = ws.now_ms();
+        followups::suggest_next_at(ws.conn(), &customer, now)
+    })
+}
+
+#[tauri::command]
+pub async fn alert_dismiss(state: State<'_, AppState>, id: String) -> Res<()> {
+    state.with(|ws| alerts::dismiss(ws, &id))
+}
+
+/// Restart the reminder scheduler, so notifications speak the language
+/// just chosen (reminders already shown are not shown again).
+#[tauri::command]
+pub async fn reminders_restart(app: tauri::AppHandle) -> Res<()> {
+    crate::shell::start_scheduler(&app);
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! The commands the UI calls, one file per domain. Each is a few lines:
+//! take the state, call the core, return its error as `{code, message,
+//! field}` in the user's language. Every command is also listed in
+//! build.rs (its permission) and granted in capabilities/main.json.
+
+pub mod backup;
+pub mod contacts;
+pub mod customers;
+pub mod dedupe;
+pub mod followups;
+pub mod imports;
+pub mod members;
+pub mod opportunities;
+pub mod search;
+pub mod settings;
+pub mod tags;
+
+use kehu::error::ErrorPayload;
+
+/// What every command returns.
+pub type Res<T> = Result<T, ErrorPayload>;
+
+pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        settings::app_status,
+        settings::set_language,
+        settings::data_version,
+        settings::reopen,
+        customers::customer_list,
+        customers::customer_facets,
+        customers::customer_options,
+        customers::customer_get,
+        customers::customer_create,
+        customers::customer_update,
+        customers::customer_delete,
+        customers::customer_restore,
+        customers::customer_purge,
+        customers::customer_history,
+        customers::customer_assign_owner,
+        contacts::contact_add,
+        contacts::contact_update,
+        contacts::contact_remove,
+        tags::tag_list,
+        tags::tag_create,
+        tags::tag_edit,
+        tags::tag_merge,
+        tags::tag_delete,
+        tags::tag_apply,
+        members::member_list,
+        members::member_add,
+        members::member_update,
+        members::member_remove,
+        members::member_set_me,
+        search::quick_search,
+        backup::backup_list,
+        backup::backup_now,
+        backup::backup_restore,
+        followups::today_get,
+        followups::followup_add,
+        followups::followup_complete,
+        followups::followup_postpone,
+        followups::followup_cancel,
+        followups::followup_timeline,
+        followups::followup_suggest,
+        followups::alert_dismiss,
+        followups::reminders_restart,
+        opportunities::pipeline_board,
+        opportunities::pipeline_stages,
+        opportunities::opportunity_list,
+        opportunities::opportunity_create,
+        opportunities::opportunity_set_stage,
+        opportunities::opportunity_history,
+        imports::pick_import_file,
+        imports::pick_save_file,
+        imports::import_preview,
+        imports::import_run,
+        imports::import_cancel,
+        imports::import_error_report,
+        imports::import_jobs,
+        imports::import_undo,
+        imports::template_save,
+        imports::export_customers,
+        dedupe::dedupe_candidates,
+        dedupe::dedupe_scan,
+        dedupe::dedupe_cancel,
+        dedupe::dedupe_ignore,
+        dedupe::dedupe_merge,
+        dedupe::dedupe_unmerge,
+        dedupe::dedupe_history,
+    ]
+}

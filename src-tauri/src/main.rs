@@ -1,0 +1,60 @@
+//! Kehu desktop: one window over the kehu core. The commands in `commands/`
+//! are thin adapters (lock the workspace, call the core, map the error); no
+//! business rule lives here.
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod jobs;
+mod shell;
+mod state;
+
+use state::AppState;
+
+fn main() {
+    let db_path = state::db_path_from_env();
+    let app_state = AppState::new(db_path.clone());
+    let opened = app_state.open_error().is_none();
+    if opened {
+        // The daily backup runs on its own connection so the window opens
+        // at once; a failed backup is reported, never fatal.
+        std::thread::spawn(move || {
+            let result =
+                kehu::Workspace::open(&db_path).and_then(|ws| kehu::backup::auto_backup(&ws));
+            if let Err(e) = result {
+                eprintln!("kehu: automatic backup failed: {e}");
+            }
+        });
+    }
+    tauri::Builder::default()
+        // First, so a second launch only focuses the running window.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            shell::show_main(app)
+        }))
+        .plugin(tauri_plugin_dialog::init())
+        .manage(app_state)
+        .manage(jobs::Jobs::default())
+        .setup(|app| {
+            if std::env::var_os("KEHU_NO_TRAY").is_none() {
+                if let Err(e) = shell::build_tray(app.handle()) {
+                    eprintln!("kehu: no tray icon: {e}");
+                }
+            }
+            // The window starts the reminders in the user's language as it
+            // opens; this is the fallback when it does not.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                shell::start_scheduler(&handle);
+            });
+            Ok(())
+        })
+        .on_window_event(shell::on_window_event)
+        .invoke_handler(commands::handler())
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("kehu: the window could not be started: {e}");
+            std::process::exit(1);
+        });
+}

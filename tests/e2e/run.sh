@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# End-to-end tests of the real desktop app: builds the UI and kehu-desktop
+# (debug), then runs tests/e2e/app.test.mjs under Xvfb with a session bus,
+# tauri-driver and WebKitWebDriver. Screenshots: target/e2e-shots/.
+# Exits non-zero when anything fails.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+export KEHU_APP="$TARGET/debug/kehu-desktop"
+export E2E_SHOTS="$ROOT/target/e2e-shots"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "e2e: missing $1 ($2)" >&2; exit 2; }
+}
+need xvfb-run "apt install xvfb"
+need dbus-run-session "apt install dbus-x11 (or dbus-daemon)"
+need node "Node.js 20+"
+[ -x /usr/bin/WebKitWebDriver ] || { echo "e2e: missing /usr/bin/WebKitWebDriver (apt install webkit2gtk-driver)" >&2; exit 2; }
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/tauri-driver" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "e2e: installing tauri-driver" >&2
+    cargo install tauri-driver --locked
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+
+if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
+  (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
+  cargo build -p kehu-desktop
+fi
+
+# Optional: E2E_BIG=100000 also checks the list over that many customers
+# (the database is generated once with the kehu CLI and kept in target/).
+if [ -n "${E2E_BIG:-}" ]; then
+  export E2E_BIG_DB="$TARGET/e2e-big-$E2E_BIG.db"
+  if [ ! -f "$E2E_BIG_DB" ]; then
+    cargo build --release --bin kehu
+    "$TARGET/release/kehu" --db "$E2E_BIG_DB" demo --customers "$E2E_BIG"
+  fi
+fi
+
+rm -rf "$E2E_SHOTS"
+mkdir -p "$E2E_SHOTS"
+
+exec xvfb-run -a -s "-screen 0 1440x900x24" \
+  dbus-run-session -- bash "$ROOT/tests/e2e/session.sh"
