@@ -1039,7 +1039,7 @@ pub fn due_customers(
     due_customers_capped(conn, now, owner_id, limit, i64::MAX)
 }
 
-/// [`due_customers`] with the total counted up to `cap` per grade.
+/// [`due_customers`] with the total counted up to `cap`.
 pub fn due_customers_capped(
     conn: &Connection,
     now: Millis,
@@ -1059,9 +1059,10 @@ pub fn due_customers_capped(
                    AND deleted_at IS NULL AND status <> 'lost' AND next_followup_at IS NULL
                    AND (?3 IS NULL OR owner_id = ?3) LIMIT ?4)",
             )?
-            .query_row(params![g.key(), cutoff, owner_id, cap], |r| {
-                r.get::<_, i64>(0)
-            })?,
+            .query_row(
+                params![g.key(), cutoff, owner_id, cap.saturating_sub(total).max(0)],
+                |r| r.get::<_, i64>(0),
+            )?,
         );
         let mut stmt = conn.prepare_cached(
             "SELECT id, code, name, owner_id, last_followup_at, coalesce(last_followup_at, created_at)
