@@ -27,6 +27,7 @@ CREATE TABLE customers (
     id                 TEXT PRIMARY KEY,
     code               TEXT NOT NULL UNIQUE,
     name               TEXT NOT NULL,
+    name_sort          TEXT NOT NULL DEFAULT '',         -- pinyin of name, for 拼音 order
     kind               TEXT NOT NULL DEFAULT 'company',   -- company | individual
     industry           TEXT,
     size               TEXT,
@@ -53,12 +54,14 @@ CREATE TABLE customers (
 
 -- The list page filters on these and sorts by them; partial on live rows.
 CREATE INDEX customers_live_updated ON customers(updated_at DESC) WHERE deleted_at IS NULL;
-CREATE INDEX customers_live_name ON customers(name) WHERE deleted_at IS NULL;
+CREATE INDEX customers_live_name ON customers(name_sort) WHERE deleted_at IS NULL;
 CREATE INDEX customers_live_status ON customers(status, updated_at DESC) WHERE deleted_at IS NULL;
-CREATE INDEX customers_live_grade ON customers(grade, updated_at DESC) WHERE deleted_at IS NULL;
 CREATE INDEX customers_live_owner ON customers(owner_id, updated_at DESC) WHERE deleted_at IS NULL;
-CREATE INDEX customers_live_industry ON customers(industry, updated_at DESC) WHERE deleted_at IS NULL;
-CREATE INDEX customers_live_province ON customers(province, city) WHERE deleted_at IS NULL;
+-- Covering index for the list's filter combinations: counting and sorting
+-- a filtered page reads only this index, never the wide table rows.
+CREATE INDEX customers_live_filter ON customers(
+    status, grade, owner_id, industry, province, city, updated_at, created_at, name_sort, code, last_followup_at
+) WHERE deleted_at IS NULL;
 CREATE INDEX customers_live_lastfu ON customers(last_followup_at) WHERE deleted_at IS NULL;
 CREATE INDEX customers_created ON customers(created_at);
 CREATE INDEX customers_deleted ON customers(deleted_at) WHERE deleted_at IS NOT NULL;
@@ -126,5 +129,11 @@ CREATE TABLE search_docs (
     rid         INTEGER PRIMARY KEY AUTOINCREMENT,
     customer_id TEXT NOT NULL UNIQUE REFERENCES customers(id) ON DELETE CASCADE
 ) STRICT;
-CREATE VIRTUAL TABLE customer_fts USING fts5(body, tokenize = 'trigram');
-CREATE VIRTUAL TABLE customer_grams USING fts5(grams, tokenize = 'unicode61 remove_diacritics 0', detail = 'none');
+-- Contentless: the text lives in the entity tables; the index only needs
+-- to answer "which rows". contentless_delete lets a document be replaced.
+CREATE VIRTUAL TABLE customer_fts USING fts5(
+    body, tokenize = 'trigram', content = '', contentless_delete = 1
+);
+CREATE VIRTUAL TABLE customer_grams USING fts5(
+    grams, tokenize = 'unicode61 remove_diacritics 0', detail = 'none', content = '', contentless_delete = 1
+);

@@ -162,7 +162,7 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
     let order = match q.sort {
         SortKey::Relevance if text.is_some() => "CAST(j.key AS INTEGER)".to_string(),
         SortKey::Relevance => "c.updated_at DESC, c.id".to_string(),
-        SortKey::Name => format!("c.name {dir}, c.id"),
+        SortKey::Name => format!("c.name_sort {dir}, c.id"),
         SortKey::Code => format!("c.code {dir}"),
         SortKey::Updated => format!("c.updated_at {dir}, c.id"),
         SortKey::Created => format!("c.created_at {dir}, c.id"),
@@ -177,20 +177,29 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
         ))?
         .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
     let limit = if q.limit == 0 { 200 } else { q.limit.min(1000) };
-    let sql = format!(
-        "SELECT c.id, c.code, c.name, c.status, c.grade, c.industry, c.province, c.city, c.owner_id, m.name,
+    // First the ids of the page (filter, sort, slice: index work only),
+    // then the display columns for just those rows. Computing contacts and
+    // tags before the sort would do it for every matching customer.
+    let ids: Vec<String> = conn
+        .prepare_cached(&format!(
+            "SELECT c.id FROM customers c {join} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {}",
+            q.offset
+        ))?
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let sql = "SELECT c.id, c.code, c.name, c.status, c.grade, c.industry, c.province, c.city, c.owner_id, m.name,
             pc.name, pc.mobile,
             (SELECT json_group_array(json_object('id', t.id, 'name', t.name, 'color', t.color, 'count', 0))
                FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
                WHERE ct.customer_id = c.id AND t.deleted_at IS NULL),
             c.last_followup_at, c.next_followup_at, c.created_at, c.updated_at, c.deleted_at
-         FROM customers c {join}
+         FROM json_each(?1) page
+         JOIN customers c ON c.id = page.value
          LEFT JOIN members m ON m.id = c.owner_id
          LEFT JOIN contacts pc ON pc.id = (SELECT id FROM contacts WHERE customer_id = c.id AND deleted_at IS NULL ORDER BY is_primary DESC, created_at LIMIT 1)
-         WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {}",
-        q.offset
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+         ORDER BY page.key";
+    let args = [serde_json::to_string(&ids)?];
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(args.iter()), |r| {
             let tags: String = r.get(12)?;

@@ -304,11 +304,11 @@ impl CustomerFields {
             }
         }
         if let Some(owner) = &self.owner_id {
-            let exists: bool = conn.query_row(
-                "SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)",
-                [owner],
-                |r| r.get(0),
-            )?;
+            let exists: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)",
+                )?
+                .query_row([owner], |r| r.get(0))?;
             if !exists {
                 return Err(Error::validation(
                     "owner_id",
@@ -469,11 +469,10 @@ pub fn insert(w: &mut Writer, new: NewCustomer, code: Option<String>) -> Result<
     let code = match code {
         Some(c) => {
             let c = c.trim().to_uppercase();
-            let taken: bool = w.tx().query_row(
-                "SELECT EXISTS(SELECT 1 FROM customers WHERE code = ?1)",
-                [&c],
-                |r| r.get(0),
-            )?;
+            let taken: bool = w
+                .tx()
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM customers WHERE code = ?1)")?
+                .query_row([&c], |r| r.get(0))?;
             if taken {
                 return Err(Error::validation(
                     "code",
@@ -508,6 +507,27 @@ pub fn insert(w: &mut Writer, new: NewCustomer, code: Option<String>) -> Result<
     Ok(id)
 }
 
+/// The key customers are sorted by when sorted by name: the pinyin of the
+/// name, syllable by syllable (北京 → "bei jing"), so Chinese names sort the
+/// way Chinese users expect rather than by code point.
+pub fn sort_key(name: &str) -> String {
+    use pinyin::ToPinyin;
+    let mut out = String::with_capacity(name.len() * 2);
+    for (ch, py) in name.chars().zip(name.to_pinyin()) {
+        match py {
+            Some(p) => {
+                if !out.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
+                }
+                out.push_str(p.plain());
+                out.push(' ');
+            }
+            None => out.extend(ch.to_lowercase()),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn write_row(
     w: &Writer,
     id: &str,
@@ -519,13 +539,13 @@ fn write_row(
     let sql = if insert {
         "INSERT INTO customers(id, code, name, kind, industry, size, province, city, district, address,
             source, status, grade, owner_id, needs, budget, purchase_cycle, annual_purchase,
-            first_contact_date, notes, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?21)"
+            first_contact_date, notes, created_at, updated_at, name_sort)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?21, ?22)"
     } else {
         "UPDATE customers SET code = ?2, name = ?3, kind = ?4, industry = ?5, size = ?6, province = ?7,
             city = ?8, district = ?9, address = ?10, source = ?11, status = ?12, grade = ?13, owner_id = ?14,
             needs = ?15, budget = ?16, purchase_cycle = ?17, annual_purchase = ?18, first_contact_date = ?19,
-            notes = ?20, updated_at = ?21
+            notes = ?20, updated_at = ?21, name_sort = ?22
          WHERE id = ?1"
     };
     w.tx().prepare_cached(sql)?.execute(params![
@@ -550,6 +570,7 @@ fn write_row(
         f.first_contact_date,
         f.notes,
         now,
+        sort_key(&f.name),
     ])?;
     Ok(())
 }

@@ -11,18 +11,22 @@ use rusqlite_migration::{Migrations, M};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Schema migrations, applied in order, each in its own transaction.
+/// Schema migrations, applied in order, each in its own transaction. The
+/// schema version is the number of migrations applied.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_core.sql"),
+    include_str!("../migrations/0002_followups.sql"),
+    include_str!("../migrations/0003_imports.sql"),
+    include_str!("../migrations/0004_duplicates.sql"),
+];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("../migrations/0001_core.sql")),
-        M::up(include_str!("../migrations/0002_followups.sql")),
-    ])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// The schema version this build writes.
 pub fn schema_version() -> i64 {
-    // One migration = one version; keep in step with `migrations()`.
-    2
+    MIGRATIONS.len() as i64
 }
 
 /// Default database path: `~/.local/share/kehu/kehu.db` on Linux.
@@ -83,6 +87,8 @@ impl Workspace {
              PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
         )?;
         migrations().to_latest(&mut conn)?;
+        // Keep the planner's statistics fresh (cheap; a no-op when recent).
+        conn.execute_batch("PRAGMA optimize = 0x10002")?;
         let device_id = match conn
             .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
                 r.get(0)

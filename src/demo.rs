@@ -256,20 +256,19 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
                 };
                 *seq += 1;
                 let code = format!("C{day}{:03}", *seq);
-                w.set_now(created);
-                let id = customers::insert(
-                    w,
-                    NewCustomer {
-                        fields,
-                        contacts,
-                        tags,
-                    },
-                    Some(code),
-                )?;
+                // Stamp the insert with the last-update time, then set the
+                // creation time (one small index) rather than the reverse.
                 let updated = created + rng.random_range(0..(now - created).max(1));
+                w.set_now(updated);
+                let new = NewCustomer {
+                    fields,
+                    contacts,
+                    tags,
+                };
+                let id = customers::insert(w, new, Some(code))?;
                 w.tx()
-                    .prepare_cached("UPDATE customers SET updated_at = ?2 WHERE id = ?1")?
-                    .execute(rusqlite::params![id, updated])?;
+                    .prepare_cached("UPDATE customers SET created_at = ?2 WHERE id = ?1")?
+                    .execute(rusqlite::params![id, created])?;
             }
             w.set_now(now);
             Ok(())

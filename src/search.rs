@@ -7,7 +7,8 @@
 //!   `zhangsan` and initials `zs`).
 //! - Shorter terms (1–2 Chinese characters, `zs`) match the `grams` index,
 //!   which holds every 1- and 2-character gram of names, contact names,
-//!   tags and region, and of their pinyin initials.
+//!   and tags, and of their pinyin initials. Region and industry are list
+//!   filters, not search text.
 //! - A query made of digits and separators (`138 0013`) is a phone query:
 //!   its digits are matched as one term.
 
@@ -60,16 +61,20 @@ pub fn index_customer(conn: &Connection, customer_id: &str) -> Result<()> {
     struct Doc {
         name: String,
         code: String,
-        region: String,
         rest: String,
     }
     let doc = conn
         .prepare_cached(
-            "SELECT name, code, coalesce(province, '') || ' ' || coalesce(city, '') || ' ' || coalesce(district, ''),
-                    concat_ws(' ', industry, source, address, needs, notes)
+            "SELECT name, code, concat_ws(' ', needs, notes)
              FROM customers WHERE id = ?1",
         )?
-        .query_row([customer_id], |r| Ok(Doc { name: r.get(0)?, code: r.get(1)?, region: r.get(2)?, rest: r.get(3)? }))
+        .query_row([customer_id], |r| {
+            Ok(Doc {
+                name: r.get(0)?,
+                code: r.get(1)?,
+                rest: r.get(2)?,
+            })
+        })
         .optional()?;
     let Some(doc) = doc else {
         return unindex_customer(conn, customer_id);
@@ -120,8 +125,6 @@ pub fn index_customer(conn: &Connection, customer_id: &str) -> Result<()> {
     for t in &tags {
         add_named(t, &mut body, &mut grams);
     }
-    grams_of(&doc.region, &mut grams);
-    body.push(doc.region.to_lowercase());
     body.push(doc.rest.to_lowercase());
     // Separators keep trigrams from spanning two fields.
     let body = body
@@ -175,7 +178,9 @@ pub fn unindex_customer(conn: &Connection, customer_id: &str) -> Result<()> {
 /// Rebuild every search document (after a restore or a schema change).
 pub fn reindex_all(conn: &Connection) -> Result<usize> {
     conn.execute_batch(
-        "DELETE FROM customer_fts; DELETE FROM customer_grams; DELETE FROM search_docs;",
+        "INSERT INTO customer_fts(customer_fts) VALUES ('delete-all');
+         INSERT INTO customer_grams(customer_grams) VALUES ('delete-all');
+         DELETE FROM search_docs;",
     )?;
     let ids: Vec<String> = conn
         .prepare("SELECT id FROM customers")?

@@ -27,6 +27,15 @@ pub const PALETTE: &[&str] = &[
     "#ff99c3", "#5d7092",
 ];
 
+/// A stable colour for a new tag: the same name gets the same colour on
+/// every device.
+fn palette_colour(name: &str) -> &'static str {
+    let h = name
+        .chars()
+        .fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(c as u32));
+    PALETTE[h as usize % PALETTE.len()]
+}
+
 fn check_name(name: &str) -> Result<String> {
     let n = name.trim();
     if n.is_empty() {
@@ -62,11 +71,8 @@ fn check_color(color: &str) -> Result<String> {
 
 pub fn find_by_name(conn: &Connection, name: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row(
-            "SELECT id FROM tags WHERE name = ?1 AND deleted_at IS NULL",
-            [name.trim()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT id FROM tags WHERE name = ?1 AND deleted_at IS NULL")?
+        .query_row([name.trim()], |r| r.get(0))
         .optional()?)
 }
 
@@ -94,11 +100,7 @@ pub fn get_or_create(w: &mut Writer, name: &str) -> Result<String> {
     if let Some(id) = find_by_name(w.tx(), &name)? {
         return Ok(id);
     }
-    let n: i64 = w
-        .tx()
-        .query_row("SELECT count(*) FROM tags", [], |r| r.get(0))?;
-    let color = PALETTE[n as usize % PALETTE.len()];
-    insert(w, &name, color)
+    insert(w, &name, palette_colour(&name))
 }
 
 fn insert(w: &mut Writer, name: &str, color: &str) -> Result<String> {
@@ -200,12 +202,7 @@ pub fn create(ws: &mut Workspace, name: &str, color: Option<&str>) -> Result<Tag
     }
     let color = match color {
         Some(c) => check_color(c)?,
-        None => {
-            let n: i64 = ws
-                .conn()
-                .query_row("SELECT count(*) FROM tags", [], |r| r.get(0))?;
-            PALETTE[n as usize % PALETTE.len()].to_string()
-        }
+        None => palette_colour(&name).to_string(),
     };
     let origin = ws.origin.clone();
     let id = ws.write(&origin, |w| insert(w, &name, &color))?;

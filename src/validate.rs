@@ -86,7 +86,10 @@ pub fn normalize_phone(input: &str) -> Result<(String, PhoneKind)> {
         if CN_MOBILE.is_match(rest) {
             return Ok((rest.to_string(), PhoneKind::CnMobile));
         }
-        if international_prefix && (9..=11).contains(&rest.len()) && !rest.starts_with('1') {
+        if international_prefix
+            && (9..=11).contains(&rest.len())
+            && (!rest.starts_with('1') || rest.starts_with("10"))
+        {
             // +86 10 12345678 → 010-12345678
             let local = format!("0{rest}");
             return landline(&local, ext.as_deref()).ok_or_else(bad);

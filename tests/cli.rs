@@ -193,3 +193,28 @@ fn backup_and_restore_from_the_command_line() {
     cli.json(&["restore", b["path"].as_str().unwrap()]);
     assert_eq!(cli.json(&["customer", "list"])["total"], 1);
 }
+
+#[test]
+fn customer_add_warns_about_a_likely_duplicate_and_json_carries_it() {
+    let cli = Cli::new();
+    let first = cli.json(&[
+        "customer",
+        "add",
+        "--name",
+        "深圳市腾云科技有限公司",
+        "--mobile",
+        "13800138000",
+    ]);
+    let second = cli.json(&["customer", "add", "--name", "腾云科技"]);
+    let dups = second["duplicates"].as_array().unwrap();
+    assert_eq!(dups[0]["code"], first["code"]);
+    assert!(dups[0]["score"].as_f64().unwrap() > 0.8);
+    cli.cmd(
+        "zh_CN.UTF-8",
+        &["customer", "add", "--name", "腾云科技有限公司"],
+    )
+    .success()
+    .stderr(predicate::str::contains("可能重复"));
+    let unrelated = cli.json(&["customer", "add", "--name", "北京华信贸易有限公司"]);
+    assert!(unrelated["duplicates"].as_array().unwrap().is_empty());
+}

@@ -316,3 +316,50 @@ fn enum_labels_parse_in_chinese_and_english() {
         assert_eq!(Grade::parse(t), Some(g), "{t}");
     }
 }
+
+#[test]
+fn sorting_by_name_follows_pinyin_order() {
+    let mut e = env();
+    for n in ["张三科技", "阿里巴巴", "北京华信", "Apple 中国", "成都安信"] {
+        add(&mut e.ws, n, vec![], &[]);
+    }
+    let q = kehu::customer_list::CustomerQuery {
+        sort: kehu::customer_list::SortKey::Name,
+        ..Default::default()
+    };
+    let names: Vec<String> = kehu::customer_list::list(e.ws.conn(), &q)
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(
+        names,
+        vec!["阿里巴巴", "Apple 中国", "北京华信", "成都安信", "张三科技"]
+    );
+    assert_eq!(customers::sort_key("北京 A1"), "bei jing a1");
+}
+
+#[test]
+fn demo_data_is_the_same_for_the_same_seed() {
+    let dump = |seed: u64| {
+        let mut e = env();
+        kehu::demo::generate(&mut e.ws, 50, seed).unwrap();
+        let mut stmt =
+            e.ws.conn()
+                .prepare("SELECT code, name, status, grade, city FROM customers ORDER BY code")
+                .unwrap();
+        let rows: Vec<(String, String, String, Option<String>, Option<String>)> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows
+    };
+    let a = dump(3);
+    assert_eq!(a.len(), 50);
+    assert_eq!(a, dump(3));
+    assert_ne!(a, dump(4));
+}

@@ -266,20 +266,62 @@ fn add(ctx: &mut Ctx, a: AddArgs) -> Result<()> {
             ..Default::default()
         });
     }
-    let c = customers::create(
-        &mut ctx.ws,
-        NewCustomer {
-            fields,
-            contacts,
-            tags: a.tags,
-        },
-    )?;
+    // Possible duplicates are looked up before saving, so the warning shows
+    // what already existed, not the new customer itself.
+    let draft = kehu::dedupe::Draft {
+        name: fields.name.clone(),
+        mobiles: contacts.iter().filter_map(|c| c.mobile.clone()).collect(),
+        emails: contacts.iter().filter_map(|c| c.email.clone()).collect(),
+        contacts: contacts.iter().map(|c| c.name.clone()).collect(),
+        region: [&fields.province, &fields.city]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        exclude: None,
+    };
+    let duplicates = kehu::dedupe::candidates_for(ctx.ws.conn(), &draft, 5)?;
+    let new = NewCustomer {
+        fields,
+        contacts,
+        tags: a.tags,
+    };
+    let c = customers::create(&mut ctx.ws, new)?;
     if ctx.json {
-        output::json(&c);
-    } else if ctx.lang == Lang::Zh {
-        println!("已添加客户 {} {}", c.code, c.fields.name);
-    } else {
-        println!("Added customer {} {}", c.code, c.fields.name);
+        let mut v = serde_json::to_value(&c)?;
+        v["duplicates"] = serde_json::to_value(&duplicates)?;
+        output::json(&v);
+        return Ok(());
+    }
+    let l = ctx.lang;
+    println!(
+        "{} {} {}",
+        l.pick("已添加客户", "Added customer"),
+        c.code,
+        c.fields.name
+    );
+    if !duplicates.is_empty() {
+        eprintln!("{}", l.pick("⚠ 可能重复：", "⚠ Possible duplicates:"));
+        for d in &duplicates {
+            let reasons: Vec<&str> = d
+                .reasons
+                .iter()
+                .map(|r| {
+                    if l == Lang::Zh {
+                        r.zh.as_str()
+                    } else {
+                        r.en.as_str()
+                    }
+                })
+                .collect();
+            eprintln!(
+                "  {} {} ({:.2}: {})",
+                d.code,
+                d.name,
+                d.score,
+                reasons.join(", ")
+            );
+        }
     }
     Ok(())
 }

@@ -5,8 +5,11 @@
 mod alerts;
 mod backup;
 mod customer;
+mod dedupe;
 mod demo;
+mod export;
 mod followup;
+mod import;
 mod member;
 mod opp;
 mod output;
@@ -50,6 +53,9 @@ enum Command {
     /// Team members and "me".
     #[command(subcommand)]
     Member(member::Cmd),
+    /// Duplicate customers: scan, check, merge, unmerge, ignore.
+    #[command(subcommand, visible_alias = "dupes")]
+    Dedupe(dedupe::Cmd),
     /// Add generated demo customers.
     Demo(demo::Args),
     /// Back up the database now (or list backups).
@@ -72,6 +78,15 @@ enum Command {
     Alerts(alerts::Args),
     /// Today: overdue and today's follow-ups, customers due, alerts.
     Today(today::Args),
+    /// Import customers from an Excel (xlsx/xls/ods) or CSV file.
+    Import(import::Args),
+    /// The import log: list, undo.
+    #[command(subcommand)]
+    Imports(import::Cmd),
+    /// Export customers or contacts to xlsx or csv.
+    Export(export::Args),
+    /// Write the Excel import template.
+    Template(export::TemplateArgs),
 }
 
 /// What a subcommand needs: the open workspace, the output mode and language.
@@ -109,6 +124,7 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Search(args) => search::run(&mut ctx, args),
         Command::Tag(cmd) => tag::run(&mut ctx, cmd),
         Command::Member(cmd) => member::run(&mut ctx, cmd),
+        Command::Dedupe(cmd) => dedupe::run(&mut ctx, cmd),
         Command::Demo(args) => demo::run(&mut ctx, args),
         Command::Backup(args) => backup::backup(&mut ctx, args),
         Command::Restore(_) => unreachable!("handled above"),
@@ -118,5 +134,9 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Pipeline(cmd) => pipeline::run(&mut ctx, cmd),
         Command::Alerts(args) => alerts::run(&mut ctx, args),
         Command::Today(args) => today::run(&mut ctx, args),
+        Command::Import(args) => import::run(&mut ctx, args),
+        Command::Imports(cmd) => import::run_jobs(&mut ctx, cmd),
+        Command::Export(args) => export::run(&mut ctx, args),
+        Command::Template(args) => export::template(&mut ctx, args),
     }
 }

@@ -1,0 +1,87 @@
+//! Blocking: a record is compared only with records that share a key —
+//! the pinyin of the first two syllables of its core name (so homophones
+//! and traditional characters meet), the pinyin initials of its first four
+//! characters, a phone or an email. Large blocks are compared only between
+//! neighbours in name order, so the number of compared pairs grows about
+//! linearly with the base.
+
+use super::normalize::initial;
+use super::score::{Prepared, Settings};
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+fn key_of(kind: u8, item: impl Hash) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    kind.hash(&mut h);
+    item.hash(&mut h);
+    h.finish()
+}
+
+/// Blocking keys of one record (hashed).
+pub fn keys(p: &Prepared) -> Vec<u64> {
+    let mut out = Vec::with_capacity(4);
+    for syl in std::iter::once(&p.syllables).chain(p.alt.iter().map(|a| &a.1)) {
+        if !syl.is_empty() {
+            out.push(key_of(b'n', &syl[..syl.len().min(2)]));
+        }
+    }
+    if p.syllables.len() >= 3 {
+        let init: String = p.syllables.iter().take(4).map(|s| initial(*s)).collect();
+        out.push(key_of(b'i', init));
+    }
+    for m in &p.phones {
+        out.push(key_of(b'm', m));
+    }
+    for e in &p.emails {
+        out.push(key_of(b'e', e));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Candidate pairs `(i, j)` with `i < j`, each once.
+pub fn candidate_pairs(records: &[Prepared], s: &Settings) -> Vec<(u32, u32)> {
+    let mut blocks: HashMap<u64, Vec<u32>> = HashMap::new();
+    for (i, p) in records.iter().enumerate() {
+        for k in keys(p) {
+            blocks.entry(k).or_default().push(i as u32);
+        }
+    }
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut out = vec![];
+    let mut push = |a: u32, b: u32, out: &mut Vec<(u32, u32)>| {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        if a != b && seen.insert(((a as u64) << 32) | b as u64) {
+            out.push((a, b));
+        }
+    };
+    let mut keys: Vec<&u64> = blocks.keys().collect();
+    keys.sort(); // deterministic order
+    for k in keys {
+        let members = &blocks[k];
+        if members.len() <= s.max_block {
+            for (x, &a) in members.iter().enumerate() {
+                for &b in &members[x + 1..] {
+                    push(a, b, &mut out);
+                }
+            }
+        } else {
+            // Sorted neighbourhood: a short name sorts next to the full
+            // names it starts.
+            let mut sorted = members.clone();
+            sorted.sort_by(|&a, &b| {
+                records[a as usize]
+                    .syllables
+                    .cmp(&records[b as usize].syllables)
+                    .then(a.cmp(&b))
+            });
+            for (x, &a) in sorted.iter().enumerate() {
+                for &b in sorted[x + 1..].iter().take(s.window) {
+                    push(a, b, &mut out);
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,464 @@
+//! Duplicates in the workspace: the live "可能重复" hint for a customer
+//! being typed, the full scan, and remembered decisions.
+
+use super::normalize::normalize_name;
+use super::score::{prepare, score, Prepared, Reason, Settings};
+use super::Record;
+use crate::db::Workspace;
+use crate::error::{Error, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use ts_rs::TS;
+
+/// A customer not yet saved (or being edited), as typed so far.
+#[derive(Debug, Clone, Default, serde::Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct Draft {
+    pub name: String,
+    pub mobiles: Vec<String>,
+    pub emails: Vec<String>,
+    pub contacts: Vec<String>,
+    /// Province / city as typed or picked.
+    pub region: String,
+    /// The customer being edited, never its own duplicate.
+    pub exclude: Option<String>,
+}
+
+/// An existing customer that may be the one being typed.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Candidate {
+    pub customer_id: String,
+    pub code: String,
+    pub name: String,
+    pub score: f32,
+    pub reasons: Vec<Reason>,
+}
+
+/// Two customers of a group and why they match.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct DupPair {
+    pub a: String,
+    pub b: String,
+    pub score: f32,
+    pub reasons: Vec<Reason>,
+}
+
+/// Customers that are likely one company.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct DupGroup {
+    pub members: Vec<String>,
+    /// The best pair score in the group.
+    pub score: f32,
+    pub pairs: Vec<DupPair>,
+}
+
+/// What a scan found.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[ts(export)]
+pub struct ScanResult {
+    pub groups: Vec<DupGroup>,
+    /// Customers looked at.
+    pub customers: usize,
+    /// Pairs scored (blocking keeps this near-linear).
+    pub compared: usize,
+    /// The scan was cancelled; `groups` is empty.
+    pub cancelled: bool,
+}
+
+/// The duplicate settings of this workspace (`settings` key `dedupe`), or
+/// the defaults.
+pub fn settings(conn: &Connection) -> Result<Settings> {
+    let v: Option<String> = conn
+        .query_row("SELECT value FROM settings WHERE key = 'dedupe'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(v.and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
+/// The matcher's view of stored customers: id, code, record.
+pub(crate) fn load_records(
+    conn: &Connection,
+    ids: Option<&[String]>,
+) -> Result<Vec<(String, String, Record)>> {
+    let mut out: Vec<(String, String, Record)> = vec![];
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut add_row =
+        |id: String, code: String, name: String, p: Option<String>, c: Option<String>| {
+            let region = format!("{}{}", p.unwrap_or_default(), c.unwrap_or_default());
+            index.insert(id.clone(), out.len());
+            out.push((
+                id,
+                code,
+                Record {
+                    name,
+                    region,
+                    ..Default::default()
+                },
+            ));
+        };
+    match ids {
+        None => {
+            let mut stmt = conn.prepare(
+                "SELECT id, code, name, province, city FROM customers WHERE deleted_at IS NULL",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            for row in rows {
+                let (a, b, c, d, e) = row?;
+                add_row(a, b, c, d, e);
+            }
+        }
+        Some(ids) => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, code, name, province, city FROM customers WHERE id = ?1 AND deleted_at IS NULL",
+            )?;
+            for id in ids {
+                if let Some((a, b, c, d, e)) = stmt
+                    .query_row([id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
+                    .optional()?
+                {
+                    add_row(a, b, c, d, e);
+                }
+            }
+        }
+    }
+    let mut push_contact = |cid: String,
+                            name: String,
+                            mobile: Option<String>,
+                            phone: Option<String>,
+                            email: Option<String>| {
+        if let Some(&i) = index.get(&cid) {
+            let r = &mut out[i].2;
+            r.contacts.push(name);
+            r.mobiles.extend(mobile);
+            r.mobiles.extend(phone);
+            r.emails.extend(email);
+        }
+    };
+    match ids {
+        None => {
+            let mut stmt = conn.prepare(
+                "SELECT customer_id, name, mobile, phone, email FROM contacts WHERE deleted_at IS NULL",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            for row in rows {
+                let (a, b, c, d, e) = row?;
+                push_contact(a, b, c, d, e);
+            }
+        }
+        Some(ids) => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT customer_id, name, mobile, phone, email FROM contacts
+                 WHERE customer_id = ?1 AND deleted_at IS NULL",
+            )?;
+            for id in ids {
+                let rows = stmt.query_map([id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?;
+                for row in rows {
+                    let (a, b, c, d, e) = row?;
+                    push_contact(a, b, c, d, e);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn pair_key(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+fn decided_pairs(conn: &Connection) -> Result<HashSet<(String, String)>> {
+    let mut stmt = conn.prepare("SELECT a, b FROM dedupe_decisions")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn fts_phrase(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', ""))
+}
+
+/// The best existing customers that may be the one being typed, with
+/// score and reasons (at least the hint threshold), best first. Uses the
+/// phone/email indexes and the pinyin in the search index, so it stays
+/// fast on a large base.
+pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<Vec<Candidate>> {
+    let s = settings(conn)?;
+    let record = Record {
+        name: draft.name.clone(),
+        contacts: draft.contacts.clone(),
+        mobiles: draft.mobiles.clone(),
+        emails: draft.emails.clone(),
+        region: draft.region.clone(),
+    };
+    let me = prepare(&record);
+    let mut ids: Vec<String> = vec![];
+    let mut seen = HashSet::new();
+    let mut add = |id: String, ids: &mut Vec<String>| {
+        if seen.insert(id.clone()) {
+            ids.push(id);
+        }
+    };
+    for m in &draft.mobiles {
+        let stored = crate::validate::normalize_phone(m).map(|p| p.0).ok();
+        if let Some(p) = stored {
+            let mut stmt = conn.prepare_cached(
+                "SELECT customer_id FROM contacts WHERE (mobile = ?1 OR phone = ?1) AND deleted_at IS NULL LIMIT 50",
+            )?;
+            for id in stmt.query_map([&p], |r| r.get::<_, String>(0))? {
+                add(id?, &mut ids);
+            }
+        }
+    }
+    for e in &draft.emails {
+        let e = e.trim().to_lowercase();
+        let mut stmt = conn.prepare_cached(
+            "SELECT customer_id FROM contacts WHERE email = ?1 AND deleted_at IS NULL LIMIT 50",
+        )?;
+        for id in stmt.query_map([&e], |r| r.get::<_, String>(0))? {
+            add(id?, &mut ids);
+        }
+    }
+    // Names: the pinyin of the core (and of its first two syllables) as a
+    // substring of the stored names' pinyin — homophones, traditional
+    // characters, short and full names all meet there.
+    let norm = normalize_name(&draft.name);
+    let mut phrases: Vec<(String, usize)> = vec![];
+    for core in std::iter::once(&norm.core).chain(norm.alt_cores.iter()) {
+        let chars: Vec<char> = core.chars().collect();
+        if chars.len() < 2 {
+            continue;
+        }
+        let (full, _) = crate::search::pinyin_forms(core);
+        let (head, _) = crate::search::pinyin_forms(&chars[..2].iter().collect::<String>());
+        if full.len() >= 3 {
+            phrases.push((full, 100));
+        }
+        if head.len() >= 3 {
+            phrases.push((head, 300));
+        }
+    }
+    for (phrase, cap) in phrases {
+        let mut stmt = conn.prepare_cached(
+            "SELECT d.customer_id FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1 LIMIT ?2) h
+             JOIN search_docs d ON d.rid = h.rowid",
+        )?;
+        for id in stmt.query_map(params![fts_phrase(&phrase), cap as i64], |r| {
+            r.get::<_, String>(0)
+        })? {
+            add(id?, &mut ids);
+        }
+    }
+    if let Some(x) = &draft.exclude {
+        ids.retain(|i| i != x);
+    }
+    let decided = match &draft.exclude {
+        Some(_) => decided_pairs(conn)?,
+        None => HashSet::new(),
+    };
+    let records = load_records(conn, Some(&ids))?;
+    let mut out: Vec<Candidate> = records
+        .into_iter()
+        .filter(|(id, _, _)| {
+            draft
+                .exclude
+                .as_ref()
+                .is_none_or(|x| !decided.contains(&pair_key(x, id)))
+        })
+        .filter_map(|(id, code, r)| {
+            let m = score(&me, &prepare(&r), &s);
+            // A shared phone or email is worth showing even under another
+            // name: the person typing decides.
+            let contact_hit = m
+                .reasons
+                .iter()
+                .any(|r| r.kind == "mobile_same" || r.kind == "email_same");
+            (m.score >= s.hint_threshold || contact_hit).then(|| Candidate {
+                customer_id: id,
+                code,
+                name: r.name,
+                score: m.score,
+                reasons: m.reasons,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.code.cmp(&b.code)));
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// Find groups of likely duplicates among all live customers, best first.
+/// Pairs decided as "not duplicates" are left out. `progress(done, total)`
+/// is called now and then; setting `cancel` stops the scan early.
+pub fn scan(
+    conn: &Connection,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &AtomicBool,
+) -> Result<ScanResult> {
+    let s = settings(conn)?;
+    scan_with(conn, &s, progress, cancel)
+}
+
+/// [`scan`] with explicit settings (a threshold from the command line).
+pub fn scan_with(
+    conn: &Connection,
+    s: &Settings,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &AtomicBool,
+) -> Result<ScanResult> {
+    let trace = std::env::var_os("KEHU_TRACE").is_some();
+    let t0 = std::time::Instant::now();
+    let rows = load_records(conn, None)?;
+    let n = rows.len();
+    if trace {
+        eprintln!("dedupe scan: loaded {n} in {:?}", t0.elapsed());
+    }
+    // Work: preparing the records, then scoring pairs, in chunks so the
+    // scan can report progress and stop when cancelled.
+    let cancelled = || ScanResult {
+        cancelled: true,
+        ..Default::default()
+    };
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(n);
+    for chunk in rows.chunks(8192) {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(cancelled());
+        }
+        progress(prepared.len(), 2 * n);
+        prepared.extend(super::par_map(chunk, |(_, _, r)| prepare(r)));
+    }
+    if trace {
+        eprintln!("dedupe scan: prepared at {:?}", t0.elapsed());
+    }
+    let cands = super::block::candidate_pairs(&prepared, s);
+    if trace {
+        eprintln!(
+            "dedupe scan: {} candidate pairs at {:?}",
+            cands.len(),
+            t0.elapsed()
+        );
+    }
+    let decided = decided_pairs(conn)?;
+    let mut pairs = vec![];
+    let mut done = 0;
+    for chunk in cands.chunks(65536) {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(cancelled());
+        }
+        progress(n + done * n / cands.len().max(1), 2 * n);
+        done += chunk.len();
+        pairs.extend(
+            super::par_map(chunk, |&(a, b)| {
+                let (a, b) = (a as usize, b as usize);
+                let m = score(&prepared[a], &prepared[b], s);
+                (m.score >= s.threshold && !decided.contains(&pair_key(&rows[a].0, &rows[b].0)))
+                    .then_some(super::ScoredPair { a, b, m })
+            })
+            .into_iter()
+            .flatten(),
+        );
+    }
+    if trace {
+        eprintln!(
+            "dedupe scan: scored, {} pairs over threshold at {:?}",
+            pairs.len(),
+            t0.elapsed()
+        );
+    }
+    let groups = super::group(n, &prepared, &pairs, s);
+    if trace {
+        eprintln!("dedupe scan: grouped at {:?}", t0.elapsed());
+    }
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    for (gi, g) in groups.iter().enumerate() {
+        for &i in g {
+            group_of.insert(i, gi);
+        }
+    }
+    let mut group_pairs: Vec<Vec<DupPair>> = vec![vec![]; groups.len()];
+    for p in &pairs {
+        if let (Some(ga), Some(gb)) = (group_of.get(&p.a), group_of.get(&p.b)) {
+            if ga == gb {
+                group_pairs[*ga].push(DupPair {
+                    a: rows[p.a].0.clone(),
+                    b: rows[p.b].0.clone(),
+                    score: p.m.score,
+                    reasons: p.m.reasons.clone(),
+                });
+            }
+        }
+    }
+    let mut out = vec![];
+    for (g, mut gp) in groups.into_iter().zip(group_pairs) {
+        gp.sort_by(|x, y| y.score.total_cmp(&x.score));
+        out.push(DupGroup {
+            members: g.iter().map(|&i| rows[i].0.clone()).collect(),
+            score: gp.first().map(|p| p.score).unwrap_or(0.0),
+            pairs: gp,
+        });
+    }
+    out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.members.cmp(&y.members)));
+    progress(2 * n, 2 * n);
+    Ok(ScanResult {
+        groups: out,
+        customers: n,
+        compared: cands.len(),
+        cancelled: false,
+    })
+}
+
+/// Remember that two customers are not duplicates: the pair is never
+/// suggested again.
+pub fn ignore(ws: &mut Workspace, a: &str, b: &str) -> Result<()> {
+    let a = crate::customers::resolve_id(ws.conn(), a)?;
+    let b = crate::customers::resolve_id(ws.conn(), b)?;
+    if a == b {
+        return Err(Error::validation(
+            "b",
+            "不能把客户与自己比较",
+            "A customer cannot be compared with itself",
+        ));
+    }
+    let (a, b) = pair_key(&a, &b);
+    let origin = ws.origin.clone();
+    ws.write(&origin, |w| {
+        let old: Option<String> = w
+            .tx()
+            .query_row(
+                "SELECT decision FROM dedupe_decisions WHERE a = ?1 AND b = ?2",
+                params![a, b],
+                |r| r.get(0),
+            )
+            .optional()?;
+        w.tx().execute(
+            "INSERT OR REPLACE INTO dedupe_decisions(a, b, decision, merge_id, at) VALUES (?1, ?2, 'distinct', NULL, ?3)",
+            params![a, b, w.now()],
+        )?;
+        w.log(
+            "dedupe_decision",
+            &format!("{a}:{b}"),
+            "decision",
+            old.map(serde_json::Value::from),
+            Some("distinct".into()),
+        )?;
+        Ok(())
+    })
+}

@@ -1,0 +1,436 @@
+//! Export customers and contacts to xlsx (real dates and numbers, frozen
+//! header, autofilter, column widths, constant memory) and csv (UTF-8 with
+//! BOM so Excel opens Chinese correctly, or GBK). Headers are the import
+//! template's, so an export imports back unchanged.
+//!
+//! Formula injection: text starting with `=`, `+`, `-`, `@`, tab or CR is
+//! written as a string cell in xlsx (never a formula) and prefixed with `'`
+//! in csv; the importer removes that prefix again.
+
+use crate::customer_list::CustomerQuery;
+use crate::customers::{Grade, Status};
+use crate::error::{Error, Result};
+use crate::i18n::Lang;
+use crate::import::mapping::Field;
+use crate::import::report::xlsx_error;
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+use ts_rs::TS;
+
+/// Text encoding of an exported csv.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum CsvEncoding {
+    /// UTF-8 with a BOM (Excel then reads Chinese correctly).
+    #[default]
+    Utf8Bom,
+    /// GBK/GB18030, for old tools that expect it.
+    Gbk,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct ExportOptions {
+    /// Which customers; `null` = all live customers.
+    pub query: Option<CustomerQuery>,
+    /// Which columns, in order; empty = all standard columns.
+    pub columns: Vec<Field>,
+    pub lang: Lang,
+    pub csv_encoding: CsvEncoding,
+}
+
+/// One exported value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Empty,
+    Text(String),
+    Num(f64),
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+}
+
+/// Does this text need the formula guard?
+pub fn is_risky(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// csv form of a text cell: risky text gets a leading `'`.
+pub fn guard_csv(s: &str) -> std::borrow::Cow<'_, str> {
+    if is_risky(s) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
+enum Format_ {
+    Xlsx,
+    Csv,
+}
+
+fn format_of(path: &Path) -> Result<Format_> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("xlsx") => Ok(Format_::Xlsx),
+        Some("csv") | Some("txt") => Ok(Format_::Csv),
+        _ => Err(Error::validation(
+            "out",
+            "导出文件名应以 .xlsx 或 .csv 结尾",
+            "The export file name must end in .xlsx or .csv",
+        )),
+    }
+}
+
+/// A table to write: headers, column widths, rows.
+pub struct Sheet<'a> {
+    pub name: &'a str,
+    pub headers: Vec<String>,
+    pub widths: Vec<f64>,
+}
+
+/// Write rows streamed from `rows` to `path` (xlsx or csv by extension).
+/// Returns the number of rows written.
+pub fn write_table(
+    path: &Path,
+    sheet: &Sheet,
+    enc: CsvEncoding,
+    rows: &mut dyn FnMut(&mut dyn FnMut(&[Val]) -> Result<()>) -> Result<()>,
+) -> Result<usize> {
+    let mut n = 0usize;
+    match format_of(path)? {
+        Format_::Xlsx => {
+            use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+            let mut wb = Workbook::new();
+            let head = Format::new().set_bold().set_background_color(0xDDEBF7);
+            let date = Format::new().set_num_format("yyyy-mm-dd");
+            let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+            let money = Format::new().set_num_format("#,##0.00");
+            let ws = wb
+                .add_worksheet_with_constant_memory()
+                .map_err(xlsx_error)?;
+            ws.set_name(sheet.name).map_err(xlsx_error)?;
+            for (i, w) in sheet.widths.iter().enumerate() {
+                ws.set_column_width(i as u16, *w).map_err(xlsx_error)?;
+            }
+            for (i, h) in sheet.headers.iter().enumerate() {
+                ws.write_string_with_format(0, i as u16, h, &head)
+                    .map_err(xlsx_error)?;
+            }
+            let mut err = None;
+            rows(&mut |vals: &[Val]| {
+                n += 1;
+                let r = n as u32;
+                for (c, v) in vals.iter().enumerate() {
+                    let c = c as u16;
+                    let res = match v {
+                        Val::Empty => Ok(()),
+                        // Always a string cell: never interpreted as a formula.
+                        Val::Text(s) => ws.write_string(r, c, s).map(|_| ()),
+                        Val::Num(x) => ws.write_number_with_format(r, c, *x, &money).map(|_| ()),
+                        Val::Date(d) => ExcelDateTime::from_ymd(
+                            d.year_ce().1 as u16,
+                            d.month0() as u8 + 1,
+                            d.day0() as u8 + 1,
+                        )
+                        .and_then(|dt| ws.write_datetime_with_format(r, c, &dt, &date).map(|_| ())),
+                        Val::DateTime(d) => ExcelDateTime::parse_from_str(
+                            &d.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                        )
+                        .and_then(|dt| {
+                            ws.write_datetime_with_format(r, c, &dt, &datetime)
+                                .map(|_| ())
+                        }),
+                    };
+                    if let Err(e) = res {
+                        err = Some(e);
+                    }
+                }
+                Ok(())
+            })?;
+            if let Some(e) = err {
+                return Err(xlsx_error(e));
+            }
+            ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+            if !sheet.headers.is_empty() {
+                ws.autofilter(0, 0, n as u32, sheet.headers.len() as u16 - 1)
+                    .map_err(xlsx_error)?;
+            }
+            wb.save(path).map_err(xlsx_error)?;
+        }
+        Format_::Csv => {
+            let tmp = path.with_extension("csv.part");
+            let file = std::fs::File::create(&tmp)?;
+            let mut out = std::io::BufWriter::new(file);
+            if enc == CsvEncoding::Utf8Bom {
+                out.write_all(b"\xEF\xBB\xBF")?;
+            }
+            let put = |out: &mut std::io::BufWriter<std::fs::File>, rec: &[String]| -> Result<()> {
+                let mut line = csv::Writer::from_writer(Vec::with_capacity(256));
+                line.write_record(rec).map_err(csv_error)?;
+                let buf = line
+                    .into_inner()
+                    .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+                match enc {
+                    CsvEncoding::Utf8Bom => out.write_all(&buf)?,
+                    CsvEncoding::Gbk => {
+                        let text = String::from_utf8_lossy(&buf);
+                        let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
+                        out.write_all(&bytes)?;
+                    }
+                }
+                Ok(())
+            };
+            put(&mut out, &sheet.headers)?;
+            rows(&mut |vals: &[Val]| {
+                n += 1;
+                let rec: Vec<String> = vals
+                    .iter()
+                    .map(|v| match v {
+                        Val::Empty => String::new(),
+                        Val::Text(s) => guard_csv(s).into_owned(),
+                        Val::Num(x) => crate::import::read::fmt_number(*x),
+                        Val::Date(d) => d.format("%Y-%m-%d").to_string(),
+                        Val::DateTime(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+                    })
+                    .collect();
+                put(&mut out, &rec)
+            })?;
+            out.flush()?;
+            out.get_ref().sync_all()?;
+            drop(out);
+            std::fs::rename(&tmp, path)?;
+        }
+    }
+    Ok(n)
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    Error::Io(std::io::Error::other(e.to_string()))
+}
+
+use chrono::Datelike;
+
+fn width(f: Field) -> f64 {
+    match f {
+        Field::Name | Field::Address | Field::Notes | Field::Needs => 30.0,
+        Field::Code | Field::ContactMobile | Field::ContactPhone | Field::ContactEmail => 16.0,
+        Field::FirstContactDate | Field::LastFollowupAt | Field::Budget | Field::AnnualPurchase => {
+            14.0
+        }
+        _ => 10.0,
+    }
+}
+
+fn local_dt(ms: i64) -> Option<NaiveDateTime> {
+    chrono::Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|d| d.naive_local())
+}
+
+/// Ids of the customers a query selects (all pages).
+fn query_ids(conn: &Connection, q: &CustomerQuery) -> Result<Vec<String>> {
+    let mut q = q.clone();
+    q.limit = 1000;
+    q.offset = 0;
+    let mut ids = vec![];
+    loop {
+        let page = crate::customer_list::list(conn, &q)?;
+        let got = page.rows.len();
+        ids.extend(page.rows.into_iter().map(|r| r.id));
+        if got < 1000 || ids.len() >= page.total as usize {
+            break;
+        }
+        q.offset += 1000;
+    }
+    Ok(ids)
+}
+
+/// Export customers (one row each, with the primary contact and tags).
+/// Returns the number of customers written.
+pub fn export_customers(conn: &Connection, path: &Path, opts: &ExportOptions) -> Result<usize> {
+    let columns: Vec<Field> = if opts.columns.is_empty() {
+        Field::ALL.to_vec()
+    } else {
+        opts.columns.clone()
+    };
+    let lang = opts.lang;
+    let ids = match &opts.query {
+        Some(q) => Some(serde_json::to_string(&query_ids(conn, q)?)?),
+        None => None,
+    };
+    let sql = format!(
+        "SELECT c.code, c.name, c.kind, c.industry, c.size, c.province, c.city, c.district, c.address,
+            c.source, c.status, c.grade, m.name,
+            (SELECT group_concat(name, ',') FROM (SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
+                WHERE ct.customer_id = c.id AND t.deleted_at IS NULL ORDER BY t.name)),
+            p.name, p.title, p.mobile, p.phone, p.email, p.wechat,
+            c.needs, c.budget, c.purchase_cycle, c.annual_purchase, c.first_contact_date, c.notes, c.last_followup_at
+         FROM customers c LEFT JOIN members m ON m.id = c.owner_id
+         LEFT JOIN contacts p ON p.id = (SELECT id FROM contacts WHERE customer_id = c.id AND deleted_at IS NULL
+                                          ORDER BY is_primary DESC, created_at, id LIMIT 1)
+         WHERE c.deleted_at IS NULL {}
+         ORDER BY c.code",
+        if ids.is_some() { "AND c.id IN (SELECT value FROM json_each(?1))" } else { "" }
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let sheet = Sheet {
+        name: lang.pick("客户", "Customers"),
+        headers: columns.iter().map(|f| f.header(lang).to_string()).collect(),
+        widths: columns.iter().map(|f| width(*f)).collect(),
+    };
+    let mut rows_fn = |emit: &mut dyn FnMut(&[Val]) -> Result<()>| -> Result<()> {
+        let mut rows = match &ids {
+            Some(j) => stmt.query([j])?,
+            None => stmt.query([])?,
+        };
+        let mut vals = Vec::with_capacity(columns.len());
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> Result<Val> {
+                Ok(match r.get::<_, Option<String>>(i)? {
+                    Some(s) if !s.is_empty() => Val::Text(s),
+                    _ => Val::Empty,
+                })
+            };
+            vals.clear();
+            for f in &columns {
+                vals.push(match f {
+                    Field::Code => text(0)?,
+                    Field::Name => text(1)?,
+                    Field::Kind => Val::Text(
+                        if r.get::<_, String>(2)? == "individual" {
+                            lang.pick("个人", "individual")
+                        } else {
+                            lang.pick("企业", "company")
+                        }
+                        .into(),
+                    ),
+                    Field::Industry => text(3)?,
+                    Field::Size => text(4)?,
+                    Field::Province => text(5)?,
+                    Field::City => text(6)?,
+                    Field::District => text(7)?,
+                    Field::Address => text(8)?,
+                    Field::Source => text(9)?,
+                    Field::Status => Val::Text(
+                        Status::from_key(&r.get::<_, String>(10)?)
+                            .label(lang)
+                            .into(),
+                    ),
+                    Field::Grade => r
+                        .get::<_, Option<String>>(11)?
+                        .and_then(|g| Grade::parse(&g))
+                        .map(|g| Val::Text(g.key().into()))
+                        .unwrap_or(Val::Empty),
+                    Field::Owner => text(12)?,
+                    Field::Tags => text(13)?,
+                    Field::ContactName => text(14)?,
+                    Field::ContactTitle => text(15)?,
+                    Field::ContactMobile => text(16)?,
+                    Field::ContactPhone => text(17)?,
+                    Field::ContactEmail => text(18)?,
+                    Field::ContactWechat => text(19)?,
+                    Field::Needs => text(20)?,
+                    Field::Budget => r
+                        .get::<_, Option<f64>>(21)?
+                        .map(Val::Num)
+                        .unwrap_or(Val::Empty),
+                    Field::PurchaseCycle => text(22)?,
+                    Field::AnnualPurchase => r
+                        .get::<_, Option<f64>>(23)?
+                        .map(Val::Num)
+                        .unwrap_or(Val::Empty),
+                    Field::FirstContactDate => r
+                        .get::<_, Option<String>>(24)?
+                        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+                        .map(Val::Date)
+                        .unwrap_or(Val::Empty),
+                    Field::Notes => text(25)?,
+                    Field::LastFollowupAt => r
+                        .get::<_, Option<i64>>(26)?
+                        .and_then(local_dt)
+                        .map(Val::DateTime)
+                        .unwrap_or(Val::Empty),
+                });
+            }
+            emit(&vals)?;
+        }
+        Ok(())
+    };
+    write_table(path, &sheet, opts.csv_encoding, &mut rows_fn)
+}
+
+/// Export all contacts of live customers (one row per contact).
+pub fn export_contacts(conn: &Connection, path: &Path, opts: &ExportOptions) -> Result<usize> {
+    let lang = opts.lang;
+    let ids = match &opts.query {
+        Some(q) => Some(serde_json::to_string(&query_ids(conn, q)?)?),
+        None => None,
+    };
+    let sql = format!(
+        "SELECT c.code, c.name, p.name, p.title, p.mobile, p.phone, p.email, p.wechat, p.is_primary, p.notes
+         FROM contacts p JOIN customers c ON c.id = p.customer_id
+         WHERE p.deleted_at IS NULL AND c.deleted_at IS NULL {}
+         ORDER BY c.code, p.is_primary DESC, p.created_at, p.id",
+        if ids.is_some() { "AND c.id IN (SELECT value FROM json_each(?1))" } else { "" }
+    );
+    let headers: Vec<String> = [
+        ("客户编号", "Customer Code"),
+        ("客户名称", "Company"),
+        ("联系人", "Contact"),
+        ("职务", "Title"),
+        ("手机", "Mobile"),
+        ("座机", "Phone"),
+        ("邮箱", "Email"),
+        ("微信", "WeChat"),
+        ("主联系人", "Primary"),
+        ("备注", "Notes"),
+    ]
+    .iter()
+    .map(|(z, e)| lang.pick(z, e).to_string())
+    .collect();
+    let sheet = Sheet {
+        name: lang.pick("联系人", "Contacts"),
+        widths: vec![16.0, 30.0, 12.0, 12.0, 16.0, 16.0, 24.0, 14.0, 8.0, 30.0],
+        headers,
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows_fn = |emit: &mut dyn FnMut(&[Val]) -> Result<()>| -> Result<()> {
+        let mut rows = match &ids {
+            Some(j) => stmt.query([j])?,
+            None => stmt.query([])?,
+        };
+        while let Some(r) = rows.next()? {
+            let mut vals = Vec::with_capacity(10);
+            for i in 0..10 {
+                vals.push(if i == 8 {
+                    Val::Text(
+                        if r.get::<_, bool>(8)? {
+                            lang.pick("是", "yes")
+                        } else {
+                            lang.pick("否", "no")
+                        }
+                        .into(),
+                    )
+                } else {
+                    match r.get::<_, Option<String>>(i)? {
+                        Some(s) if !s.is_empty() => Val::Text(s),
+                        _ => Val::Empty,
+                    }
+                });
+            }
+            emit(&vals)?;
+        }
+        Ok(())
+    };
+    write_table(path, &sheet, opts.csv_encoding, &mut rows_fn)
+}
