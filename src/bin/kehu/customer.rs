@@ -308,9 +308,9 @@ fn add(ctx: &mut Ctx, a: AddArgs) -> Result<()> {
                 .iter()
                 .map(|r| {
                     if l == Lang::Zh {
-                        r.zh.as_str()
+                        r.zh.as_ref()
                     } else {
-                        r.en.as_str()
+                        r.en.as_ref()
                     }
                 })
                 .collect();
