@@ -506,6 +506,15 @@ pub fn default_remind(conn: &Connection) -> Result<i64> {
     Ok(settings::get::<i64>(conn, "followup.remind_before_min")?.unwrap_or(DEFAULT_REMIND_MIN))
 }
 
+/// Change the default remind-before (minutes, 0 to 10080).
+pub fn set_default_remind(ws: &mut Workspace, minutes: i64) -> Result<()> {
+    let m = check_remind(minutes)?;
+    let origin = ws.origin.clone();
+    ws.write(&origin, |w| {
+        settings::put(w, "followup.remind_before_min", &m)
+    })
+}
+
 /// Recompute the customer's last (latest done) and next (earliest
 /// planned) follow-up times.
 pub fn refresh_customer(w: &Writer, customer_id: &str) -> Result<()> {
