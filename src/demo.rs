@@ -281,3 +281,169 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
 fn pinyin_word(text: &str) -> String {
     crate::search::pinyin_forms(text).0
 }
+
+const MIN: i64 = 60_000;
+
+/// Follow-up lines a salesperson might have written, by kind of outcome.
+const CONTENTS: &[(&str, &str, &str)] = &[
+    (
+        "电话沟通采购计划",
+        "客户预算已批，关注交付周期",
+        "下周发送正式报价",
+    ),
+    (
+        "上门拜访采购经理",
+        "对产品质量比较认可，价格偏高",
+        "准备阶梯折扣方案",
+    ),
+    ("发送产品资料", "已收到资料，需要内部评估", "三天后电话确认"),
+    (
+        "线上会议演示方案",
+        "技术部门提出两处定制需求",
+        "与产品经理确认定制可行性",
+    ),
+    (
+        "微信沟通样品试用",
+        "试用效果不错，准备小批量采购",
+        "安排合同条款沟通",
+    ),
+    ("电话回访", "近期没有采购计划，明年再联系", "下季度再回访"),
+    ("商务谈判", "价格过高，希望再降 5%", "申请特价审批"),
+];
+
+/// Give demo customers a history: past follow-ups (some effective, some
+/// not), plans for the coming days (a few due today, some overdue), and
+/// opportunities spread over the pipeline with back-dated stage changes.
+/// Deterministic for a given seed and set of customers.
+pub fn generate_activity(ws: &mut Workspace, seed: u64) -> Result<usize> {
+    use crate::followups::{self, FollowupFields, Kind, NewFollowup};
+    use crate::opportunities::{self, NewOpportunity, OpportunityFields};
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed);
+    let now = ws.now_ms();
+    let customers: Vec<(String, i64, Option<String>, String)> = ws
+        .conn()
+        .prepare("SELECT id, created_at, owner_id, name FROM customers WHERE deleted_at IS NULL ORDER BY code")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let stages: Vec<String> = crate::pipeline::stages(ws.conn())?
+        .into_iter()
+        .map(|s| s.key)
+        .collect();
+    let open_stages = &stages[..stages.len().saturating_sub(1)];
+    let mut count = 0;
+    ws.write("demo", |w| {
+        for (id, created, owner, name) in &customers {
+            // Past follow-ups between creation and now.
+            let span = (now - created).max(DAY);
+            let mut times: Vec<i64> = (0..rng.random_range(0..4))
+                .map(|_| created + rng.random_range(0..span))
+                .collect();
+            times.sort();
+            for t in times {
+                let (purpose, feedback, next) = *CONTENTS.choose(&mut rng).unwrap();
+                w.set_now(t);
+                followups::insert(
+                    w,
+                    NewFollowup {
+                        customer: id.clone(),
+                        fields: FollowupFields {
+                            kind: *Kind::ALL.choose(&mut rng).unwrap(),
+                            owner_id: owner.clone(),
+                            purpose: Some(purpose.into()),
+                            content: Some(purpose.into()),
+                            feedback: Some(feedback.into()),
+                            next_step: Some(next.into()),
+                            effective: Some(rng.random_bool(0.7)),
+                            ..Default::default()
+                        },
+                        done: true,
+                        done_at: Some(t),
+                        ..Default::default()
+                    },
+                )?;
+                count += 1;
+            }
+            w.set_now(now);
+            // Plans: a few today, most in the next two weeks.
+            if rng.random_bool(0.12) {
+                let planned = if rng.random_bool(0.3) {
+                    now + rng.random_range(1..8 * 60) * MIN
+                } else {
+                    now + rng.random_range(1..14) * DAY
+                };
+                let (purpose, _, _) = *CONTENTS.choose(&mut rng).unwrap();
+                followups::insert(
+                    w,
+                    NewFollowup {
+                        customer: id.clone(),
+                        fields: FollowupFields {
+                            kind: *Kind::ALL.choose(&mut rng).unwrap(),
+                            owner_id: owner.clone(),
+                            purpose: Some(purpose.into()),
+                            ..Default::default()
+                        },
+                        planned_at: Some(planned / MIN * MIN),
+                        ..Default::default()
+                    },
+                )?;
+                count += 1;
+            }
+            // Opportunities on about a third of the customers.
+            if rng.random_bool(0.3) && !open_stages.is_empty() {
+                let mut t = created + rng.random_range(0..span / 2 + 1);
+                w.set_now(t);
+                let amount = (rng.random_range(2..200) * 5_000) as f64;
+                let short: String = name.chars().take(6).collect();
+                let opp = opportunities::insert(
+                    w,
+                    NewOpportunity {
+                        customer: id.clone(),
+                        fields: OpportunityFields {
+                            name: format!(
+                                "{short}{}",
+                                ["采购项目", "年度框架合同", "设备升级", "系统建设"]
+                                    .choose(&mut rng)
+                                    .unwrap()
+                            ),
+                            owner_id: owner.clone(),
+                            expected_amount: Some(amount),
+                            ..Default::default()
+                        },
+                        stage: None,
+                    },
+                )?;
+                // Walk forward through the open stages; some deals are lost
+                // on the way (输单 needs a reason).
+                let reach = rng.random_range(0..open_stages.len());
+                let lost = rng.random_bool(0.2);
+                for stage in open_stages.iter().take(reach + 1).skip(1) {
+                    t += rng.random_range(1..20) * DAY;
+                    if t >= now {
+                        break;
+                    }
+                    w.set_now(t);
+                    opportunities::set_stage_in(w, &opp, stage, None)?;
+                }
+                t += rng.random_range(1..10) * DAY;
+                if lost && t < now {
+                    w.set_now(t);
+                    let reason = ["价格过高", "选择了竞品", "预算取消", "需求变化"]
+                        .choose(&mut rng)
+                        .unwrap();
+                    opportunities::set_stage_in(w, &opp, crate::pipeline::LOST, Some(reason))?;
+                }
+                w.set_now(now);
+                count += 1;
+            }
+        }
+        w.set_now(now);
+        Ok(())
+    })?;
+    Ok(count)
+}
+
+/// Customers plus their activity: what a first start shows.
+pub fn populate(ws: &mut Workspace, customers: usize, seed: u64) -> Result<usize> {
+    generate(ws, customers, seed)?;
+    generate_activity(ws, seed)
+}

@@ -363,3 +363,19 @@ fn demo_data_is_the_same_for_the_same_seed() {
     assert_eq!(a, dump(3));
     assert_ne!(a, dump(4));
 }
+
+#[test]
+fn demo_activity_gives_follow_ups_plans_and_a_pipeline() {
+    let mut e = env();
+    kehu::demo::populate(&mut e.ws, 200, 5).unwrap();
+    let count = |sql: &str| -> i64 { e.ws.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert!(count("SELECT count(*) FROM followups WHERE status = 'done'") > 100);
+    assert!(count("SELECT count(*) FROM followups WHERE status = 'planned'") > 5);
+    assert!(count("SELECT count(DISTINCT stage) FROM opportunities") >= 4);
+    assert!(
+        count("SELECT count(*) FROM opportunities WHERE stage = 'lost' AND loss_reason IS NULL")
+            == 0
+    );
+    // Last follow-up times are kept on the customers.
+    assert!(count("SELECT count(*) FROM customers WHERE last_followup_at IS NOT NULL") > 50);
+}

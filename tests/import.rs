@@ -1027,3 +1027,75 @@ mod fuzz {
         }
     }
 }
+
+/// A minimal OpenDocument spreadsheet, as LibreOffice writes its parts.
+fn write_ods(path: &Path, rows: &[Vec<&str>]) {
+    let mut body = String::new();
+    for r in rows {
+        body.push_str("<table:table-row>");
+        for c in r {
+            if let Some(d) = c.strip_prefix("date:") {
+                body.push_str(&format!(
+                    r#"<table:table-cell office:value-type="date" office:date-value="{d}"><text:p>{d}</text:p></table:table-cell>"#
+                ));
+            } else if let Some(n) = c.strip_prefix("num:") {
+                body.push_str(&format!(
+                    r#"<table:table-cell office:value-type="float" office:value="{n}"><text:p>{n}</text:p></table:table-cell>"#
+                ));
+            } else {
+                body.push_str(&format!(
+                    r#"<table:table-cell office:value-type="string"><text:p>{c}</text:p></table:table-cell>"#
+                ));
+            }
+        }
+        body.push_str("</table:table-row>");
+    }
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="客户">{body}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    z.start_file("mimetype", stored).unwrap();
+    z.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    z.start_file(
+        "META-INF/manifest.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    z.write_all(manifest.as_bytes()).unwrap();
+    z.start_file("content.xml", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    z.write_all(content.as_bytes()).unwrap();
+    z.finish().unwrap();
+}
+
+#[test]
+fn an_ods_spreadsheet_imports_with_dates_and_numbers() {
+    let mut e = env();
+    let path = e.dir.path().join("客户.ods");
+    write_ods(
+        &path,
+        &[
+            vec!["客户名单（2024）"],
+            vec!["公司名称", "联系人", "手机", "首次接触", "预算"],
+            vec![
+                "开放文档有限公司",
+                "孙七",
+                "13600001111",
+                "date:2024-03-01",
+                "num:88000",
+            ],
+        ],
+    );
+    let rep = import_file(&mut e.ws, &path, &opts());
+    assert_eq!((rep.imported, rep.failed), (1, 0), "{:?}", rep.failures);
+    let c = customer_by_name(&e.ws, "开放文档有限公司");
+    assert_eq!(c.fields.first_contact_date.as_deref(), Some("2024-03-01"));
+    assert_eq!(c.fields.budget, Some(88000.0));
+    assert_eq!(c.contacts[0].fields.mobile.as_deref(), Some("13600001111"));
+}

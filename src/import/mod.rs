@@ -625,7 +625,16 @@ fn convert_row(
                     format!("Owner “{t}” is not a team member; add them under Team first, or leave the cell empty"),
                 )),
             },
-            Field::Tags => tags = split_tags(&t),
+            Field::Tags => {
+                tags = split_tags(&t);
+                if let Some(long) = tags.iter().find(|t| t.chars().count() > 30) {
+                    issues.push(issue(
+                        "tags",
+                        format!("标签“{long}”超过 30 个字"),
+                        format!("Tag “{long}” is longer than 30 characters"),
+                    ));
+                }
+            }
             Field::Budget | Field::AnnualPurchase => {
                 let v = match cell {
                     Cell::Number(n) => Some(n * unit),
@@ -894,6 +903,7 @@ pub fn run(
     let policy = opts.on_duplicate;
     let result = ws.write(&origin, |w| {
         let mut rep = report.clone();
+        let mut codes = CodeAllocator::new(w)?;
         progress(Progress { done: 0, total });
         for (n, r) in rows.into_iter().enumerate() {
             if cancel.load(Ordering::Relaxed) {
@@ -906,25 +916,33 @@ pub fn run(
                 RowAction::Skip => rep.skipped += 1,
                 RowAction::Fail => push_failure(&mut rep, r.row, r.raw, r.issues),
                 RowAction::Create | RowAction::Update => {
-                    w.tx().execute_batch("SAVEPOINT import_row")?;
+                    // Every rule was checked in the preview step, so a row
+                    // cannot fail half-written here; if one still does, the
+                    // whole import rolls back and names the row. (No
+                    // savepoint per row: it would make FTS5 flush its index
+                    // for every row.)
                     let res = if r.action == RowAction::Create {
-                        customers::insert(w, r.new.clone(), r.code.clone()).map(|_| true)
+                        let code = match &r.code {
+                            Some(c) => c.clone(),
+                            None => codes.next(w)?,
+                        };
+                        customers::insert(w, r.new.clone(), Some(code)).map(|_| true)
                     } else {
                         let id = r.matched.as_ref().map(|m| m.customer_id.clone()).unwrap_or_default();
                         update_existing(w, &id, &r, policy)
                     };
                     match res {
-                        Ok(wrote) => {
-                            w.tx().execute_batch("RELEASE import_row")?;
-                            match (r.action, wrote) {
-                                (RowAction::Create, _) => rep.imported += 1,
-                                (_, true) => rep.updated += 1,
-                                (_, false) => rep.skipped += 1,
-                            }
-                        }
-                        Err(e @ Error::Validation { .. }) => {
-                            w.tx().execute_batch("ROLLBACK TO import_row; RELEASE import_row")?;
-                            push_failure(&mut rep, r.row, r.raw, vec![from_error(e, "row")]);
+                        Ok(wrote) => match (r.action, wrote) {
+                            (RowAction::Create, _) => rep.imported += 1,
+                            (_, true) => rep.updated += 1,
+                            (_, false) => rep.skipped += 1,
+                        },
+                        Err(Error::Validation { field, zh, en }) => {
+                            return Err(Error::Validation {
+                                field,
+                                zh: format!("第 {} 行：{zh}（导入已整体取消，数据库未改变）", r.row),
+                                en: format!("Row {}: {en} (the import was rolled back; nothing changed)", r.row),
+                            })
                         }
                         Err(e) => return Err(e),
                     }
@@ -972,6 +990,40 @@ pub fn run(
             Ok(report)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Hands out the codes of new customers without one: `customers::next_code`
+/// once, then counting up (asking it per row would rescan every code of the
+/// day, quadratic in a large import).
+struct CodeAllocator {
+    prefix: String,
+    n: u64,
+}
+
+impl CodeAllocator {
+    fn new(w: &Writer) -> Result<Self> {
+        let first = customers::next_code(w.tx(), w.now())?;
+        let prefix = format!("C{}", crate::clock::local_date_compact(w.now()));
+        let n = first
+            .strip_prefix(&prefix)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        Ok(CodeAllocator { prefix, n })
+    }
+
+    fn next(&mut self, w: &Writer) -> Result<String> {
+        loop {
+            let code = format!("{}{:03}", self.prefix, self.n);
+            self.n += 1;
+            let taken: bool = w
+                .tx()
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM customers WHERE code = ?1)")?
+                .query_row([&code], |r| r.get(0))?;
+            if !taken {
+                return Ok(code);
+            }
+        }
     }
 }
 

@@ -3,4 +3,10 @@
 /**
  * What one evaluation did.
  */
-export type Evaluation = { raised: number, resolved: number, };
+export type Evaluation = { raised: number, resolved: number, 
+/**
+ * Every customer and opportunity was checked (first run, changed
+ * settings, clock moved back); otherwise only what changed or crossed
+ * a threshold since the last evaluation.
+ */
+full: boolean, };

@@ -3,4 +3,8 @@ import type { Alert } from "./Alert";
 import type { DueCustomer } from "./DueCustomer";
 import type { Followup } from "./Followup";
 
-export type Today = { now: bigint, day_start: bigint, day_end: bigint, overdue_total: bigint, overdue: Array<Followup>, today_total: bigint, today: Array<Followup>, due_customers_total: bigint, due_customers: Array<DueCustomer>, alerts_total: bigint, alerts: Array<Alert>, };
+export type Today = { now: bigint, day_start: bigint, day_end: bigint, overdue_total: bigint, overdue: Array<Followup>, today_total: bigint, today: Array<Followup>, due_customers_total: bigint, due_customers: Array<DueCustomer>, alerts_total: bigint, alerts: Array<Alert>, 
+/**
+ * Totals at this value mean "at least this many" ([`COUNT_CAP`]).
+ */
+count_cap: bigint, };
