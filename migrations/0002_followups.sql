@@ -123,8 +123,6 @@ CREATE INDEX alerts_active ON alerts(raised_at DESC, id DESC) WHERE dismissed_at
 CREATE INDEX alerts_active_owner ON alerts(owner_id, audience, raised_at DESC, id DESC)
     WHERE dismissed_at IS NULL AND resolved_at IS NULL;
 CREATE INDEX alerts_entity ON alerts(entity, entity_id);
--- Resolving the alerts of changed customers/opportunities.
-CREATE INDEX alerts_active_entity ON alerts(entity_id) WHERE dismissed_at IS NULL AND resolved_at IS NULL;
 
 -- Grade cadence: customers due for a follow-up, per grade, oldest first.
 -- Only customers with nothing planned can be due; covering for the counts.

@@ -230,17 +230,17 @@ fn evaluate_with(ws: &mut Workspace, t: Millis, force_full: bool) -> Result<Eval
         // Resolve: customer rules whose customer was followed up (the count
         // starts from a new time), left the lead status, was lost or deleted;
         // opportunity rules whose opportunity moved on.
-        let (index, only_dirty) = if incremental.is_some() {
-            (
-                "INDEXED BY alerts_active_entity",
-                "AND entity_id IN (SELECT id FROM temp.alert_dirty)",
-            )
+        // Changed entities only: through alerts_entity (entity, entity_id),
+        // one seek per changed customer or opportunity.
+        let only_dirty = if incremental.is_some() {
+            "AND id IN (SELECT a.id FROM temp.alert_dirty d CROSS JOIN alerts a INDEXED BY alerts_entity
+                 ON a.entity IN ('customer', 'opportunity') AND a.entity_id = d.id)"
         } else {
-            ("", "")
+            ""
         };
         let resolved: Vec<String> = {
             let mut stmt = w.tx().prepare(&format!(
-                "UPDATE alerts {index} SET resolved_at = ?1
+                "UPDATE alerts SET resolved_at = ?1
                  WHERE dismissed_at IS NULL AND resolved_at IS NULL {only_dirty} AND (
                    (entity = 'customer' AND NOT EXISTS (
                       SELECT 1 FROM customers c WHERE c.id = alerts.entity_id AND c.deleted_at IS NULL
