@@ -230,8 +230,11 @@ fn evaluate_with(ws: &mut Workspace, t: Millis, force_full: bool) -> Result<Eval
         // Resolve: customer rules whose customer was followed up (the count
         // starts from a new time), left the lead status, was lost or deleted;
         // opportunity rules whose opportunity moved on.
+        // Changed entities only: through alerts_entity (entity, entity_id),
+        // one seek per changed customer or opportunity.
         let only_dirty = if incremental.is_some() {
-            "AND entity_id IN (SELECT id FROM temp.alert_dirty)"
+            "AND id IN (SELECT a.id FROM temp.alert_dirty d CROSS JOIN alerts a INDEXED BY alerts_entity
+                 ON a.entity IN ('customer', 'opportunity') AND a.entity_id = d.id)"
         } else {
             ""
         };

@@ -506,6 +506,15 @@ pub fn default_remind(conn: &Connection) -> Result<i64> {
     Ok(settings::get::<i64>(conn, "followup.remind_before_min")?.unwrap_or(DEFAULT_REMIND_MIN))
 }
 
+/// Change the default remind-before (minutes, 0 to 10080).
+pub fn set_default_remind(ws: &mut Workspace, minutes: i64) -> Result<()> {
+    let m = check_remind(minutes)?;
+    let origin = ws.origin.clone();
+    ws.write(&origin, |w| {
+        settings::put(w, "followup.remind_before_min", &m)
+    })
+}
+
 /// Recompute the customer's last (latest done) and next (earliest
 /// planned) follow-up times.
 pub fn refresh_customer(w: &Writer, customer_id: &str) -> Result<()> {
@@ -1039,7 +1048,7 @@ pub fn due_customers(
     due_customers_capped(conn, now, owner_id, limit, i64::MAX)
 }
 
-/// [`due_customers`] with the total counted up to `cap` per grade.
+/// [`due_customers`] with the total counted up to `cap`.
 pub fn due_customers_capped(
     conn: &Connection,
     now: Millis,
@@ -1059,9 +1068,10 @@ pub fn due_customers_capped(
                    AND deleted_at IS NULL AND status <> 'lost' AND next_followup_at IS NULL
                    AND (?3 IS NULL OR owner_id = ?3) LIMIT ?4)",
             )?
-            .query_row(params![g.key(), cutoff, owner_id, cap], |r| {
-                r.get::<_, i64>(0)
-            })?,
+            .query_row(
+                params![g.key(), cutoff, owner_id, cap.saturating_sub(total).max(0)],
+                |r| r.get::<_, i64>(0),
+            )?,
         );
         let mut stmt = conn.prepare_cached(
             "SELECT id, code, name, owner_id, last_followup_at, coalesce(last_followup_at, created_at)

@@ -32,9 +32,9 @@ pub fn day_bounds(t: Millis) -> (Millis, Millis) {
 }
 
 /// Totals on the Today page are exact up to this many; beyond it they are
-/// this number (show it as "10000+"), so the page stays fast however much
+/// this number (show it as "1000+"), so the page stays fast however much
 /// is overdue.
-pub const COUNT_CAP: i64 = 10_000;
+pub const COUNT_CAP: i64 = 1_000;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
 #[serde(default)]

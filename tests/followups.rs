@@ -586,3 +586,16 @@ fn planned_counts_stop_at_the_cap() {
         "the trash is left out"
     );
 }
+
+#[test]
+fn the_default_reminder_is_a_setting() {
+    let mut e = env();
+    let c = customer(&mut e.ws, "设置客户", None, Status::Prospect);
+    followups::set_default_remind(&mut e.ws, 60).unwrap();
+    assert_eq!(
+        plan(&mut e.ws, &c, T0 + DAY).remind_at,
+        Some(T0 + DAY - HOUR)
+    );
+    let err = followups::set_default_remind(&mut e.ws, 20_000).unwrap_err();
+    assert_eq!(err.field(), Some("remind_before_min"));
+}
