@@ -147,20 +147,25 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn time(label: &str, runs: usize, mut f: impl FnMut()) -> Duration {
     let mut ds = vec![];
+    let mut cpus = vec![];
     let mut peak = 0f64;
     for _ in 0..runs {
         reset_peak();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_s());
         f();
         ds.push(t.elapsed());
+        cpus.push(Duration::from_secs_f64((cpu_s() - c).max(0.0)));
         peak = peak.max(peak_mb());
     }
     let d = median(ds);
+    let c = median(cpus);
     println!(
-        "{label:<44} {:>9.3} s   peak RSS {peak:>7.1} MB",
-        d.as_secs_f64()
+        "{label:<48} wall {:>8.3} s   cpu {:>8.3} s   peak RSS {peak:>7.1} MB",
+        d.as_secs_f64(),
+        c.as_secs_f64()
     );
-    d
+    // Ratios use CPU time: wall time is noise on a shared machine.
+    c
 }
 
 fn fresh_ws(dir: &Path, n: usize) -> Workspace {
