@@ -3,6 +3,7 @@
 //! the tests all call the same functions.
 
 pub mod alerts;
+pub mod analysis;
 pub mod backup;
 pub mod changelog;
 pub mod clock;
@@ -26,8 +27,8 @@ pub mod reminders;
 pub mod search;
 pub mod settings;
 pub mod tags;
-pub mod today;
 pub mod template;
+pub mod today;
 pub mod validate;
 
 pub use db::Workspace;
