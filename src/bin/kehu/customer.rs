@@ -144,7 +144,7 @@ pub struct EditArgs {
     purchase_cycle: Option<String>,
     #[arg(long)]
     annual_purchase: Option<String>,
-    #[arg(long)]
+    #[arg(long, alias = "first-contact")]
     first_contact_date: Option<String>,
     #[arg(long)]
     notes: Option<String>,
