@@ -604,6 +604,12 @@ pub fn set_stage_in(w: &mut Writer, id: &str, stage: &str, reason: Option<&str>)
         w.log("opportunity_stage", &h, "left_at", None, Some(now.into()))?;
     }
     enter_stage(w, id, &st.key, now, reason)?;
+    let customer: String = w.tx().query_row(
+        "SELECT customer_id FROM opportunities WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    crate::analysis::segments::recompute(w.tx(), &customer, now)?;
     Ok(true)
 }
 

@@ -981,3 +981,228 @@ fn random_histories_agree_with_an_independent_computation() {
         approx!(cy.median_cycle_days, med);
     }
 }
+
+// --------------------------------------------------------------- segments
+
+use kehu::analysis::segments;
+use kehu::customer_list::{self, CustomerQuery};
+
+fn in_segment(e: &Env, id: &str) -> Vec<String> {
+    segments::of_customer(e.ws.conn(), id, Lang::Zh)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.segment)
+        .collect()
+}
+
+#[test]
+fn high_value_needs_the_annual_purchase_and_an_eighty_percent_repurchase_rate() {
+    let mut e = env();
+    let c = customer(&mut e, T0, "大客户", None, &[]);
+    customers::update(
+        &mut e.ws,
+        &c,
+        &patch(&[("annual_purchase", json!(600_000.0))]),
+    )
+    .unwrap();
+    done(&mut e, T0, &c, Kind::Call, None); // not a churn risk
+    for i in 0..4 {
+        let o = opp(&mut e, T0 + i, &c, 1000.0);
+        stage(&mut e, T0 + 10 + i, &o, "合同签订", None);
+    }
+    // 4 wins: repurchase (4 − 1) / 4 = 0.75 < 0.8
+    assert!(!in_segment(&e, &c).contains(&"high_value".to_string()));
+    let o = opp(&mut e, T0 + 20, &c, 1000.0);
+    stage(&mut e, T0 + 30, &o, "合同签订", None);
+    // 5 wins: 4 / 5 = 0.8 — recomputed by the stage change itself
+    assert_eq!(in_segment(&e, &c), vec!["high_value"]);
+    let badges = segments::of_customer(e.ws.conn(), &c, Lang::Zh).unwrap();
+    assert_eq!(badges[0].label, "高价值客户");
+    assert_eq!(badges[0].action, "安排专人对接，提供定制化服务");
+    segments::set_action(&mut e.ws, "high_value", "专人对接").unwrap();
+    assert_eq!(
+        segments::of_customer(e.ws.conn(), &c, Lang::Zh).unwrap()[0].action,
+        "专人对接"
+    );
+    customers::update(
+        &mut e.ws,
+        &c,
+        &patch(&[("annual_purchase", json!(400_000.0))]),
+    )
+    .unwrap();
+    assert!(
+        in_segment(&e, &c).is_empty(),
+        "recomputed on the customer's change"
+    );
+}
+
+#[test]
+fn potential_needs_three_recent_follow_ups_and_a_seventy_percent_need_match() {
+    let mut e = env();
+    let mut r = segments::rules(e.ws.conn()).unwrap();
+    r.matching_tags = vec!["快速交付".into(), "定制".into()];
+    segments::set_rules(&mut e.ws, r).unwrap();
+    let c = customer(
+        &mut e,
+        T0,
+        "潜力客户",
+        None,
+        &["快速交付", "定制", "价格敏感"],
+    );
+    for d in [1, 2, 3] {
+        done(&mut e, T0 + d * DAY, &c, Kind::Visit, None);
+    }
+    // need match 2/3 < 0.7
+    let ev = segments::evaluate(
+        e.ws.conn(),
+        &segments::rules(e.ws.conn()).unwrap(),
+        &analysis::Pipe::load(e.ws.conn()).unwrap(),
+        &c,
+        T0 + 3 * DAY,
+    )
+    .unwrap()
+    .unwrap();
+    approx!(ev.0.need_match, 2.0 / 3.0);
+    assert_eq!(ev.0.recent_followups, 3);
+    assert!(in_segment(&e, &c).is_empty());
+    let tag = kehu::tags::resolve(e.ws.conn(), "价格敏感").unwrap();
+    e.ws.write("test", |w| kehu::tags::unlink(w, &c, &tag.id))
+        .unwrap();
+    assert_eq!(
+        in_segment(&e, &c),
+        vec!["potential"],
+        "recomputed on the tag change"
+    );
+    let page = customer_list::list(
+        e.ws.conn(),
+        &CustomerQuery {
+            segment: Some("potential".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        page.rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![c.clone()]
+    );
+    // 90 days later the follow-ups are no longer recent
+    e.clock.set(T0 + 95 * DAY);
+    segments::recompute_all(&mut e.ws, T0 + 95 * DAY).unwrap();
+    assert!(!in_segment(&e, &c).contains(&"potential".to_string()));
+}
+
+#[test]
+fn churn_risk_is_two_months_without_follow_up_or_a_price_complaint() {
+    let mut e = env();
+    let quiet = customer(&mut e, T0, "沉默客户", None, &[]);
+    let unhappy = customer(&mut e, T0, "嫌贵客户", None, &[]);
+    let fine = customer(&mut e, T0, "正常客户", None, &[]);
+    done(&mut e, T0 + DAY, &fine, Kind::Call, None);
+    e.clock.set(T0 + DAY);
+    followups::add(
+        &mut e.ws,
+        NewFollowup {
+            customer: unhappy.clone(),
+            fields: FollowupFields {
+                feedback: Some("客户觉得价格过高，需要申请折扣".into()),
+                ..Default::default()
+            },
+            done: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(in_segment(&e, &unhappy), vec!["churn_risk"]);
+    assert!(in_segment(&e, &fine).is_empty());
+    segments::recompute_all(&mut e.ws, T0 + 59 * DAY).unwrap();
+    assert!(in_segment(&e, &quiet).is_empty(), "59 days");
+    segments::recompute_all(&mut e.ws, T0 + 60 * DAY).unwrap();
+    assert_eq!(
+        in_segment(&e, &quiet),
+        vec!["churn_risk"],
+        "60 days since creation"
+    );
+    assert!(
+        in_segment(&e, &fine).is_empty(),
+        "59 days since its follow-up"
+    );
+    let s = segments::summary(e.ws.conn(), None, Lang::Zh).unwrap();
+    let churn = s
+        .segments
+        .iter()
+        .find(|x| x.segment == "churn_risk")
+        .unwrap();
+    assert_eq!((s.customers, churn.count), (3, 2));
+    approx!(churn.share, 2.0 / 3.0);
+}
+
+// ------------------------------------------------------------------ excel
+
+#[test]
+fn the_excel_report_has_a_sheet_per_metric_with_numbers_and_native_charts() {
+    use calamine::{Data, Reader, Xlsx};
+    let mut e = env();
+    pipeline_scenario(&mut e);
+    let out = e.dir.path().join("报表.xlsx");
+    analysis::xlsx::write_report(e.ws.conn(), &P, T0 + 14 * DAY, Lang::Zh, &out).unwrap();
+    let mut wb: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let names = wb.sheet_names();
+    for s in [
+        "概览",
+        "销售漏斗",
+        "客户漏斗",
+        "趋势",
+        "跟进方式",
+        "线索来源",
+    ] {
+        assert!(names.iter().any(|n| n == s), "sheet {s} in {names:?}");
+    }
+    let ov = wb.worksheet_range("概览").unwrap();
+    let find = |label: &str| -> Data {
+        ov.rows()
+            .find(|r| r[0] == Data::String(label.into()))
+            .unwrap()[1]
+            .clone()
+    };
+    assert_eq!(find("销售额"), Data::Float(160_000.0));
+    assert_eq!(find("回款率"), Data::Float(0.5));
+    assert_eq!(find("商机赢单率"), Data::Float(0.6));
+    assert_eq!(
+        find("线索转化率"),
+        Data::Empty,
+        "no leads: undefined, an empty cell"
+    );
+    let fu = wb.worksheet_range("销售漏斗").unwrap();
+    let entered: Vec<f64> = fu
+        .rows()
+        .skip(1)
+        .take(6)
+        .map(|r| match r[1] {
+            Data::Float(x) => x,
+            _ => -1.0,
+        })
+        .collect();
+    assert_eq!(entered, vec![5.0, 3.0, 3.0, 2.0, 2.0, 1.0]);
+    assert_eq!(fu.get((2, 2)), Some(&Data::Float(0.6)));
+    // native charts: bar charts for the funnels, line charts for the trend
+    let zip = std::fs::File::open(&out).unwrap();
+    let mut z = zip::ZipArchive::new(zip).unwrap();
+    let mut kinds = vec![];
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        if f.name().unwrap().starts_with("xl/charts/chart") {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut f, &mut s).unwrap();
+            for k in ["c:barChart", "c:lineChart", "c:pieChart"] {
+                if s.contains(&format!("<{k}>")) {
+                    kinds.push(k);
+                }
+            }
+        }
+    }
+    assert!(
+        kinds.iter().filter(|k| **k == "c:barChart").count() >= 2,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"c:lineChart"), "{kinds:?}");
+}

@@ -21,7 +21,9 @@
 //!   amount (预计成交金额), else 0.
 
 pub mod metrics;
+pub mod segments;
 pub mod targets;
+pub mod xlsx;
 
 use crate::error::{Error, Result};
 use crate::pipeline::{self, LOST};

@@ -14,8 +14,10 @@ mod opp;
 mod output;
 mod pipeline;
 mod remind;
+mod report;
 mod search;
 mod tag;
+mod target;
 mod today;
 
 use clap::{Parser, Subcommand};
@@ -83,6 +85,12 @@ enum Command {
     Export(export::Args),
     /// Write the Excel import template.
     Template(export::TemplateArgs),
+    /// Analysis reports: funnel, customers, conversion, cycle, sales, followups, sources, segments, targets, export.
+    #[command(subcommand)]
+    Report(report::Cmd),
+    /// Sales targets (monthly / quarterly, per person or team).
+    #[command(subcommand)]
+    Target(target::Cmd),
 }
 
 /// What a subcommand needs: the open workspace, the output mode and language.
@@ -133,5 +141,7 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Imports(cmd) => import::run_jobs(&mut ctx, cmd),
         Command::Export(args) => export::run(&mut ctx, args),
         Command::Template(args) => export::template(&mut ctx, args),
+        Command::Report(cmd) => report::run(&mut ctx, cmd),
+        Command::Target(cmd) => target::run(&mut ctx, cmd),
     }
 }
