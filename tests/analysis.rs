@@ -1206,3 +1206,220 @@ fn the_excel_report_has_a_sheet_per_metric_with_numbers_and_native_charts() {
     );
     assert!(kinds.contains(&"c:lineChart"), "{kinds:?}");
 }
+
+// -------------------------------------------------------------------- CLI
+
+fn kehu(db: &std::path::Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    assert_cmd::Command::cargo_bin("kehu")
+        .unwrap()
+        .env("KEHU_DB", db)
+        .env("LANG", "zh_CN.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .args(args)
+        .assert()
+}
+
+fn kehu_json(db: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    serde_json::from_slice(&kehu(db, &a).success().get_output().stdout).unwrap()
+}
+
+#[test]
+fn back_filled_history_from_the_command_line_gives_the_reports_in_the_documented_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kehu.db");
+    let c = kehu_json(
+        &db,
+        &[
+            "customer",
+            "add",
+            "--name",
+            "甲公司",
+            "--first-contact",
+            "2025-03-01",
+        ],
+    );
+    let code = c["code"].as_str().unwrap();
+    let o1 = kehu_json(
+        &db,
+        &[
+            "opp",
+            "add",
+            code,
+            "--name",
+            "设备采购",
+            "--amount",
+            "100000",
+            "--at",
+            "2025-03-02 09:00",
+        ],
+    );
+    let o1 = o1["id"].as_str().unwrap();
+    kehu_json(
+        &db,
+        &["opp", "stage", o1, "需求分析", "--at", "2025-03-04 09:00"],
+    );
+    kehu_json(
+        &db,
+        &["opp", "stage", o1, "合同签订", "--at", "2025-03-12 09:00"],
+    );
+    kehu_json(
+        &db,
+        &[
+            "opp",
+            "receive",
+            o1,
+            "--amount",
+            "40000",
+            "--at",
+            "2025-03-15",
+        ],
+    );
+    let paid = kehu_json(
+        &db,
+        &[
+            "opp",
+            "receive",
+            o1,
+            "--amount",
+            "20000",
+            "--at",
+            "2025-03-20",
+        ],
+    );
+    assert_eq!(paid["received_amount"], json!(60000.0));
+    let o2 = kehu_json(
+        &db,
+        &[
+            "opp",
+            "add",
+            code,
+            "--name",
+            "耗材",
+            "--amount",
+            "30000",
+            "--at",
+            "2025-03-03 09:00",
+        ],
+    );
+    let o2 = o2["id"].as_str().unwrap();
+    kehu_json(
+        &db,
+        &[
+            "opp",
+            "stage",
+            o2,
+            "输单",
+            "--reason",
+            "价格过高",
+            "--at",
+            "2025-03-05 09:00",
+        ],
+    );
+    kehu(&db, &["opp", "stage", o2, "需求分析", "--at", "2025-03-04"]).code(2);
+    kehu_json(
+        &db,
+        &[
+            "target", "set", "--team", "--period", "2025-03", "--amount", "200000",
+        ],
+    );
+
+    let f = kehu_json(&db, &["report", "funnel", "--period", "2025-03"]);
+    assert_eq!(f["stages"][0]["stage"], "initial_contact");
+    assert_eq!(f["stages"][0]["label"], "初步接触");
+    assert_eq!(f["stages"][0]["entered"], 2);
+    assert_eq!(f["stages"][0]["conversion"], serde_json::Value::Null);
+    assert_eq!(f["stages"][0]["avg_days"], json!(2.0));
+    assert_eq!(f["stages"][1]["entered"], 1);
+    assert_eq!(f["stages"][1]["conversion"], json!(0.5));
+    assert_eq!(f["stages"][1]["drop"], json!(0.5));
+    assert_eq!(
+        f["stages"][2]["entered"], 1,
+        "skipped 方案提供 counts as passed"
+    );
+    assert_eq!(
+        f["loss_reasons"],
+        json!([{"reason": "价格过高", "count": 1, "share": 1.0}])
+    );
+
+    let c = kehu_json(
+        &db,
+        &[
+            "report",
+            "conversion",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-04-01",
+        ],
+    );
+    assert_eq!(c["win_rate"], json!(0.5));
+    let s = kehu_json(&db, &["report", "sales", "--period", "2025-03"]);
+    assert_eq!(s["won_amount"], json!(100000.0));
+    assert_eq!(s["avg_deal"], json!(100000.0));
+    assert_eq!(s["collection_rate"], json!(0.6));
+    assert_eq!(s["target_completion"], json!(0.5));
+    assert_eq!(
+        s["projected_completion"],
+        json!(0.5),
+        "the month is over: projection = actual"
+    );
+    assert_eq!(s["shortfall"], json!(100000.0));
+    let cy = kehu_json(&db, &["report", "cycle", "--period", "2025-03"]);
+    assert_eq!(
+        cy["avg_cycle_days"],
+        json!(11.375),
+        "2025-03-01 00:00 → 03-12 09:00"
+    );
+    assert_eq!(cy["median_cycle_days"], json!(11.375));
+    let t = kehu_json(&db, &["report", "targets", "--period", "2025-03"]);
+    assert_eq!(t["team"]["target_completion"], json!(0.5));
+    let tr = kehu_json(
+        &db,
+        &["report", "sales", "--period", "2025-03", "--by", "week"],
+    );
+    let weeks = tr["trend"].as_array().unwrap();
+    assert_eq!(
+        weeks
+            .iter()
+            .map(|w| w["won_amount"].as_f64().unwrap())
+            .sum::<f64>(),
+        100000.0
+    );
+    for r in ["customers", "followups", "sources", "segments", "dashboard"] {
+        kehu_json(&db, &["report", r, "--period", "2025-03"]);
+    }
+    let out = dir.path().join("report.xlsx");
+    kehu(
+        &db,
+        &[
+            "report",
+            "export",
+            "--format",
+            "xlsx",
+            "--period",
+            "2025-03",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .success();
+    assert!(std::fs::metadata(&out).unwrap().len() > 5000);
+    let err = kehu(
+        &db,
+        &[
+            "--json",
+            "report",
+            "funnel",
+            "--from",
+            "2025-04-01",
+            "--to",
+            "2025-03-01",
+        ],
+    )
+    .code(2);
+    let e: serde_json::Value = serde_json::from_slice(&err.get_output().stdout).unwrap();
+    assert_eq!(e["field"], "to");
+}
