@@ -40,4 +40,9 @@ CREATE INDEX customer_segments_segment ON customer_segments(segment, customer_id
 
 -- Period reports: opportunities created / follow-ups done in a period.
 CREATE INDEX opportunities_created ON opportunities(created_at);
-CREATE INDEX followups_done_at ON followups(done_at) WHERE status = 'done' AND deleted_at IS NULL;
+-- Covering: counts by kind / effective / owner read only the index.
+CREATE INDEX followups_done_at ON followups(done_at, kind, effective, owner_id, customer_id)
+    WHERE status = 'done' AND deleted_at IS NULL;
+-- A lead's follow-up kinds and first follow-up.
+CREATE INDEX followups_customer_kind_done ON followups(customer_id, kind, done_at)
+    WHERE status = 'done' AND deleted_at IS NULL;

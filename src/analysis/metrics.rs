@@ -542,43 +542,57 @@ pub struct LeadFacts {
 pub fn leads(conn: &Connection, f: &Filter) -> Result<Vec<LeadFacts>> {
     let pipe = Pipe::load(conn)?;
     let custs = customers_created(conn, f)?;
-    let mut out = Vec::with_capacity(custs.len());
-    let mut fu = conn.prepare_cached(
-        "SELECT kind, min(done_at) FROM followups WHERE customer_id = ?1 AND status = 'done'
-           AND deleted_at IS NULL AND done_at IS NOT NULL GROUP BY kind",
-    )?;
-    let mut tg = conn.prepare_cached(
-        "SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
-         WHERE ct.customer_id = ?1 AND t.deleted_at IS NULL ORDER BY t.name",
-    )?;
-    for c in custs {
-        let mut won_at = c.status_won_at();
-        for o in opps_of_customer(conn, &pipe, &c.id)? {
-            if let Outcome::Won(t) = o.outcome(&pipe) {
-                won_at = Some(won_at.map_or(t, |w| w.min(t)));
-            }
+    let leads_of = "IN (SELECT id FROM customers WHERE deleted_at IS NULL
+        AND created_at >= ?1 AND created_at < ?2 AND (?3 IS NULL OR owner_id = ?3))";
+    let mut won: HashMap<String, i64> = HashMap::new();
+    for o in opps_of_leads(conn, &pipe, f)? {
+        if let Outcome::Won(t) = o.outcome(&pipe) {
+            let w = won.entry(o.customer_id).or_insert(t);
+            *w = (*w).min(t);
         }
-        let mut kinds = vec![];
-        let mut first: Option<i64> = None;
-        for row in fu.query_map([&c.id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })? {
-            let (k, t) = row?;
-            kinds.push(k);
-            first = Some(first.map_or(t, |x| x.min(t)));
-        }
-        let tags = tg
-            .query_map([&c.id], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        out.push(LeadFacts {
-            cust: c,
-            won_at,
-            first_followup: first,
-            kinds,
-            tags,
-        });
     }
-    Ok(out)
+    let mut kinds: HashMap<String, (Vec<String>, i64)> = HashMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT customer_id, kind, min(done_at) FROM followups
+         WHERE customer_id {leads_of} AND status = 'done' AND deleted_at IS NULL AND done_at IS NOT NULL
+         GROUP BY customer_id, kind"
+    ))?;
+    let mut rows = stmt.query(params![f.from, f.to, f.owner_id])?;
+    while let Some(r) = rows.next()? {
+        let t: i64 = r.get(2)?;
+        let e = kinds.entry(r.get(0)?).or_insert((vec![], t));
+        e.0.push(r.get(1)?);
+        e.1 = e.1.min(t);
+    }
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT ct.customer_id, t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
+         WHERE ct.customer_id {leads_of} AND t.deleted_at IS NULL ORDER BY t.name"
+    ))?;
+    let mut rows = stmt.query(params![f.from, f.to, f.owner_id])?;
+    while let Some(r) = rows.next()? {
+        tags.entry(r.get(0)?).or_default().push(r.get(1)?);
+    }
+    Ok(custs
+        .into_iter()
+        .map(|c| {
+            let mut won_at = c.status_won_at();
+            if let Some(t) = won.get(&c.id) {
+                won_at = Some(won_at.map_or(*t, |w| w.min(*t)));
+            }
+            let (kinds, first) = match kinds.remove(&c.id) {
+                Some((k, t)) => (k, Some(t)),
+                None => (vec![], None),
+            };
+            LeadFacts {
+                tags: tags.remove(&c.id).unwrap_or_default(),
+                won_at,
+                first_followup: first,
+                kinds,
+                cust: c,
+            }
+        })
+        .collect())
 }
 
 fn group_wins<'a>(
@@ -622,7 +636,7 @@ pub fn followup_activity(conn: &Connection, f: &Filter, lang: Lang) -> Result<Fo
         "SELECT kind, count(*), sum(coalesce(effective, 0)) FROM followups
          WHERE status = 'done' AND deleted_at IS NULL AND done_at >= ?1 AND done_at < ?2
            AND (?3 IS NULL OR owner_id = ?3)
-           AND customer_id IN (SELECT id FROM customers WHERE deleted_at IS NULL)
+           AND customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)
          GROUP BY kind",
     )?;
     let mut counts: HashMap<String, (i64, i64)> = HashMap::new();
@@ -977,7 +991,7 @@ pub fn trend(conn: &Connection, f: &Filter, by: Bucket) -> Result<Vec<TrendPoint
         "SELECT done_at FROM followups
          WHERE status = 'done' AND deleted_at IS NULL AND done_at >= ?1 AND done_at < ?2
            AND (?3 IS NULL OR owner_id = ?3)
-           AND customer_id IN (SELECT id FROM customers WHERE deleted_at IS NULL)",
+           AND customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)",
     )?;
     let fus: Vec<i64> = stmt
         .query_map(params![f.from, f.to, f.owner_id], |r| r.get(0))?

@@ -30,6 +30,8 @@ use crate::pipeline::{self, LOST};
 use crate::settings;
 use chrono::{Datelike, NaiveDate, TimeZone};
 use rusqlite::{params, Connection, OptionalExtension};
+#[allow(unused_imports)]
+use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -242,115 +244,131 @@ impl OppFacts {
     }
 }
 
-const OPP_SQL: &str = "SELECT o.id, o.customer_id, o.owner_id, o.created_at, o.expected_amount,
-    o.won_amount, o.received_amount, o.loss_reason
-    FROM opportunities o JOIN customers c ON c.id = o.customer_id
-    WHERE o.deleted_at IS NULL AND c.deleted_at IS NULL";
+/// Live customers only: the trash is small, so "not in the trash" is one
+/// small list, cheaper than a lookup per row.
+pub(crate) const LIVE_CUSTOMER: &str =
+    "NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)";
 
-fn load_stays(conn: &Connection, pipe: &Pipe, opp: &mut OppFacts) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT stage, entered_at, left_at, reason FROM opportunity_stage_history
-         WHERE opportunity_id = ?1 ORDER BY entered_at, rowid",
-    )?;
-    let rows = stmt.query_map([&opp.id], |r| {
-        let stage: String = r.get(0)?;
-        Ok(Stay {
-            idx: pipe.index(&stage),
-            lost: stage == LOST,
-            entered: r.get(1)?,
-            left: r.get(2)?,
-            reason: r.get(3)?,
-        })
-    })?;
-    opp.stays = rows.collect::<rusqlite::Result<_>>()?;
-    Ok(())
-}
-
-fn opp_from_row(r: &rusqlite::Row) -> rusqlite::Result<OppFacts> {
-    Ok(OppFacts {
-        id: r.get(0)?,
-        customer_id: r.get(1)?,
-        owner_id: r.get(2)?,
-        created_at: r.get(3)?,
-        expected: r.get(4)?,
-        won_amount: r.get(5)?,
-        received: r.get(6)?,
-        loss_reason: r.get(7)?,
-        stays: vec![],
-    })
+/// Load opportunities with their stays in one query. `source` names the
+/// rows as `o` (e.g. `opportunities o` or a CTE joined to it); `cond` adds
+/// conditions; `args` fill its parameters.
+fn load_opps(
+    conn: &Connection,
+    pipe: &Pipe,
+    with: &str,
+    source: &str,
+    cond: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<OppFacts>> {
+    let sql = format!(
+        "{with} SELECT o.id, o.customer_id, o.owner_id, o.created_at, o.expected_amount,
+            o.won_amount, o.received_amount, o.loss_reason, h.stage, h.entered_at, h.left_at, h.reason
+         FROM {source} LEFT JOIN opportunity_stage_history h ON h.opportunity_id = o.id
+         WHERE o.deleted_at IS NULL AND o.customer_id {LIVE_CUSTOMER} AND {cond}
+         ORDER BY o.id, h.entered_at, h.rowid"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(args)?;
+    let mut out: Vec<OppFacts> = vec![];
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        if out.last().map(|o| &o.id) != Some(&id) {
+            out.push(OppFacts {
+                id,
+                customer_id: r.get(1)?,
+                owner_id: r.get(2)?,
+                created_at: r.get(3)?,
+                expected: r.get(4)?,
+                won_amount: r.get(5)?,
+                received: r.get(6)?,
+                loss_reason: r.get(7)?,
+                stays: vec![],
+            });
+        }
+        let stage: Option<String> = r.get(8)?;
+        if let Some(stage) = stage {
+            let o = out.last_mut().expect("pushed above");
+            o.stays.push(Stay {
+                idx: pipe.index(&stage),
+                lost: stage == LOST,
+                entered: r.get(9)?,
+                left: r.get(10)?,
+                reason: r.get(11)?,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Live opportunities created in the period (owner filter applies).
 pub fn opps_created(conn: &Connection, pipe: &Pipe, f: &Filter) -> Result<Vec<OppFacts>> {
-    let sql = format!(
-        "{OPP_SQL} AND o.created_at >= ?1 AND o.created_at < ?2 AND (?3 IS NULL OR o.owner_id = ?3)"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut out: Vec<OppFacts> = stmt
-        .query_map(params![f.from, f.to, f.owner_id], opp_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    for o in &mut out {
-        load_stays(conn, pipe, o)?;
-    }
-    Ok(out)
+    load_opps(
+        conn,
+        pipe,
+        "",
+        "opportunities o",
+        "o.created_at >= ?1 AND o.created_at < ?2 AND (?3 IS NULL OR o.owner_id = ?3)",
+        &[&f.from, &f.to, &f.owner_id],
+    )
+}
+
+fn quoted(keys: &[String]) -> String {
+    keys.iter()
+        .map(|k| format!("'{}'", k.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Live opportunities won or lost in the period (by win / loss time).
 pub fn opps_closed(conn: &Connection, pipe: &Pipe, f: &Filter) -> Result<Vec<OppFacts>> {
     let mut keys = pipe.won_keys();
     keys.push(LOST.to_string());
-    let mut ids: Vec<String> = vec![];
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT DISTINCT opportunity_id FROM opportunity_stage_history
-             WHERE stage = ?1 AND entered_at >= ?2 AND entered_at < ?3",
-        )?;
-        for k in &keys {
-            let rows = stmt.query_map(params![k, f.from, f.to], |r| r.get::<_, String>(0))?;
-            for id in rows {
-                ids.push(id?);
-            }
-        }
-    }
-    ids.sort();
-    ids.dedup();
-    let sql = format!("{OPP_SQL} AND o.id = ?1 AND (?2 IS NULL OR o.owner_id = ?2)");
-    let mut out = vec![];
-    for id in ids {
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let Some(mut o) = stmt
-            .query_row(params![id, f.owner_id], opp_from_row)
-            .optional()?
-        else {
-            continue;
-        };
-        load_stays(conn, pipe, &mut o)?;
-        let closed_in = match o.outcome(pipe) {
+    let with = format!(
+        "WITH cand(id) AS (SELECT DISTINCT opportunity_id FROM opportunity_stage_history
+            WHERE stage IN ({}) AND entered_at >= ?1 AND entered_at < ?2)",
+        quoted(&keys)
+    );
+    let all = load_opps(
+        conn,
+        pipe,
+        &with,
+        "cand JOIN opportunities o ON o.id = cand.id",
+        "(?3 IS NULL OR o.owner_id = ?3)",
+        &[&f.from, &f.to, &f.owner_id],
+    )?;
+    Ok(all
+        .into_iter()
+        .filter(|o| match o.outcome(pipe) {
             Outcome::Won(t) | Outcome::Lost(t) => f.contains(t),
             Outcome::Open => false,
-        };
-        if closed_in {
-            out.push(o);
-        }
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// All live opportunities of one customer.
-pub fn opps_of_customer(
-    conn: &Connection,
-    pipe: &Pipe,
-    customer_id: &str,
-) -> Result<Vec<OppFacts>> {
-    let sql = format!("{OPP_SQL} AND o.customer_id = ?1");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut out: Vec<OppFacts> = stmt
-        .query_map([customer_id], opp_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    for o in &mut out {
-        load_stays(conn, pipe, o)?;
-    }
-    Ok(out)
+pub fn opps_of_customer(conn: &Connection, pipe: &Pipe, customer_id: &str) -> Result<Vec<OppFacts>> {
+    load_opps(
+        conn,
+        pipe,
+        "",
+        "opportunities o",
+        "o.customer_id = ?1",
+        &[&customer_id],
+    )
+}
+
+/// All live opportunities of the customers created in the period (owner =
+/// the customer's owner).
+pub fn opps_of_leads(conn: &Connection, pipe: &Pipe, f: &Filter) -> Result<Vec<OppFacts>> {
+    load_opps(
+        conn,
+        pipe,
+        "",
+        "opportunities o",
+        "o.customer_id IN (SELECT id FROM customers WHERE deleted_at IS NULL
+            AND created_at >= ?1 AND created_at < ?2 AND (?3 IS NULL OR owner_id = ?3))",
+        &[&f.from, &f.to, &f.owner_id],
+    )
 }
 
 /// Status rank on the customer funnel: 潜在 0 → 意向 1 → 成交 2; 流失 aside.
@@ -431,41 +449,46 @@ pub fn month_of(ms: i64) -> (i64, i64) {
     (local_midnight(first), local_midnight(next))
 }
 
-const CUST_SQL: &str = "SELECT id, created_at, first_contact_date, source, status, owner_id
-    FROM customers WHERE deleted_at IS NULL";
+const CUST_SQL: &str = "SELECT c.id, c.created_at, c.first_contact_date, c.source, c.status, c.owner_id,
+    ch.field, ch.new, ch.at
+    FROM customers c LEFT JOIN changes ch
+      ON ch.entity = 'customer' AND ch.entity_id = c.id AND ch.field IN ('*', 'status')
+    WHERE c.deleted_at IS NULL";
 
-fn cust_from_row(r: &rusqlite::Row) -> rusqlite::Result<CustFacts> {
-    let fc: Option<String> = r.get(2)?;
-    Ok(CustFacts {
-        id: r.get(0)?,
-        created_at: r.get(1)?,
-        first_contact: fc
-            .as_deref()
-            .and_then(crate::dates::parse_date)
-            .map(local_midnight),
-        source: r.get(3)?,
-        status: r.get(4)?,
-        owner_id: r.get(5)?,
-        statuses: vec![],
-    })
-}
-
-fn load_statuses(conn: &Connection, c: &mut CustFacts) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT field, new, at FROM changes
-         WHERE entity = 'customer' AND entity_id = ?1 AND field IN ('*', 'status') ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([&c.id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    let mut out: Vec<(String, i64)> = vec![];
-    for row in rows {
-        let (field, new, at) = row?;
-        let Some(v) = new.and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok()) else {
+/// Customers with their status history, in one query (ordered by id, seq).
+fn load_custs(conn: &Connection, cond: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<CustFacts>> {
+    let sql = format!("{CUST_SQL} AND {cond} ORDER BY c.id, ch.seq");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(args)?;
+    let mut out: Vec<CustFacts> = vec![];
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        if out.last().map(|c| &c.id) != Some(&id) {
+            if let Some(last) = out.last_mut() {
+                finish_statuses(last);
+            }
+            let fc: Option<String> = r.get(2)?;
+            out.push(CustFacts {
+                id,
+                created_at: r.get(1)?,
+                first_contact: fc
+                    .as_deref()
+                    .and_then(crate::dates::parse_date)
+                    .map(local_midnight),
+                source: r.get(3)?,
+                status: r.get(4)?,
+                owner_id: r.get(5)?,
+                statuses: vec![],
+            });
+        }
+        let c = out.last_mut().expect("pushed above");
+        let field: Option<String> = r.get(6)?;
+        let new: Option<String> = r.get(7)?;
+        let (Some(field), Some(new)) = (field, new) else {
+            continue;
+        };
+        let at: i64 = r.get(8)?;
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&new) else {
             continue;
         };
         let status = if field == "*" {
@@ -474,43 +497,38 @@ fn load_statuses(conn: &Connection, c: &mut CustFacts) -> Result<()> {
             v.as_str().map(str::to_string)
         };
         if let Some(s) = status {
-            if out.last().map(|l| &l.0) != Some(&s) {
-                out.push((s, at));
+            if c.statuses.last().map(|l| &l.0) != Some(&s) {
+                c.statuses.push((s, at));
             }
         }
     }
-    if out.is_empty() {
-        out.push((c.status.clone(), c.created_at));
+    if let Some(last) = out.last_mut() {
+        finish_statuses(last);
     }
-    c.statuses = out;
-    Ok(())
+    Ok(out)
+}
+
+/// A customer without status entries in the log (written by an older
+/// build) has had its current status since creation.
+fn finish_statuses(c: &mut CustFacts) {
+    if c.statuses.is_empty() {
+        c.statuses.push((c.status.clone(), c.created_at));
+    }
 }
 
 /// Live customers created in the period (owner filter applies), with their
 /// status history.
 pub fn customers_created(conn: &Connection, f: &Filter) -> Result<Vec<CustFacts>> {
-    let sql = format!(
-        "{CUST_SQL} AND created_at >= ?1 AND created_at < ?2 AND (?3 IS NULL OR owner_id = ?3)"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut out: Vec<CustFacts> = stmt
-        .query_map(params![f.from, f.to, f.owner_id], cust_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    for c in &mut out {
-        load_statuses(conn, c)?;
-    }
-    Ok(out)
+    load_custs(
+        conn,
+        "c.created_at >= ?1 AND c.created_at < ?2 AND (?3 IS NULL OR c.owner_id = ?3)",
+        &[&f.from, &f.to, &f.owner_id],
+    )
 }
 
 /// One live customer (with status history), or None.
 pub fn customer_facts(conn: &Connection, id: &str) -> Result<Option<CustFacts>> {
-    let sql = format!("{CUST_SQL} AND id = ?1");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let Some(mut c) = stmt.query_row([id], cust_from_row).optional()? else {
-        return Ok(None);
-    };
-    load_statuses(conn, &mut c)?;
-    Ok(Some(c))
+    Ok(load_custs(conn, "c.id = ?1", &[&id])?.pop())
 }
 
 /// `a / b`, or None when `b` is 0 (never NaN).
