@@ -259,33 +259,50 @@ pub struct Cycle {
 pub fn cycle(conn: &Connection, f: &Filter) -> Result<Cycle> {
     let pipe = Pipe::load(conn)?;
     let closed = opps_closed(conn, &pipe, f)?;
-    let mut starts = HashMap::new();
-    for o in &closed {
-        if let std::collections::hash_map::Entry::Vacant(e) = starts.entry(o.customer_id.clone()) {
-            if let Some(c) = customer_facts_light(conn, &o.customer_id)? {
-                e.insert(c);
-            }
-        }
-    }
+    let info = customer_info(conn, closed.iter().map(|o| o.customer_id.as_str()))?;
+    let starts = info.into_iter().map(|(k, v)| (k, v.start)).collect();
     Ok(cycle_of(&pipe, &closed, &starts))
 }
 
-/// The cycle start of a customer (trash included: its deal still counts
-/// only when the customer is live, which the opportunity query checks).
-fn customer_facts_light(conn: &Connection, id: &str) -> Result<Option<i64>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT created_at, first_contact_date FROM customers WHERE id = ?1")?;
-    Ok(stmt
-        .query_row([id], |r| {
-            let created: i64 = r.get(0)?;
-            let fc: Option<String> = r.get(1)?;
-            Ok(fc
-                .as_deref()
-                .and_then(crate::dates::parse_date)
-                .map(local_midnight)
-                .unwrap_or(created))
-        })
-        .optional()?)
+/// What the cycle and the breakdowns need of a customer.
+pub struct CustomerInfo {
+    /// 首次接触日期 at local midnight, else the creation time.
+    pub start: i64,
+    pub province: String,
+    pub industry: String,
+}
+
+/// [`CustomerInfo`] of many customers in one query.
+pub fn customer_info<'a>(
+    conn: &Connection,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, CustomerInfo>> {
+    let mut ids: Vec<&str> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, c.created_at, c.first_contact_date, coalesce(c.province, ''), coalesce(c.industry, '')
+         FROM json_each(?1) j JOIN customers c ON c.id = j.value",
+    )?;
+    let mut out = HashMap::new();
+    let mut rows = stmt.query([serde_json::to_string(&ids)?])?;
+    while let Some(r) = rows.next()? {
+        let created: i64 = r.get(1)?;
+        let fc: Option<String> = r.get(2)?;
+        out.insert(
+            r.get::<_, String>(0)?,
+            CustomerInfo {
+                start: fc
+                    .as_deref()
+                    .and_then(crate::dates::parse_date)
+                    .map(local_midnight)
+                    .unwrap_or(created),
+                province: r.get(3)?,
+                industry: r.get(4)?,
+            },
+        );
+    }
+    Ok(out)
 }
 
 pub fn cycle_of(pipe: &Pipe, closed: &[OppFacts], starts: &HashMap<String, i64>) -> Cycle {
@@ -415,8 +432,10 @@ pub fn low_priority(conn: &Connection, f: &Filter) -> Result<LowPriority> {
     let pipe = Pipe::load(conn)?;
     let set = settings(conn)?;
     let avg: Option<f64> = conn.query_row(
-        "SELECT avg(o.expected_amount) FROM opportunities o JOIN customers c ON c.id = o.customer_id
-         WHERE o.deleted_at IS NULL AND c.deleted_at IS NULL AND o.expected_amount IS NOT NULL",
+        &format!(
+            "SELECT avg(o.expected_amount) FROM opportunities o
+             WHERE o.deleted_at IS NULL AND o.customer_id {LIVE_CUSTOMER} AND o.expected_amount IS NOT NULL"
+        ),
         [],
         |r| r.get(0),
     )?;
@@ -436,8 +455,8 @@ pub fn low_priority(conn: &Connection, f: &Filter) -> Result<LowPriority> {
         });
     }
     let sql = format!(
-        "SELECT o.id FROM opportunities o JOIN customers c ON c.id = o.customer_id
-         WHERE o.deleted_at IS NULL AND c.deleted_at IS NULL AND o.stage IN ({})
+        "SELECT o.id FROM opportunities o
+         WHERE o.deleted_at IS NULL AND o.customer_id {LIVE_CUSTOMER} AND o.stage IN ({})
            AND o.expected_amount < ?1 AND (?2 IS NULL OR o.owner_id = ?2)
          ORDER BY o.expected_amount, o.id",
         open.join(",")
@@ -828,23 +847,20 @@ pub fn dashboard(conn: &Connection, f: &Filter, now: i64) -> Result<Dashboard> {
             .count();
         ratio(w as f64, c.len() as f64)
     };
-    let mut starts = HashMap::new();
-    for o in closed.iter().chain(closed_prev.iter()) {
-        if !starts.contains_key(&o.customer_id) {
-            if let Some(s) = customer_facts_light(conn, &o.customer_id)? {
-                starts.insert(o.customer_id.clone(), s);
-            }
-        }
-    }
+    let info = customer_info(
+        conn,
+        closed
+            .iter()
+            .chain(closed_prev.iter())
+            .map(|o| o.customer_id.as_str()),
+    )?;
+    let starts: HashMap<String, i64> = info.iter().map(|(k, v)| (k.clone(), v.start)).collect();
     let cyc = cycle_of(&pipe, &closed, &starts);
     let cyc_p = cycle_of(&pipe, &closed_prev, &starts);
     // Breakdowns over the wins of the period.
     let mut by_owner: HashMap<String, Breakdown> = HashMap::new();
     let mut by_region: HashMap<String, Breakdown> = HashMap::new();
     let mut by_industry: HashMap<String, Breakdown> = HashMap::new();
-    let mut cinfo = conn.prepare_cached(
-        "SELECT coalesce(province, ''), coalesce(industry, '') FROM customers WHERE id = ?1",
-    )?;
     let names: HashMap<String, String> = crate::members::list(conn)?
         .into_iter()
         .map(|m| (m.id, m.fields.name))
@@ -854,8 +870,10 @@ pub fn dashboard(conn: &Connection, f: &Filter, now: i64) -> Result<Dashboard> {
         if !matches!(o.outcome(&pipe), Outcome::Won(_)) {
             continue;
         }
-        let (prov, ind): (String, String) =
-            cinfo.query_row([&o.customer_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (prov, ind) = info
+            .get(&o.customer_id)
+            .map(|c| (c.province.clone(), c.industry.clone()))
+            .unwrap_or_default();
         let owner = o.owner_id.clone().unwrap_or_default();
         let owner_label = names.get(&owner).cloned().unwrap_or_else(|| none.clone());
         for (m, key, label) in [

@@ -30,9 +30,9 @@ use crate::pipeline::{self, LOST};
 use crate::settings;
 use chrono::{Datelike, NaiveDate, TimeZone};
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 #[allow(unused_imports)]
 use std::collections::HashMap;
-use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use metrics::*;
@@ -346,7 +346,11 @@ pub fn opps_closed(conn: &Connection, pipe: &Pipe, f: &Filter) -> Result<Vec<Opp
 }
 
 /// All live opportunities of one customer.
-pub fn opps_of_customer(conn: &Connection, pipe: &Pipe, customer_id: &str) -> Result<Vec<OppFacts>> {
+pub fn opps_of_customer(
+    conn: &Connection,
+    pipe: &Pipe,
+    customer_id: &str,
+) -> Result<Vec<OppFacts>> {
     load_opps(
         conn,
         pipe,
@@ -449,14 +453,19 @@ pub fn month_of(ms: i64) -> (i64, i64) {
     (local_midnight(first), local_midnight(next))
 }
 
-const CUST_SQL: &str = "SELECT c.id, c.created_at, c.first_contact_date, c.source, c.status, c.owner_id,
+const CUST_SQL: &str =
+    "SELECT c.id, c.created_at, c.first_contact_date, c.source, c.status, c.owner_id,
     ch.field, ch.new, ch.at
     FROM customers c LEFT JOIN changes ch
       ON ch.entity = 'customer' AND ch.entity_id = c.id AND ch.field IN ('*', 'status')
     WHERE c.deleted_at IS NULL";
 
 /// Customers with their status history, in one query (ordered by id, seq).
-fn load_custs(conn: &Connection, cond: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<CustFacts>> {
+fn load_custs(
+    conn: &Connection,
+    cond: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<CustFacts>> {
     let sql = format!("{CUST_SQL} AND {cond} ORDER BY c.id, ch.seq");
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(args)?;
