@@ -1423,3 +1423,38 @@ fn back_filled_history_from_the_command_line_gives_the_reports_in_the_documented
     let e: serde_json::Value = serde_json::from_slice(&err.get_output().stdout).unwrap();
     assert_eq!(e["field"], "to");
 }
+
+#[test]
+fn the_heatmap_counts_customers_and_won_amount_by_industry_and_province() {
+    let mut e = env();
+    pipeline_scenario(&mut e);
+    let c1 =
+        e.ws.conn()
+            .query_row(
+                "SELECT id FROM customers WHERE name = '甲公司'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .unwrap();
+    customers::update(
+        &mut e.ws,
+        &c1,
+        &patch(&[("industry", json!("制造业")), ("province", json!("广东"))]),
+    )
+    .unwrap();
+    let h = analysis::heatmap(
+        e.ws.conn(),
+        &P,
+        analysis::Dimension::Industry,
+        analysis::Dimension::Province,
+    )
+    .unwrap();
+    let cell = |r: &str, c: &str| h.iter().find(|x| x.row == r && x.col == c).unwrap().clone();
+    assert_eq!(cell("制造业", "广东").customers, 1);
+    assert_eq!(cell("制造业", "广东").won_amount, 90_000.0, "A");
+    assert_eq!(
+        cell("", "").won_amount,
+        70_000.0,
+        "D and F of 乙公司, no industry or province"
+    );
+}

@@ -1045,3 +1045,95 @@ pub fn trend(conn: &Connection, f: &Filter, by: Bucket) -> Result<Vec<TrendPoint
     }
     Ok(out)
 }
+
+// ---------------------------------------------------------------- heatmap
+
+/// Row / column dimension of the heatmap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Dimension {
+    Industry,
+    Grade,
+    Province,
+}
+
+impl Dimension {
+    fn column(self) -> &'static str {
+        match self {
+            Dimension::Industry => "industry",
+            Dimension::Grade => "grade",
+            Dimension::Province => "province",
+        }
+    }
+}
+
+/// One cell of the heatmap.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct HeatCell {
+    /// Row value ("" when not set).
+    pub row: String,
+    pub col: String,
+    /// Live customers (of the owner) created before the period's end.
+    pub customers: i64,
+    /// Won amount of the wins in the period.
+    pub won_amount: f64,
+}
+
+/// 客户分布热力图: customers and won amount by `rows` × `cols` (e.g.
+/// industry × province, grade × province).
+pub fn heatmap(
+    conn: &Connection,
+    f: &Filter,
+    rows: Dimension,
+    cols: Dimension,
+) -> Result<Vec<HeatCell>> {
+    let (r, c) = (rows.column(), cols.column());
+    let mut cells: BTreeMap<(String, String), HeatCell> = BTreeMap::new();
+    let sql = format!(
+        "SELECT coalesce({r}, ''), coalesce({c}, ''), count(*) FROM customers
+         WHERE deleted_at IS NULL AND created_at < ?1 AND (?2 IS NULL OR owner_id = ?2) GROUP BY 1, 2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut q = stmt.query(params![f.to, f.owner_id])?;
+    while let Some(x) = q.next()? {
+        let key: (String, String) = (x.get(0)?, x.get(1)?);
+        cells.insert(
+            key.clone(),
+            HeatCell {
+                row: key.0,
+                col: key.1,
+                customers: x.get(2)?,
+                won_amount: 0.0,
+            },
+        );
+    }
+    let pipe = Pipe::load(conn)?;
+    let wins: Vec<OppFacts> = opps_closed(conn, &pipe, f)?
+        .into_iter()
+        .filter(|o| matches!(o.outcome(&pipe), Outcome::Won(_)))
+        .collect();
+    let ids: Vec<&str> = wins.iter().map(|o| o.customer_id.as_str()).collect();
+    let sql = format!(
+        "SELECT c.id, coalesce(c.{r}, ''), coalesce(c.{c}, '') FROM json_each(?1) j JOIN customers c ON c.id = j.value"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let dims: HashMap<String, (String, String)> = stmt
+        .query_map([serde_json::to_string(&ids)?], |x| {
+            Ok((x.get::<_, String>(0)?, (x.get(1)?, x.get(2)?)))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for o in &wins {
+        if let Some(key) = dims.get(&o.customer_id) {
+            let cell = cells.entry(key.clone()).or_insert(HeatCell {
+                row: key.0.clone(),
+                col: key.1.clone(),
+                customers: 0,
+                won_amount: 0.0,
+            });
+            cell.won_amount += o.deal_amount();
+        }
+    }
+    Ok(cells.into_values().collect())
+}
