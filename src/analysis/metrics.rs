@@ -351,7 +351,6 @@ pub struct Sales {
     pub remaining: Option<f64>,
     /// 业绩缺口 = max(0, target − projected_amount), yuan.
     pub shortfall: Option<f64>,
-    pub low_priority: LowPriority,
 }
 
 pub fn sales(conn: &Connection, f: &Filter, now: i64) -> Result<Sales> {
@@ -359,8 +358,7 @@ pub fn sales(conn: &Connection, f: &Filter, now: i64) -> Result<Sales> {
     let closed = opps_closed(conn, &pipe, f)?;
     let target = super::targets::target_for(conn, f.owner_id.as_deref(), f.from, f.to)?
         .and_then(|t| t.fields.amount);
-    let lp = low_priority(conn, f)?;
-    Ok(sales_of(&pipe, &closed, f, now, target, lp))
+    Ok(sales_of(&pipe, &closed, f, now, target))
 }
 
 /// Elapsed share of the period at `now`, as (elapsed days, total days);
@@ -384,7 +382,6 @@ pub fn sales_of(
     f: &Filter,
     now: i64,
     target: Option<f64>,
-    low_priority: LowPriority,
 ) -> Sales {
     let mut wins = 0;
     let mut won_amount = 0.0;
@@ -409,7 +406,6 @@ pub fn sales_of(
         projected_completion: target.zip(projected).and_then(|(t, p)| ratio(p, t)),
         remaining: target.map(|t| (t - won_amount).max(0.0)),
         shortfall: target.zip(projected).map(|(t, p)| (t - p).max(0.0)),
-        low_priority,
     }
 }
 
@@ -831,15 +827,8 @@ pub fn dashboard(conn: &Connection, f: &Filter, now: i64) -> Result<Dashboard> {
     let custs_p = lead_counts(conn, &prev)?;
     let target = super::targets::target_for(conn, f.owner_id.as_deref(), f.from, f.to)?
         .and_then(|t| t.fields.amount);
-    let sales = sales_of(&pipe, &closed, f, now, target, low_priority(conn, f)?);
-    let sales_p = sales_of(
-        &pipe,
-        &closed_prev,
-        &prev,
-        now,
-        None,
-        LowPriority::default(),
-    );
+    let sales = sales_of(&pipe, &closed, f, now, target);
+    let sales_p = sales_of(&pipe, &closed_prev, &prev, now, None);
     let win = |c: &[OppFacts]| {
         let w = c
             .iter()

@@ -333,7 +333,7 @@ pub fn write_report(
             ws,
             &mut r,
             lang.pick("低优先级商机", "Low-priority deals"),
-            Some(sales.low_priority.count as f64),
+            Some(low_priority(conn, f)?.count as f64),
             &int,
         )?;
     }
