@@ -79,19 +79,8 @@ fn generate(path: &PathBuf) {
                 let span = (NOW - created).max(DAY);
                 let done = created + rng.random_range(0..span);
                 ins.execute(rusqlite::params![
-                    id,
-                    cid,
-                    kind,
-                    "done",
-                    owner,
-                    None::<i64>,
-                    None::<i64>,
-                    None::<i64>,
-                    None::<i64>,
-                    done,
-                    "沟通了产品方案和报价",
-                    rng.random_bool(0.7),
-                    done
+                    id, cid, kind, "done", owner, None::<i64>, None::<i64>, None::<i64>, None::<i64>,
+                    done, "沟通了产品方案和报价", rng.random_bool(0.7), done
                 ])
                 .unwrap();
             } else {
@@ -99,32 +88,13 @@ fn generate(path: &PathBuf) {
                 let remind_at = planned - 30 * MIN;
                 let fired = (remind_at <= NOW).then_some(remind_at);
                 ins.execute(rusqlite::params![
-                    id,
-                    cid,
-                    kind,
-                    "planned",
-                    owner,
-                    planned,
-                    30,
-                    remind_at,
-                    fired,
-                    None::<i64>,
-                    None::<String>,
-                    None::<bool>,
-                    NOW - 30 * DAY
+                    id, cid, kind, "planned", owner, planned, 30, remind_at, fired,
+                    None::<i64>, None::<String>, None::<bool>, NOW - 30 * DAY
                 ])
                 .unwrap();
             }
         }
-        let stages = [
-            "initial_contact",
-            "needs_analysis",
-            "proposal",
-            "negotiation",
-            "contract",
-            "paid",
-            "lost",
-        ];
+        let stages = ["initial_contact", "needs_analysis", "proposal", "negotiation", "contract", "paid", "lost"];
         let mut opp = conn
             .prepare(
                 "INSERT INTO opportunities(id, customer_id, name, owner_id, stage, stage_entered_at, expected_amount,
@@ -152,18 +122,11 @@ fn generate(path: &PathBuf) {
          COMMIT; ANALYZE;",
     )
     .unwrap();
-    eprintln!(
-        "  {FOLLOWUPS} follow-ups, {OPPORTUNITIES} opportunities in {:.1?}",
-        t.elapsed()
-    );
+    eprintln!("  {FOLLOWUPS} follow-ups, {OPPORTUNITIES} opportunities in {:.1?}", t.elapsed());
     // The first evaluation raises every alert that holds (a one-off).
     let t = Instant::now();
     let ev = alerts::evaluate(&mut ws, NOW).unwrap();
-    eprintln!(
-        "  first alert evaluation: {} raised in {:.1?}",
-        ev.raised,
-        t.elapsed()
-    );
+    eprintln!("  first alert evaluation: {} raised in {:.1?}", ev.raised, t.elapsed());
     drop(ws);
     for ext in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", tmp.display()));
@@ -180,11 +143,7 @@ fn benches(c: &mut Criterion) {
     let mut ws = open(&path);
     let owner: String = ws
         .conn()
-        .query_row(
-            "SELECT owner_id FROM customers WHERE owner_id IS NOT NULL LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT owner_id FROM customers WHERE owner_id IS NOT NULL LIMIT 1", [], |r| r.get(0))
         .unwrap();
     let t = today::today(ws.conn(), NOW, &TodayQuery::default(), Lang::Zh).unwrap();
     eprintln!(
@@ -197,9 +156,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("next_due_reminder", |b| {
         b.iter(|| reminders::next_due_time(ws.conn()).unwrap())
     });
-    g.bench_function("due_at_now", |b| {
-        b.iter(|| reminders::due_at(ws.conn(), NOW + 10 * MIN).unwrap())
-    });
+    g.bench_function("due_at_now", |b| b.iter(|| reminders::due_at(ws.conn(), NOW + 10 * MIN).unwrap()));
     g.bench_function("today_all", |b| {
         b.iter(|| today::today(ws.conn(), NOW, &TodayQuery::default(), Lang::Zh).unwrap())
     });
@@ -210,9 +167,7 @@ fn benches(c: &mut Criterion) {
         };
         b.iter(|| today::today(ws.conn(), NOW, &q, Lang::Zh).unwrap())
     });
-    g.bench_function("alert_evaluation", |b| {
-        b.iter(|| alerts::evaluate(&mut ws, NOW).unwrap())
-    });
+    g.bench_function("alert_evaluation", |b| b.iter(|| alerts::evaluate(&mut ws, NOW).unwrap()));
     g.finish();
 }
 

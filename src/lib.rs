@@ -27,8 +27,8 @@ pub mod reminders;
 pub mod search;
 pub mod settings;
 pub mod tags;
-pub mod template;
 pub mod today;
+pub mod template;
 pub mod validate;
 
 pub use db::Workspace;

@@ -16,17 +16,9 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 fn member(ws: &mut Workspace, name: &str) -> String {
-    members::add(
-        ws,
-        MemberFields {
-            name: name.into(),
-            employee_no: None,
-            department: None,
-            role: Default::default(),
-        },
-    )
-    .unwrap()
-    .id
+    members::add(ws, MemberFields { name: name.into(), employee_no: None, department: None, role: Default::default() })
+        .unwrap()
+        .id
 }
 
 fn sample(ws: &mut Workspace) {
@@ -55,23 +47,11 @@ fn sample(ws: &mut Workspace) {
         },
     )
     .unwrap();
-    add(
-        ws,
-        "普通公司",
-        vec![
-            contact("李四", "13800138000"),
-            contact("王五", "13900139000"),
-        ],
-        &[],
-    );
+    add(ws, "普通公司", vec![contact("李四", "13800138000"), contact("王五", "13900139000")], &[]);
 }
 
 fn python_has_openpyxl() -> bool {
-    Command::new("python3")
-        .args(["-c", "import openpyxl"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    Command::new("python3").args(["-c", "import openpyxl"]).status().map(|s| s.success()).unwrap_or(false)
 }
 
 #[test]
@@ -84,15 +64,8 @@ fn an_xlsx_export_has_real_types_a_frozen_header_an_autofilter_and_no_formulas()
     // Read back by calamine: dates are dates, amounts are numbers.
     let t = import::read::read(&out, import::read::SheetPick::First, None).unwrap();
     let col = |h: &str| t.rows[0].iter().position(|c| c.display() == h).unwrap();
-    let row = t
-        .rows
-        .iter()
-        .find(|r| r[col("客户名称")].display().starts_with('='))
-        .unwrap();
-    assert!(matches!(
-        row[col("首次接触时间")],
-        import::read::Cell::Date(_)
-    ));
+    let row = t.rows.iter().find(|r| r[col("客户名称")].display().starts_with('=')).unwrap();
+    assert!(matches!(row[col("首次接触时间")], import::read::Cell::Date(_)));
     assert_eq!(row[col("预算(元)")], import::read::Cell::Number(1234567.5));
     assert_eq!(row[col("客户状态")].display(), "成交客户");
     assert_eq!(row[col("负责人")].display(), "王明");
@@ -115,25 +88,13 @@ for r in ws.iter_rows(min_row=2, values_only=True):
     out["rows"].append({h: (type(v).__name__, str(v)) for h, v in zip(hdr, r) if v is not None})
 print(json.dumps(out, ensure_ascii=False))
 "#;
-        let o = Command::new("python3")
-            .args(["-c", script])
-            .arg(&out)
-            .output()
-            .unwrap();
+        let o = Command::new("python3").args(["-c", script]).arg(&out).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["freeze"], "A2");
         assert!(v["filter"].as_str().unwrap().starts_with("A1:"));
-        let evil = v["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["客户名称"][1].as_str().unwrap().starts_with('='))
-            .unwrap();
-        assert_eq!(
-            evil["客户名称"][0], "str",
-            "the formula-looking name is a string"
-        );
+        let evil = v["rows"].as_array().unwrap().iter().find(|r| r["客户名称"][1].as_str().unwrap().starts_with('=')).unwrap();
+        assert_eq!(evil["客户名称"][0], "str", "the formula-looking name is a string");
         assert_eq!(evil["首次接触时间"][0], "datetime");
         assert_eq!(evil["预算(元)"][0], "float");
     }
@@ -157,10 +118,7 @@ fn a_csv_export_has_a_bom_guards_formulas_and_can_be_gbk() {
     assert_eq!(export::guard_csv("普通"), "普通");
 
     let gbk = e.dir.path().join("g.csv");
-    let o = ExportOptions {
-        csv_encoding: CsvEncoding::Gbk,
-        ..Default::default()
-    };
+    let o = ExportOptions { csv_encoding: CsvEncoding::Gbk, ..Default::default() };
     export::export_customers(e.ws.conn(), &gbk, &o).unwrap();
     let bytes = std::fs::read(&gbk).unwrap();
     assert!(std::str::from_utf8(&bytes).is_err(), "not UTF-8");
@@ -173,28 +131,16 @@ fn contacts_export_one_row_per_contact_and_a_filter_limits_customers() {
     let mut e = env();
     sample(&mut e.ws);
     let out = e.dir.path().join("contacts.csv");
-    assert_eq!(
-        export::export_contacts(e.ws.conn(), &out, &ExportOptions::default()).unwrap(),
-        3
-    );
+    assert_eq!(export::export_contacts(e.ws.conn(), &out, &ExportOptions::default()).unwrap(), 3);
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("李四") && text.contains("王五") && text.contains("张三"));
     let won = ExportOptions {
-        query: Some(CustomerQuery {
-            status: vec![Status::Won],
-            ..Default::default()
-        }),
-        columns: vec![
-            kehu::import::mapping::Field::Code,
-            kehu::import::mapping::Field::Name,
-        ],
+        query: Some(CustomerQuery { status: vec![Status::Won], ..Default::default() }),
+        columns: vec![kehu::import::mapping::Field::Code, kehu::import::mapping::Field::Name],
         ..Default::default()
     };
     let out2 = e.dir.path().join("won.csv");
-    assert_eq!(
-        export::export_customers(e.ws.conn(), &out2, &won).unwrap(),
-        1
-    );
+    assert_eq!(export::export_customers(e.ws.conn(), &out2, &won).unwrap(), 1);
     let text = std::fs::read_to_string(&out2).unwrap();
     assert_eq!(text.lines().next().unwrap(), "\u{feff}客户编号,客户名称");
 }
@@ -222,10 +168,7 @@ fn summary(ws: &Workspace) -> Vec<String> {
             let c = customers::get(ws.conn(), code).unwrap();
             let mut f = serde_json::to_value(&c.fields).unwrap();
             f["owner_id"] = serde_json::json!(c.owner_name);
-            let contact = c
-                .contacts
-                .first()
-                .map(|k| serde_json::to_value(&k.fields).unwrap());
+            let contact = c.contacts.first().map(|k| serde_json::to_value(&k.fields).unwrap());
             let mut tags: Vec<_> = c.tags.iter().map(|t| t.name.clone()).collect();
             tags.sort();
             format!("{code} {f} {contact:?} {tags:?}")
@@ -244,72 +187,32 @@ mod round_trip {
 
     fn customer() -> impl Strategy<Value = NewCustomer> {
         (
-            (
-                text(),
-                any::<bool>(),
-                proptest::option::of(text()),
-                proptest::option::of(text()),
-                0usize..4,
-                proptest::option::of(0usize..3),
-            ),
-            (
-                proptest::option::of(0u32..10_000_000),
-                proptest::option::of(0u32..9000),
-                proptest::option::of(text()),
-                any::<bool>(),
-            ),
-            (proptest::option::of((
-                "[张王李][一-龥]{1}",
-                "1[3-9][0-9]{9}",
-                proptest::option::of("[a-z]{1,6}@[a-z]{2,5}\\.com"),
-                proptest::option::of(text()),
-            ))),
+            (text(), any::<bool>(), proptest::option::of(text()), proptest::option::of(text()), 0usize..4, proptest::option::of(0usize..3)),
+            (proptest::option::of(0u32..10_000_000), proptest::option::of(0u32..9000), proptest::option::of(text()), any::<bool>()),
+            (proptest::option::of(("[张王李][一-龥]{1}", "1[3-9][0-9]{9}", proptest::option::of("[a-z]{1,6}@[a-z]{2,5}\\.com"), proptest::option::of(text())))),
             proptest::collection::vec("[a-z重点华东]{1,4}", 0..3),
         )
-            .prop_map(
-                |(
-                    (name, individual, industry, notes, status, grade),
-                    (budget, days, needs, owned),
-                    contact,
-                    tags,
-                )| NewCustomer {
-                    fields: CustomerFields {
-                        name,
-                        kind: if individual {
-                            CustomerKind::Individual
-                        } else {
-                            CustomerKind::Company
-                        },
-                        industry,
-                        notes,
-                        status: Status::ALL[status],
-                        grade: grade.map(|g| Grade::ALL[g]),
-                        budget: budget.map(|b| b as f64 / 100.0),
-                        first_contact_date: days.map(|d| {
-                            (chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()
-                                + chrono::Duration::days(d as i64))
-                            .format("%Y-%m-%d")
-                            .to_string()
-                        }),
-                        needs,
-                        owner_id: owned.then(|| "OWNER".to_string()),
-                        ..Default::default()
-                    },
-                    contacts: contact
-                        .map(|(n, m, email, title)| {
-                            vec![ContactFields {
-                                name: n,
-                                mobile: Some(m),
-                                email,
-                                title,
-                                is_primary: true,
-                                ..Default::default()
-                            }]
-                        })
-                        .unwrap_or_default(),
-                    tags,
+            .prop_map(|((name, individual, industry, notes, status, grade), (budget, days, needs, owned), contact, tags)| NewCustomer {
+                fields: CustomerFields {
+                    name,
+                    kind: if individual { CustomerKind::Individual } else { CustomerKind::Company },
+                    industry,
+                    notes,
+                    status: Status::ALL[status],
+                    grade: grade.map(|g| Grade::ALL[g]),
+                    budget: budget.map(|b| b as f64 / 100.0),
+                    first_contact_date: days.map(|d| {
+                        (chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + chrono::Duration::days(d as i64)).format("%Y-%m-%d").to_string()
+                    }),
+                    needs,
+                    owner_id: owned.then(|| "OWNER".to_string()),
+                    ..Default::default()
                 },
-            )
+                contacts: contact
+                    .map(|(n, m, email, title)| vec![ContactFields { name: n, mobile: Some(m), email, title, is_primary: true, ..Default::default() }])
+                    .unwrap_or_default(),
+                tags,
+            })
     }
 
     proptest! {
