@@ -38,6 +38,8 @@ pub struct CustomerQuery {
     pub industry: Option<String>,
     pub province: Option<String>,
     pub city: Option<String>,
+    /// Segment key (客户画像): high_value | potential | churn_risk.
+    pub segment: Option<String>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
     pub updated_from: Option<i64>,
@@ -146,6 +148,12 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
             let p = arg(SqlValue::Text(v.into()), &mut args);
             wh.push(format!("c.{col} = {p}"));
         }
+    }
+    if let Some(seg) = q.segment.as_deref().filter(|s| !s.is_empty()) {
+        let p = arg(SqlValue::Text(seg.into()), &mut args);
+        wh.push(format!(
+            "c.id IN (SELECT customer_id FROM customer_segments WHERE segment = {p})"
+        ));
     }
     for (col, op, v) in [
         ("created_at", ">=", q.created_from),

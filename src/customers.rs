@@ -605,6 +605,7 @@ pub fn update_in(w: &mut Writer, id: &str, patch: &Map<String, Value>) -> Result
     if !changed.is_empty() {
         write_row(w, id, &current.code, &next, w.now(), false)?;
         search::index_customer(w.tx(), id)?;
+        crate::analysis::segments::recompute(w.tx(), id, w.now())?;
     }
     Ok(changed)
 }

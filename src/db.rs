@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_imports.sql"),
     include_str!("../migrations/0004_duplicates.sql"),
     include_str!("../migrations/0005_sync.sql"),
+    include_str!("../migrations/0006_analysis.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -528,6 +528,7 @@ pub fn refresh_customer(w: &Writer, customer_id: &str) -> Result<()> {
              WHERE id = ?1",
         )?
         .execute([customer_id])?;
+    crate::analysis::segments::recompute(w.tx(), customer_id, w.now())?;
     Ok(())
 }
 

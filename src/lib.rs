@@ -3,6 +3,7 @@
 //! the tests all call the same functions.
 
 pub mod alerts;
+pub mod analysis;
 pub mod backup;
 pub mod changelog;
 pub mod clock;

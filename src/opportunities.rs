@@ -226,9 +226,32 @@ pub fn get_lang(conn: &Connection, id: &str, lang: Lang) -> Result<Opportunity> 
 
 /// Create an opportunity on a live customer.
 pub fn create(ws: &mut Workspace, new: NewOpportunity) -> Result<Opportunity> {
+    create_at(ws, new, None)
+}
+
+/// [`create`], back-dated to `at` (salespeople log deals after the fact);
+/// `at` may not be in the future.
+pub fn create_at(ws: &mut Workspace, new: NewOpportunity, at: Option<i64>) -> Result<Opportunity> {
     let origin = ws.origin.clone();
-    let id = ws.write(&origin, |w| insert(w, new))?;
+    let id = ws.write(&origin, |w| {
+        if let Some(at) = at {
+            check_not_future(w, at)?;
+            w.set_now(at);
+        }
+        insert(w, new)
+    })?;
     get_lang(ws.conn(), &id, ws.lang)
+}
+
+fn check_not_future(w: &Writer, at: i64) -> Result<()> {
+    if at > w.now() + 60_000 {
+        return Err(Error::validation(
+            "at",
+            "时间不能晚于现在",
+            "The time cannot be in the future",
+        ));
+    }
+    Ok(())
 }
 
 pub fn insert(w: &mut Writer, new: NewOpportunity) -> Result<String> {
@@ -359,11 +382,148 @@ pub fn set_stage(
     stage: &str,
     reason: Option<&str>,
 ) -> Result<Opportunity> {
+    set_stage_at(ws, id, stage, reason, None)
+}
+
+/// [`set_stage`], back-dated to `at`: not in the future and not before the
+/// current stage was entered (the stage history stays in time order).
+pub fn set_stage_at(
+    ws: &mut Workspace,
+    id: &str,
+    stage: &str,
+    reason: Option<&str>,
+    at: Option<i64>,
+) -> Result<Opportunity> {
     let id = resolve_id(ws.conn(), id)?;
     let st = pipeline::resolve(ws.conn(), stage, "stage")?;
     let origin = ws.origin.clone();
-    ws.write(&origin, |w| set_stage_in(w, &id, &st.key, reason))?;
+    ws.write(&origin, |w| {
+        if let Some(at) = at {
+            check_not_future(w, at)?;
+            let entered: i64 = w.tx().query_row(
+                "SELECT stage_entered_at FROM opportunities WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?;
+            if at < entered {
+                return Err(Error::validation(
+                    "at",
+                    "时间不能早于进入当前阶段的时间",
+                    "The time cannot be before the current stage was entered",
+                ));
+            }
+            w.set_now(at);
+        }
+        set_stage_in(w, &id, &st.key, reason)
+    })?;
     get_lang(ws.conn(), &id, ws.lang)
+}
+
+/// One payment (回款) of an opportunity.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Payment {
+    pub id: String,
+    pub opportunity_id: String,
+    pub amount: f64,
+    pub at: i64,
+    pub note: Option<String>,
+}
+
+/// Record a payment (回款) of `amount` yuan received at `at` (default now);
+/// a deal may be paid in several payments. `received_amount` becomes the
+/// previous received amount plus this payment.
+pub fn receive(
+    ws: &mut Workspace,
+    id: &str,
+    amount: f64,
+    at: Option<i64>,
+    note: Option<&str>,
+) -> Result<Opportunity> {
+    let id = resolve_id(ws.conn(), id)?;
+    let origin = ws.origin.clone();
+    ws.write(&origin, |w| {
+        receive_in(w, &id, amount, at, note).map(|_| ())
+    })?;
+    get_lang(ws.conn(), &id, ws.lang)
+}
+
+pub fn receive_in(
+    w: &mut Writer,
+    id: &str,
+    amount: f64,
+    at: Option<i64>,
+    note: Option<&str>,
+) -> Result<String> {
+    if !amount.is_finite() || amount <= 0.0 {
+        return Err(Error::validation(
+            "amount",
+            "回款金额必须大于 0",
+            "The payment amount must be greater than 0",
+        ));
+    }
+    let at = at.unwrap_or(w.now());
+    check_not_future(w, at)?;
+    let (received, deleted): (Option<f64>, Option<i64>) = w
+        .tx()
+        .query_row(
+            "SELECT received_amount, deleted_at FROM opportunities WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| Error::not_found("opportunity", id))?;
+    if deleted.is_some() {
+        return Err(Error::validation(
+            "id",
+            "销售机会在回收站中，请先恢复",
+            "The opportunity is in the trash; restore it first",
+        ));
+    }
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    let pid = crate::new_id();
+    w.tx().execute(
+        "INSERT INTO opportunity_payments(id, opportunity_id, amount, at, note, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![pid, id, amount, at, note, w.now()],
+    )?;
+    let mut rec = serde_json::json!({"opportunity_id": id, "amount": amount, "at": at});
+    if let Some(n) = note {
+        rec["note"] = Value::from(n);
+    }
+    w.log("opportunity_payment", &pid, "*", None, Some(rec))?;
+    let total = received.unwrap_or(0.0) + amount;
+    w.tx().execute(
+        "UPDATE opportunities SET received_amount = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, total, w.now()],
+    )?;
+    w.log(
+        "opportunity",
+        id,
+        "received_amount",
+        received.map(Value::from),
+        Some(total.into()),
+    )?;
+    Ok(pid)
+}
+
+/// The payments of an opportunity, oldest first.
+pub fn payments(conn: &Connection, id: &str) -> Result<Vec<Payment>> {
+    let id = resolve_id(conn, id)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, opportunity_id, amount, at, note FROM opportunity_payments
+         WHERE opportunity_id = ?1 AND deleted_at IS NULL ORDER BY at, id",
+    )?;
+    let rows = stmt.query_map([&id], |r| {
+        Ok(Payment {
+            id: r.get(0)?,
+            opportunity_id: r.get(1)?,
+            amount: r.get(2)?,
+            at: r.get(3)?,
+            note: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// [`set_stage`] inside an open write; `stage` is a key. Returns whether
@@ -444,6 +604,12 @@ pub fn set_stage_in(w: &mut Writer, id: &str, stage: &str, reason: Option<&str>)
         w.log("opportunity_stage", &h, "left_at", None, Some(now.into()))?;
     }
     enter_stage(w, id, &st.key, now, reason)?;
+    let customer: String = w.tx().query_row(
+        "SELECT customer_id FROM opportunities WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    crate::analysis::segments::recompute(w.tx(), &customer, now)?;
     Ok(true)
 }
 

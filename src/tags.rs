@@ -133,6 +133,7 @@ pub fn link(w: &mut Writer, customer_id: &str, tag_id: &str) -> Result<bool> {
             None,
             Some(Value::Bool(true)),
         )?;
+        crate::analysis::segments::on_tags_changed(w.tx(), customer_id, w.now())?;
     }
     Ok(n > 0)
 }
@@ -150,6 +151,7 @@ pub fn unlink(w: &mut Writer, customer_id: &str, tag_id: &str) -> Result<bool> {
             Some(Value::Bool(true)),
             None,
         )?;
+        crate::analysis::segments::on_tags_changed(w.tx(), customer_id, w.now())?;
     }
     Ok(n > 0)
 }

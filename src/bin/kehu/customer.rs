@@ -72,6 +72,12 @@ pub struct AddArgs {
     /// Tag (repeatable).
     #[arg(long = "tag")]
     tags: Vec<String>,
+    /// 首次接触日期 (YYYY-MM-DD), for back-filling.
+    #[arg(long = "first-contact", alias = "first-contact-date")]
+    first_contact_date: Option<String>,
+    /// 年采购额 (yuan).
+    #[arg(long)]
+    annual_purchase: Option<f64>,
 }
 
 #[derive(Args)]
@@ -144,7 +150,7 @@ pub struct EditArgs {
     purchase_cycle: Option<String>,
     #[arg(long)]
     annual_purchase: Option<String>,
-    #[arg(long)]
+    #[arg(long, alias = "first-contact")]
     first_contact_date: Option<String>,
     #[arg(long)]
     notes: Option<String>,
@@ -243,6 +249,8 @@ fn add(ctx: &mut Ctx, a: AddArgs) -> Result<()> {
     fields.province = a.province;
     fields.city = a.city;
     fields.notes = a.notes;
+    fields.first_contact_date = a.first_contact_date;
+    fields.annual_purchase = a.annual_purchase;
     fields.status = a
         .status
         .as_deref()

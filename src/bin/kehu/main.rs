@@ -15,9 +15,11 @@ mod opp;
 mod output;
 mod pipeline;
 mod remind;
+mod report;
 mod search;
 mod sync;
 mod tag;
+mod target;
 mod today;
 
 use clap::{Parser, Subcommand};
@@ -97,6 +99,12 @@ enum Command {
     /// This device: rename.
     #[command(subcommand)]
     Device(sync::DeviceCmd),
+    /// Analysis reports: funnel, customers, conversion, cycle, sales, followups, sources, segments, targets, export.
+    #[command(subcommand)]
+    Report(report::Cmd),
+    /// Sales targets (monthly / quarterly, per person or team).
+    #[command(subcommand)]
+    Target(target::Cmd),
 }
 
 /// What a subcommand needs: the open workspace, the output mode and language.
@@ -151,5 +159,7 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Sync(cmd) => sync::run(&mut ctx, cmd),
         Command::Conflicts(cmd) => sync::conflicts(&mut ctx, cmd),
         Command::Device(cmd) => sync::device(&mut ctx, cmd),
+        Command::Report(cmd) => report::run(&mut ctx, cmd),
+        Command::Target(cmd) => target::run(&mut ctx, cmd),
     }
 }

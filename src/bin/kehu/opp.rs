@@ -26,6 +26,9 @@ pub enum Cmd {
         /// Owner (member name, id or employee no.); default the customer's owner.
         #[arg(long)]
         owner: Option<String>,
+        /// When it was created, for back-filling (YYYY-MM-DD [HH:MM]).
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Move an opportunity to a stage (输单/lost needs --reason).
     Stage {
@@ -33,6 +36,20 @@ pub enum Cmd {
         stage: String,
         #[arg(long)]
         reason: Option<String>,
+        /// When it moved, for back-filling (YYYY-MM-DD [HH:MM]).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Record a payment (回款); several per deal.
+    Receive {
+        id: String,
+        #[arg(long)]
+        amount: f64,
+        /// When it was received (YYYY-MM-DD [HH:MM]); default now.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Set amounts: --won, --received.
     Amount {
@@ -67,11 +84,13 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
             close,
             stage,
             owner,
+            at,
         } => {
+            let at = parse_at(at.as_deref())?;
             let owner_id = owner
                 .map(|o| kehu::members::resolve(ctx.ws.conn(), &o).map(|m| m.id))
                 .transpose()?;
-            let o = opportunities::create(
+            let o = opportunities::create_at(
                 &mut ctx.ws,
                 NewOpportunity {
                     customer,
@@ -84,11 +103,28 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                     },
                     stage,
                 },
+                at,
             )?;
             show(ctx, &o);
         }
-        Cmd::Stage { id, stage, reason } => {
-            let o = opportunities::set_stage(&mut ctx.ws, &id, &stage, reason.as_deref())?;
+        Cmd::Stage {
+            id,
+            stage,
+            reason,
+            at,
+        } => {
+            let at = parse_at(at.as_deref())?;
+            let o = opportunities::set_stage_at(&mut ctx.ws, &id, &stage, reason.as_deref(), at)?;
+            show(ctx, &o);
+        }
+        Cmd::Receive {
+            id,
+            amount,
+            at,
+            note,
+        } => {
+            let at = parse_at(at.as_deref())?;
+            let o = opportunities::receive(&mut ctx.ws, &id, amount, at, note.as_deref())?;
             show(ctx, &o);
         }
         Cmd::Amount {
@@ -176,6 +212,19 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn parse_at(text: Option<&str>) -> Result<Option<i64>> {
+    text.map(|t| {
+        kehu::dates::parse_local_datetime(t).ok_or_else(|| {
+            kehu::Error::validation(
+                "at",
+                format!("无法识别的时间“{t}”，请用 2026-11-20 14:30 这样的格式"),
+                format!("“{t}” is not a time; use the form 2026-11-20 14:30"),
+            )
+        })
+    })
+    .transpose()
 }
 
 fn show(ctx: &Ctx, o: &Opportunity) {

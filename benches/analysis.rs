@@ -1,0 +1,361 @@
+//! Speed of the analysis at scale: 100k customers, 200k opportunities with
+//! stage history, 1M follow-ups over two years. Run with
+//! `cargo bench --bench analysis` (`-- --scale 0.1` for a tenth). Prints
+//! p50/p95/max per report; the numbers go into the README.
+//!
+//! The data is written with plain SQL in one transaction (the shape the
+//! core writes: entity rows, stage history, a creation and status entries
+//! in the change log), because writing a million follow-ups through the
+//! API would measure the writer, not the analysis.
+
+use kehu::analysis::{self, segments, targets, Bucket, Filter};
+use kehu::clock::FixedClock;
+use kehu::{Lang, Workspace};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::params;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const DAY: i64 = 86_400_000;
+/// "Now": 2026-11-20 12:00 UTC.
+const NOW: i64 = 1_795_176_000_000;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn report(label: &str, mut d: Vec<Duration>) {
+    d.sort();
+    let ms = |x: Duration| x.as_secs_f64() * 1000.0;
+    let p = |q: f64| ms(d[((d.len() as f64 - 1.0) * q).round() as usize]);
+    println!(
+        "{label:<44} n={:<3} p50 {:>8.2} ms  p95 {:>8.2} ms  max {:>8.2} ms",
+        d.len(),
+        p(0.5),
+        p(0.95),
+        ms(*d.last().unwrap())
+    );
+}
+
+fn bench<T>(label: &str, n: usize, mut f: impl FnMut() -> T) {
+    f(); // warm the page cache and statement cache
+    let mut d = vec![];
+    for _ in 0..n {
+        let t = Instant::now();
+        std::hint::black_box(f());
+        d.push(t.elapsed());
+    }
+    report(label, d);
+}
+
+fn generate(ws: &mut Workspace, scale: f64) {
+    let n_cust = (100_000.0 * scale) as usize;
+    let n_opp = (200_000.0 * scale) as usize;
+    let n_fu = (1_000_000.0 * scale) as usize;
+    let mut rng = SmallRng::seed_from_u64(42);
+    let members: Vec<String> = (0..20)
+        .map(|i| {
+            kehu::members::add(
+                ws,
+                kehu::members::MemberFields {
+                    name: format!("销售{i:02}"),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .id
+        })
+        .collect();
+    let sources = ["展会", "官网表单", "转介绍", "代理商", "陌拜", "线上推广"];
+    let provinces = ["广东", "浙江", "江苏", "上海", "北京", "四川", "山东"];
+    let industries = ["制造业", "零售", "IT服务", "教育", "医疗", "物流"];
+    let keys = [
+        "initial_contact",
+        "needs_analysis",
+        "proposal",
+        "negotiation",
+        "contract",
+        "paid",
+    ];
+    let kinds = ["call", "visit", "email", "meeting", "wechat"];
+    let span = 730 * DAY;
+    let start = NOW - span;
+    let conn = ws.conn();
+    conn.execute_batch("BEGIN").unwrap();
+    let mut cust = vec![];
+    {
+        let mut ins = conn
+            .prepare(
+                "INSERT INTO customers(id, code, name, source, status, owner_id, province, industry,
+                    annual_purchase, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            )
+            .unwrap();
+        let mut log = conn
+            .prepare(
+                "INSERT INTO changes(hlc, device_id, entity, entity_id, field, old, new, origin, at)
+                 VALUES (?1, 'bench', 'customer', ?2, ?3, ?4, ?5, 'bench', ?6)",
+            )
+            .unwrap();
+        let mut hlc = 1i64;
+        for i in 0..n_cust {
+            let id = kehu::new_id();
+            let t = start + rng.random_range(0..span);
+            let owner = &members[rng.random_range(0..members.len())];
+            let r: f64 = rng.random();
+            let path: &[&str] = if r < 0.5 {
+                &["prospect"]
+            } else if r < 0.75 {
+                &["prospect", "interested"]
+            } else if r < 0.9 {
+                &["prospect", "interested", "won"]
+            } else {
+                &["prospect", "interested", "lost"]
+            };
+            let status = *path.last().unwrap();
+            ins.execute(params![
+                id,
+                format!("B{i:08}"),
+                format!("客户{i}"),
+                sources[rng.random_range(0..sources.len())],
+                status,
+                owner,
+                provinces[rng.random_range(0..provinces.len())],
+                industries[rng.random_range(0..industries.len())],
+                rng.random_range(0..1_000_000) as f64,
+                t
+            ])
+            .unwrap();
+            hlc += 1;
+            log.execute(params![
+                hlc,
+                id,
+                "*",
+                None::<String>,
+                serde_json::json!({"status": "prospect", "name": format!("客户{i}")}).to_string(),
+                t
+            ])
+            .unwrap();
+            let mut at = t;
+            for w in path.windows(2) {
+                at += rng.random_range(DAY / 2..20 * DAY);
+                hlc += 1;
+                log.execute(params![
+                    hlc,
+                    id,
+                    "status",
+                    format!("\"{}\"", w[0]),
+                    format!("\"{}\"", w[1]),
+                    at
+                ])
+                .unwrap();
+            }
+            cust.push((id, t, owner.clone()));
+        }
+    }
+    {
+        let mut ins = conn
+            .prepare(
+                "INSERT INTO opportunities(id, customer_id, name, owner_id, stage, stage_entered_at,
+                    expected_amount, received_amount, loss_reason, created_at, updated_at)
+                 VALUES (?1, ?2, '项目', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?5)",
+            )
+            .unwrap();
+        let mut hist = conn
+            .prepare(
+                "INSERT INTO opportunity_stage_history(id, opportunity_id, stage, entered_at, left_at, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .unwrap();
+        for _ in 0..n_opp {
+            let (cid, ct, owner) = &cust[rng.random_range(0..cust.len())];
+            let id = kehu::new_id();
+            let created = ct + rng.random_range(0..30 * DAY);
+            let mut stays: Vec<(&str, i64, Option<&str>)> = vec![(keys[0], created, None)];
+            let mut cur = 0usize;
+            let mut t = created;
+            for _ in 0..rng.random_range(0..6) {
+                t += rng.random_range(DAY / 4..15 * DAY);
+                if rng.random_bool(0.15) {
+                    stays.push(("lost", t, Some("价格过高")));
+                    break;
+                }
+                cur = (cur + rng.random_range(1..3)).min(5);
+                stays.push((keys[cur], t, None));
+                if cur == 5 {
+                    break;
+                }
+            }
+            let (stage, entered, reason) = *stays.last().unwrap();
+            let amount = rng.random_range(1..200) as f64 * 1000.0;
+            let received = (cur >= 4).then(|| amount * rng.random_range(0..=10) as f64 / 10.0);
+            ins.execute(params![
+                id, cid, owner, stage, entered, amount, received, reason, created
+            ])
+            .unwrap();
+            for (k, s) in stays.iter().enumerate() {
+                let left = stays.get(k + 1).map(|n| n.1);
+                hist.execute(params![kehu::new_id(), id, s.0, s.1, left, s.2])
+                    .unwrap();
+            }
+        }
+    }
+    {
+        let mut ins = conn
+            .prepare(
+                "INSERT INTO followups(id, customer_id, kind, status, owner_id, done_at, feedback, effective,
+                    created_at, updated_at) VALUES (?1, ?2, ?3, 'done', ?4, ?5, ?6, ?7, ?5, ?5)",
+            )
+            .unwrap();
+        for _ in 0..n_fu {
+            let (cid, ct, owner) = &cust[rng.random_range(0..cust.len())];
+            let t = (ct + rng.random_range(0..120 * DAY)).min(NOW - 1);
+            let fb = if rng.random_bool(0.05) {
+                Some("价格过高")
+            } else {
+                None
+            };
+            ins.execute(params![
+                kehu::new_id(),
+                cid,
+                kinds[rng.random_range(0..kinds.len())],
+                owner,
+                t,
+                fb,
+                rng.random_bool(0.6)
+            ])
+            .unwrap();
+        }
+    }
+    conn.execute_batch(
+        "UPDATE customers SET last_followup_at = (SELECT max(done_at) FROM followups f
+            WHERE f.customer_id = customers.id AND f.status = 'done' AND f.deleted_at IS NULL);
+         COMMIT; ANALYZE;",
+    )
+    .unwrap();
+    targets::set(
+        ws,
+        None,
+        "2026-11",
+        targets::TargetFields {
+            amount: Some(20_000_000.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let scale: f64 = arg("--scale").and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.db");
+    let clock = FixedClock::new(NOW);
+    let mut ws = Workspace::open_with_clock(&path, Arc::new(clock.clone())).unwrap();
+    let t = Instant::now();
+    generate(&mut ws, scale);
+    let counts: (i64, i64, i64, i64) = ws
+        .conn()
+        .query_row(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM opportunities),
+                    (SELECT count(*) FROM opportunity_stage_history), (SELECT count(*) FROM followups)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    println!(
+        "data: {} customers, {} opportunities ({} stage stays), {} follow-ups; generated in {:.1} s",
+        counts.0,
+        counts.1,
+        counts.2,
+        counts.3,
+        t.elapsed().as_secs_f64()
+    );
+    let (from, to) = analysis::month_of(NOW);
+    let month = Filter::new(from, to);
+    let quarter = {
+        let (_, a, b) = targets::parse_period("2026-Q4").unwrap();
+        Filter::new(a, b)
+    };
+    let owner: String = ws
+        .conn()
+        .query_row("SELECT id FROM members LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let conn = ws.conn();
+    let it = 10;
+    bench("dashboard (month, team)", it, || {
+        analysis::dashboard(conn, &month, NOW).unwrap()
+    });
+    bench("dashboard (month, one owner)", it, || {
+        analysis::dashboard(conn, &month.clone().owner(Some(&owner)), NOW).unwrap()
+    });
+    bench("report funnel (month)", it, || {
+        analysis::pipeline_funnel(conn, &month, Lang::Zh).unwrap()
+    });
+    bench("report funnel (quarter)", it, || {
+        analysis::pipeline_funnel(conn, &quarter, Lang::Zh).unwrap()
+    });
+    bench("report customers (month)", it, || {
+        analysis::customer_funnel(conn, &month, Lang::Zh).unwrap()
+    });
+    bench("report conversion (month)", it, || {
+        analysis::conversion(conn, &month).unwrap()
+    });
+    bench("report cycle (month)", it, || {
+        analysis::cycle(conn, &month).unwrap()
+    });
+    bench("report sales (month)", it, || {
+        analysis::sales(conn, &month, NOW).unwrap()
+    });
+    bench("report followups (month)", it, || {
+        analysis::followup_activity(conn, &month, Lang::Zh).unwrap()
+    });
+    bench("report sources (month)", it, || {
+        analysis::sources(conn, &month, Lang::Zh).unwrap()
+    });
+    bench("report trend by day (month)", it, || {
+        analysis::trend(conn, &month, Bucket::Day).unwrap()
+    });
+    bench("report trend by week (quarter)", it, || {
+        analysis::trend(conn, &quarter, Bucket::Week).unwrap()
+    });
+    bench("report targets (month, 20 members)", it, || {
+        targets::report(conn, "2026-11", NOW, Lang::Zh).unwrap()
+    });
+    bench("report segments (summary)", it, || {
+        segments::summary(conn, None, Lang::Zh).unwrap()
+    });
+    let ids: Vec<String> = conn
+        .prepare("SELECT customer_id FROM followups ORDER BY random() LIMIT 50")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let mut d = vec![];
+    for id in &ids {
+        let t = Instant::now();
+        ws.write("bench", |w| {
+            segments::recompute(w.tx(), id, w.now())?;
+            Ok(())
+        })
+        .unwrap();
+        d.push(t.elapsed());
+    }
+    report("segment recompute, one customer (in a write)", d);
+    let out = dir.path().join("report.xlsx");
+    bench("xlsx report (month)", 3, || {
+        analysis::xlsx::write_report(ws.conn(), &month, NOW, Lang::Zh, &out).unwrap()
+    });
+    let t = Instant::now();
+    let n = segments::recompute_all(&mut ws, NOW).unwrap();
+    println!(
+        "segment recompute_all: {n} customers in a segment, {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
