@@ -364,10 +364,11 @@ pub fn generate_activity(ws: &mut Workspace, seed: u64) -> Result<usize> {
                 count += 1;
             }
             w.set_now(now);
-            // Plans: a few today, most in the next two weeks.
+            // Plans: a few later today (never within the next two hours, so a
+            // fresh start fires no reminder at once), most in the next two weeks.
             if rng.random_bool(0.12) {
                 let planned = if rng.random_bool(0.3) {
-                    now + rng.random_range(1..8 * 60) * MIN
+                    now + rng.random_range(2 * 60..10 * 60) * MIN
                 } else {
                     now + rng.random_range(1..14) * DAY
                 };

@@ -54,5 +54,9 @@ fn a_merge_is_listed_with_the_names_of_master_and_merged_and_unmerge_marks_it_un
     let h = dedupe::merge_history(ws.conn(), 10).unwrap();
     assert!(h[1].undone_at.is_some(), "the undone merge says so");
     assert!(h[0].undone_at.is_none());
-    assert_eq!(dedupe::merge_history(ws.conn(), 1).unwrap().len(), 1, "the limit holds");
+    assert_eq!(
+        dedupe::merge_history(ws.conn(), 1).unwrap().len(),
+        1,
+        "the limit holds"
+    );
 }

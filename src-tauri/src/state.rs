@@ -58,7 +58,7 @@ fn open(path: &std::path::Path, lang: Lang) -> kehu::Result<Workspace> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEMO_CUSTOMERS);
     if empty && n > 0 {
-        kehu::demo::generate(&mut ws, n, DEMO_SEED)?;
+        kehu::demo::populate(&mut ws, n, DEMO_SEED)?;
     }
     Ok(ws)
 }
