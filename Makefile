@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test deps ui test-core test-ui test-e2e test-notify bench fmt check clippy
+.PHONY: run test deps ui test-core test-ui test-desktop test-e2e test-notify bench fmt check clippy
 
 ## Build and open the desktop app on the default database (demo data on first start).
 run: deps ui
@@ -13,7 +13,7 @@ run: deps ui
 	./target/release/kehu-desktop
 
 ## Everything: core tests, UI unit tests, end-to-end tests, notification tests.
-test: deps test-core test-ui test-e2e test-notify
+test: deps test-core test-ui test-desktop test-e2e test-notify
 	@echo "All Kehu test suites passed."
 
 deps:
@@ -27,6 +27,10 @@ test-core:
 
 test-ui:
 	cd ui && npm test
+
+## The desktop shell's own tests (state, error mapping); Tauri embeds ui/dist.
+test-desktop: ui
+	cargo test -p kehu-desktop
 
 test-e2e:
 	./tests/e2e/run.sh
