@@ -304,18 +304,7 @@ impl CustomerFields {
             }
         }
         if let Some(owner) = &self.owner_id {
-            let exists: bool = conn
-                .prepare_cached(
-                    "SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)",
-                )?
-                .query_row([owner], |r| r.get(0))?;
-            if !exists {
-                return Err(Error::validation(
-                    "owner_id",
-                    "负责人不存在",
-                    "The owner is not a team member",
-                ));
-            }
+            crate::fields::check_owner(conn, owner)?;
         }
         Ok(self)
     }

@@ -80,3 +80,52 @@ pub fn log_create<T: Serialize>(w: &mut Writer, entity: &str, id: &str, record: 
     }
     w.log(entity, id, "*", None, Some(v))
 }
+
+/// Resolve a full id or an unambiguous id prefix (≥ 4 characters) in
+/// `table` (a fixed table name from the caller, never user input).
+pub fn resolve_id_prefix(
+    conn: &rusqlite::Connection,
+    table: &str,
+    what: &'static str,
+    key: &str,
+) -> Result<String> {
+    use rusqlite::OptionalExtension;
+    let key = key.trim().to_lowercase();
+    if let Some(id) = conn
+        .prepare_cached(&format!("SELECT id FROM {table} WHERE id = ?1"))?
+        .query_row([&key], |r| r.get::<_, String>(0))
+        .optional()?
+    {
+        return Ok(id);
+    }
+    if key.len() >= 4 {
+        let ids: Vec<String> = conn
+            .prepare_cached(&format!(
+                "SELECT id FROM {table} WHERE id >= ?1 AND id < ?1 || '~' LIMIT 2"
+            ))?
+            .query_map([&key], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if let [id] = ids.as_slice() {
+            return Ok(id.clone());
+        }
+    }
+    Err(Error::not_found(what, key))
+}
+
+/// An owner must be a live team member.
+pub fn check_owner(conn: &rusqlite::Connection, owner: &str) -> Result<()> {
+    let exists: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)",
+        )?
+        .query_row([owner], |r| r.get(0))?;
+    if exists {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "owner_id",
+            "负责人不存在",
+            "The owner is not a team member",
+        ))
+    }
+}

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::fields::{apply_patch, clean, log_create, log_diff};
 use crate::i18n::Lang;
 use crate::settings;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -181,18 +181,7 @@ impl FollowupFields {
             }
         }
         if let Some(owner) = &self.owner_id {
-            let exists: bool = conn.query_row(
-                "SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)",
-                [owner],
-                |r| r.get(0),
-            )?;
-            if !exists {
-                return Err(Error::validation(
-                    "owner_id",
-                    "负责人不存在",
-                    "The owner is not a team member",
-                ));
-            }
+            crate::fields::check_owner(conn, owner)?;
         }
         if let Some(o) = &self.opportunity_id {
             let id = crate::opportunities::resolve_id(conn, o).map_err(|_| {
@@ -304,26 +293,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Followup> {
 
 /// Resolve a full id or an unambiguous id prefix (≥ 4 characters).
 pub fn resolve_id(conn: &Connection, key: &str) -> Result<String> {
-    let key = key.trim().to_lowercase();
-    if let Some(id) = conn
-        .query_row("SELECT id FROM followups WHERE id = ?1", [&key], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()?
-    {
-        return Ok(id);
-    }
-    if key.len() >= 4 {
-        let mut stmt =
-            conn.prepare("SELECT id FROM followups WHERE id >= ?1 AND id < ?1 || '~' LIMIT 2")?;
-        let ids: Vec<String> = stmt
-            .query_map([&key], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        if ids.len() == 1 {
-            return Ok(ids.into_iter().next().unwrap_or_default());
-        }
-    }
-    Err(Error::not_found("followup", key))
+    crate::fields::resolve_id_prefix(conn, "followups", "followup", key)
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Followup> {

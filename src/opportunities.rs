@@ -91,18 +91,7 @@ impl OpportunityFields {
             }
         }
         if let Some(owner) = &self.owner_id {
-            let exists: bool = conn.query_row(
-                "SELECT EXISTS(SELECT 1 FROM members WHERE id = ?1 AND deleted_at IS NULL)",
-                [owner],
-                |r| r.get(0),
-            )?;
-            if !exists {
-                return Err(Error::validation(
-                    "owner_id",
-                    "负责人不存在",
-                    "The owner is not a team member",
-                ));
-            }
+            crate::fields::check_owner(conn, owner)?;
         }
         Ok(self)
     }
@@ -191,26 +180,7 @@ fn from_row(r: &Row, stages: &[pipeline::Stage], lang: Lang) -> rusqlite::Result
 
 /// Resolve a full id or an unambiguous id prefix (≥ 4 characters).
 pub fn resolve_id(conn: &Connection, key: &str) -> Result<String> {
-    let key = key.trim().to_lowercase();
-    if let Some(id) = conn
-        .query_row("SELECT id FROM opportunities WHERE id = ?1", [&key], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()?
-    {
-        return Ok(id);
-    }
-    if key.len() >= 4 {
-        let mut stmt =
-            conn.prepare("SELECT id FROM opportunities WHERE id >= ?1 AND id < ?1 || '~' LIMIT 2")?;
-        let ids: Vec<String> = stmt
-            .query_map([&key], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        if ids.len() == 1 {
-            return Ok(ids.into_iter().next().unwrap_or_default());
-        }
-    }
-    Err(Error::not_found("opportunity", key))
+    crate::fields::resolve_id_prefix(conn, "opportunities", "opportunity", key)
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Opportunity> {

@@ -3,7 +3,7 @@
 /**
  * Two values of one field set concurrently on two devices.
  */
-export type Conflict = { id: bigint, entity: string, entity_id: string, 
+export type Conflict = { id: number, entity: string, entity_id: string, 
 /**
  * The customer the record belongs to (for links and the detail page).
  */
@@ -11,8 +11,8 @@ customer_id: string | null, field: string,
 /**
  * The value in effect (the later change).
  */
-kept_value: unknown, kept_device: string, kept_device_name: string | null, kept_at: bigint, 
+kept_value: unknown, kept_device: string, kept_device_name: string | null, kept_at: number, 
 /**
  * The value it replaced, kept here so nothing is lost.
  */
-other_value: unknown, other_device: string, other_device_name: string | null, other_at: bigint, resolved_at: bigint | null, };
+other_value: unknown, other_device: string, other_device_name: string | null, other_at: number, resolved_at: number | null, };

@@ -15,7 +15,11 @@ tag: string | null,
 /**
  * Member id, or "none" for unassigned.
  */
-owner: string | null, industry: string | null, province: string | null, city: string | null, created_from: number | null, created_to: number | null, updated_from: number | null, updated_to: number | null, 
+owner: string | null, industry: string | null, province: string | null, city: string | null, 
+/**
+ * Segment key (客户画像): high_value | potential | churn_risk.
+ */
+segment: string | null, created_from: number | null, created_to: number | null, updated_from: number | null, updated_to: number | null, 
 /**
  * List the trash instead of live customers.
  */

@@ -7,4 +7,4 @@ export type Peer = { device_id: string, name: string | null, member: string | nu
 /**
  * Wall time (ms) of the newest change applied from it.
  */
-last_change_at: bigint | null, last_seen: bigint | null, };
+last_change_at: number | null, last_seen: number | null, };

@@ -9,4 +9,4 @@ export type SyncStatus = { configured: boolean, folder: string | null, team_id: 
 /**
  * Local entries not yet sent.
  */
-pending: bigint, last_sync_at: bigint | null, peers: Array<Peer>, open_conflicts: bigint, quarantined: Array<Quarantined>, };
+pending: number, last_sync_at: number | null, peers: Array<Peer>, open_conflicts: number, quarantined: Array<Quarantined>, };

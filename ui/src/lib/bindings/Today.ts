@@ -3,4 +3,8 @@ import type { Alert } from "./Alert";
 import type { DueCustomer } from "./DueCustomer";
 import type { Followup } from "./Followup";
 
-export type Today = { now: number, day_start: number, day_end: number, overdue_total: number, overdue: Array<Followup>, today_total: number, today: Array<Followup>, due_customers_total: number, due_customers: Array<DueCustomer>, alerts_total: number, alerts: Array<Alert>, };
+export type Today = { now: number, day_start: number, day_end: number, overdue_total: number, overdue: Array<Followup>, today_total: number, today: Array<Followup>, due_customers_total: number, due_customers: Array<DueCustomer>, alerts_total: number, alerts: Array<Alert>, 
+/**
+ * Totals at this value mean "at least this many" ([`COUNT_CAP`]).
+ */
+count_cap: number, };
