@@ -391,7 +391,10 @@ pub fn generate_activity(ws: &mut Workspace, seed: u64) -> Result<usize> {
             }
             // Opportunities on about a third of the customers.
             if rng.random_bool(0.3) && !open_stages.is_empty() {
-                let mut t = created + rng.random_range(0..span / 2 + 1);
+                // Deals of the last four months, so the board looks like a
+                // working pipeline rather than a museum.
+                let start = (*created).max(now - 120 * DAY);
+                let mut t = start + rng.random_range(0..(now - start) / 2 + 1);
                 w.set_now(t);
                 let amount = (rng.random_range(2..200) * 5_000) as f64;
                 let short: String = name.chars().take(6).collect();
@@ -418,7 +421,7 @@ pub fn generate_activity(ws: &mut Workspace, seed: u64) -> Result<usize> {
                 let reach = rng.random_range(0..open_stages.len());
                 let lost = rng.random_bool(0.2);
                 for stage in open_stages.iter().take(reach + 1).skip(1) {
-                    t += rng.random_range(1..20) * DAY;
+                    t += rng.random_range(1..15) * DAY;
                     if t >= now {
                         break;
                     }
