@@ -281,27 +281,10 @@ impl CustomerFields {
                 "Annual purchase",
             ),
         ] {
-            if let Some(x) = v {
-                if !x.is_finite() || x < 0.0 {
-                    return Err(Error::validation(
-                        field,
-                        format!("{zh}必须是不小于 0 的数字"),
-                        format!("{en} must be a number ≥ 0"),
-                    ));
-                }
-            }
+            crate::fields::check_amount(field, v, zh, en)?;
         }
         if let Some(d) = &self.first_contact_date {
-            match crate::dates::parse_date(d) {
-                Some(date) => self.first_contact_date = Some(date.format("%Y-%m-%d").to_string()),
-                None => {
-                    return Err(Error::validation(
-                        "first_contact_date",
-                        format!("无法识别的日期“{d}”，请用 2024-03-01 这样的格式"),
-                        format!("“{d}” is not a date; use the form 2024-03-01"),
-                    ))
-                }
-            }
+            self.first_contact_date = Some(crate::fields::normalize_date("first_contact_date", d)?);
         }
         if let Some(owner) = &self.owner_id {
             crate::fields::check_owner(conn, owner)?;

@@ -129,3 +129,29 @@ pub fn check_owner(conn: &rusqlite::Connection, owner: &str) -> Result<()> {
         ))
     }
 }
+
+/// An amount in yuan must be a finite number ≥ 0.
+pub fn check_amount(field: &str, value: Option<f64>, zh: &str, en: &str) -> Result<()> {
+    match value {
+        Some(x) if !x.is_finite() || x < 0.0 => Err(Error::validation(
+            field,
+            format!("{zh}必须是不小于 0 的数字"),
+            format!("{en} must be a number ≥ 0"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A date as people type it (2024/3/1, 2024年3月1日, …) in the stored form
+/// YYYY-MM-DD, or a validation error on `field`.
+pub fn normalize_date(field: &str, text: &str) -> Result<String> {
+    crate::dates::parse_date(text)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .ok_or_else(|| {
+            Error::validation(
+                field,
+                format!("无法识别的日期“{text}”，请用 2024-03-01 这样的格式"),
+                format!("“{text}” is not a date; use the form 2024-03-01"),
+            )
+        })
+}

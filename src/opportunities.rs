@@ -68,27 +68,11 @@ impl OpportunityFields {
                 "Received amount",
             ),
         ] {
-            if let Some(x) = v {
-                if !x.is_finite() || x < 0.0 {
-                    return Err(Error::validation(
-                        field,
-                        format!("{zh}必须是不小于 0 的数字"),
-                        format!("{en} must be a number ≥ 0"),
-                    ));
-                }
-            }
+            crate::fields::check_amount(field, v, zh, en)?;
         }
         if let Some(d) = &self.expected_close_date {
-            match crate::dates::parse_date(d) {
-                Some(date) => self.expected_close_date = Some(date.format("%Y-%m-%d").to_string()),
-                None => {
-                    return Err(Error::validation(
-                        "expected_close_date",
-                        format!("无法识别的日期“{d}”，请用 2024-06-30 这样的格式"),
-                        format!("“{d}” is not a date; use the form 2024-06-30"),
-                    ))
-                }
-            }
+            self.expected_close_date =
+                Some(crate::fields::normalize_date("expected_close_date", d)?);
         }
         if let Some(owner) = &self.owner_id {
             crate::fields::check_owner(conn, owner)?;
