@@ -47,6 +47,8 @@ pub struct Workspace {
     pub lang: Lang,
     /// Origin recorded on change-log entries of [`Workspace::write`] callers that do not name one (`ui`, `cli`).
     pub origin: String,
+    /// Sort orders of the customer list, reloaded after any change.
+    list_index: std::cell::RefCell<crate::list_index::ListIndex>,
 }
 
 impl Workspace {
@@ -114,11 +116,16 @@ impl Workspace {
             clock,
             lang: Lang::Zh,
             origin: "ui".into(),
+            list_index: Default::default(),
         })
     }
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    pub(crate) fn list_index(&self) -> &std::cell::RefCell<crate::list_index::ListIndex> {
+        &self.list_index
     }
 
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
