@@ -8,6 +8,8 @@ const COMMANDS: &[&str] = &[
     "set_language",
     "data_version",
     "reopen",
+    "start_at_login_get",
+    "start_at_login_set",
     // customers
     "customer_list",
     "customer_facets",

@@ -33,13 +33,25 @@ fn main() {
             shell::show_main(app)
         }))
         .plugin(tauri_plugin_dialog::init())
+        // Started at login, Kehu waits in the tray (reminders keep firing).
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![shell::BACKGROUND_ARG]),
+        ))
         .manage(app_state)
         .manage(jobs::Jobs::default())
         .setup(|app| {
-            if std::env::var_os("KEHU_NO_TRAY").is_none() {
-                if let Err(e) = shell::build_tray(app.handle()) {
-                    eprintln!("kehu: no tray icon: {e}");
-                }
+            let tray = std::env::var_os("KEHU_NO_TRAY").is_none()
+                && match shell::build_tray(app.handle()) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        eprintln!("kehu: no tray icon: {e}");
+                        false
+                    }
+                };
+            // Without a tray there would be no way back to a hidden window.
+            if tray && std::env::args().any(|a| a == shell::BACKGROUND_ARG) {
+                shell::hide_main(app.handle());
             }
             // The window starts the reminders in the user's language as it
             // opens; this is the fallback when it does not.

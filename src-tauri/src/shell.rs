@@ -19,6 +19,15 @@ pub struct Navigate {
 }
 
 /// Show, unminimise and focus the main window.
+/// The argument the login item starts Kehu with: straight to the tray.
+pub const BACKGROUND_ARG: &str = "--background";
+
+pub fn hide_main<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.hide();
+    }
+}
+
 pub fn show_main<R: Runtime>(app: &AppHandle<R>) {
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.show();

@@ -55,6 +55,8 @@ pub struct DupGroup {
     pub members: Vec<String>,
     /// The best pair score in the group.
     pub score: f32,
+    /// The pairs that explain the group, best first: each member appears in
+    /// at least one (not every pair of a large group).
     pub pairs: Vec<DupPair>,
 }
 
@@ -409,6 +411,14 @@ pub fn scan_with(
     let mut out = vec![];
     for (g, mut gp) in groups.into_iter().zip(group_pairs) {
         gp.sort_by(|x, y| y.score.total_cmp(&x.score));
+        // A group of n copies of one name has n² pairs; keep, best first,
+        // the pairs that explain a member not yet explained (at most n).
+        let mut explained: HashSet<String> = HashSet::new();
+        gp.retain(|p| {
+            let new_a = explained.insert(p.a.clone());
+            let new_b = explained.insert(p.b.clone());
+            new_a || new_b
+        });
         out.push(DupGroup {
             members: g.iter().map(|&i| rows[i].0.clone()).collect(),
             score: gp.first().map(|p| p.score).unwrap_or(0.0),

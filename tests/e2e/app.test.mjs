@@ -4,8 +4,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebDriver, Keys } from './webdriver.mjs';
 
@@ -237,6 +237,22 @@ step('English can be chosen in Settings and is kept', async () => {
   await navTo('nav-settings');
   await click('[data-testid="lang-zh"]');
   await wd.until('Chinese again', async () => (await text('h1')) === '设置');
+});
+
+step('start at login writes the login item (starting in the tray) and removes it again', async () => {
+  const entry = join(homedir(), '.config', 'autostart', 'Kehu.desktop');
+  const existed = existsSync(entry);
+  await navTo('nav-settings');
+  const box = '[data-testid="start-at-login"]';
+  await wd.until('start-at-login known', () => wd.exec(`return !document.querySelector('${box}').disabled`));
+  if (!(await wd.exec(`return document.querySelector('${box}').checked`))) await click(box);
+  await wd.until('login item written', async () => existsSync(entry));
+  assert.match(readFileSync(entry, 'utf8'), /--background/);
+  await snap('settings-start-at-login');
+  if (!existed) {
+    await click(box);
+    await wd.until('login item removed', async () => !existsSync(entry));
+  }
 });
 
 step('a damaged database shows the error view and is restored from a backup', async () => {

@@ -26,6 +26,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         settings::set_language,
         settings::data_version,
         settings::reopen,
+        settings::start_at_login_get,
+        settings::start_at_login_set,
         customers::customer_list,
         customers::customer_facets,
         customers::customer_options,

@@ -35,6 +35,44 @@ pub async fn set_language(state: State<'_, AppState>, lang: Lang) -> Res<()> {
     Ok(())
 }
 
+/// Whether Kehu starts (into the tray) when the user logs in.
+#[tauri::command]
+pub async fn start_at_login_get(app: tauri::AppHandle, state: State<'_, AppState>) -> Res<bool> {
+    use tauri_plugin_autostart::ManagerExt;
+    app.autolaunch()
+        .is_enabled()
+        .map_err(|e| autostart_error(e, &state))
+}
+
+#[tauri::command]
+pub async fn start_at_login_set(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    enabled: bool,
+) -> Res<bool> {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = app.autolaunch();
+    if enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    }
+    .and_then(|_| launcher.is_enabled())
+    .map_err(|e| autostart_error(e, &state))
+}
+
+fn autostart_error(
+    e: tauri_plugin_autostart::Error,
+    state: &AppState,
+) -> kehu::error::ErrorPayload {
+    kehu::Error::validation(
+        "start_at_login",
+        format!("无法更改开机启动设置：{e}"),
+        format!("Could not change the start-at-login setting: {e}"),
+    )
+    .to_payload(state.lang())
+}
+
 /// Changes when another connection (the CLI, a sync run) commits.
 #[tauri::command]
 pub async fn data_version(state: State<'_, AppState>) -> Res<i64> {

@@ -35,6 +35,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const api = {
   appStatus: () => call<AppStatus>('app_status'),
   setLanguage: (lang: Lang) => call<void>('set_language', { lang }),
+  startAtLoginGet: () => call<boolean>('start_at_login_get'),
+  startAtLoginSet: (enabled: boolean) => call<boolean>('start_at_login_set', { enabled }),
   dataVersion: () => call<number>('data_version'),
   reopen: () => call<AppStatus>('reopen'),
 

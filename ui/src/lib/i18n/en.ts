@@ -180,6 +180,9 @@ export const en: Record<Key, string> = {
   'trash.more': 'Load more',
 
   'settings.title': 'Settings',
+  'settings.startup': 'Start-up',
+  'settings.startAtLogin': 'Start Kehu when I log in (in the system tray)',
+  'settings.startAtLoginHint': 'With the window closed Kehu keeps running in the tray, and follow-up reminders still pop up.',
   'settings.me': 'Who am I',
   'settings.meHint': 'Changes you make are recorded under this team member.',
   'settings.meNone': '(not set)',

@@ -180,6 +180,9 @@ export const zh = {
   'trash.more': '加载更多',
 
   'settings.title': '设置',
+  'settings.startup': '启动',
+  'settings.startAtLogin': '登录电脑时自动启动客户（在系统托盘中运行）',
+  'settings.startAtLoginHint': '关闭窗口后客户仍在托盘中运行，跟进提醒照常弹出。',
   'settings.me': '我是谁',
   'settings.meHint': '修改记录里的操作人就是这里选择的成员。',
   'settings.meNone': '（未设置）',
