@@ -402,6 +402,9 @@ fn main() {
     bench("report targets (month, 20 members)", it, || {
         targets::report(conn, "2026-11", NOW, Lang::Zh).unwrap()
     });
+    bench("daily report (build, yesterday)", it, || {
+        analysis::daily::build(conn, analysis::daily::report_day(NOW), NOW, Lang::Zh).unwrap()
+    });
     bench("report segments (summary)", it, || {
         segments::summary(conn, None, Lang::Zh).unwrap()
     });

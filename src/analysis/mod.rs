@@ -20,6 +20,7 @@
 //! - The **won amount** of a deal is its 成交金额 when set, else its expected
 //!   amount (预计成交金额), else 0.
 
+pub mod daily;
 pub mod metrics;
 pub mod segments;
 pub mod targets;
