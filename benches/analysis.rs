@@ -405,6 +405,51 @@ fn main() {
     bench("daily report (build, yesterday)", it, || {
         analysis::daily::build(conn, analysis::daily::report_day(NOW), NOW, Lang::Zh).unwrap()
     });
+    let all = Filter::new(NOW - 731 * DAY, NOW + DAY);
+    bench("keyword cloud cold, 1M follow-ups (2 years)", 3, || {
+        analysis::keywords::compute(conn, &all, 30, NOW).unwrap()
+    });
+    bench("keyword cloud cold (month)", it, || {
+        analysis::keywords::compute(conn, &month, 30, NOW).unwrap()
+    });
+    // Real notes repeat less than the generated ones: segmentation speed
+    // on distinct texts (one thread), to scale to a million distinct notes.
+    let mut rng = SmallRng::seed_from_u64(7);
+    let distinct: Vec<String> = (0..100_000)
+        .map(|i| {
+            format!(
+                "{}，{}。{}（第{i}次）",
+                CONTENT[rng.random_range(0..CONTENT.len())],
+                FEEDBACK[rng.random_range(0..FEEDBACK.len())],
+                CONTENT[rng.random_range(0..CONTENT.len())]
+            )
+        })
+        .collect();
+    bench("jieba: 100k distinct notes, one thread", 1, || {
+        distinct
+            .iter()
+            .map(|t| analysis::keywords::keywords_of(t).len())
+            .sum::<usize>()
+    });
+    bench("segmenter (clause memo): 100k distinct notes", 1, || {
+        let mut seg = analysis::keywords::Segmenter::default();
+        let mut out = vec![];
+        distinct
+            .iter()
+            .map(|t| {
+                seg.keywords(t, &mut out);
+                out.len()
+            })
+            .sum::<usize>()
+    });
+    if wanted("keyword cloud cached") {
+        analysis::keywords::cloud(conn, &all, 30, NOW).unwrap();
+    }
+    bench("keyword cloud cached (2 years)", it, || {
+        let c = analysis::keywords::cloud(conn, &all, 30, NOW).unwrap();
+        assert!(c.cached);
+        c
+    });
     bench("report segments (summary)", it, || {
         segments::summary(conn, None, Lang::Zh).unwrap()
     });

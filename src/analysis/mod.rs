@@ -21,6 +21,7 @@
 //!   amount (预计成交金额), else 0.
 
 pub mod daily;
+pub mod keywords;
 pub mod metrics;
 pub mod segments;
 pub mod targets;

@@ -63,6 +63,14 @@ pub enum Cmd {
         #[arg(long, conflicts_with_all = ["date", "rebuild"])]
         list: bool,
     },
+    /// 关键词云: top phrases of follow-up notes and feedback, customer needs by priority.
+    Keywords {
+        #[command(flatten)]
+        scope: Scope,
+        /// How many phrases of each kind.
+        #[arg(long, default_value_t = 30)]
+        top: usize,
+    },
     /// Write the report workbook (one sheet per metric, native charts).
     Export {
         #[command(flatten)]
@@ -155,6 +163,11 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
             rebuild,
             list,
         } => return daily(ctx, date, rebuild, list),
+        Cmd::Keywords { scope, top } => {
+            let f = filter(ctx, &scope)?;
+            let v = serde_json::to_value(analysis::keywords::cloud(ctx.ws.conn(), &f, top, now)?)?;
+            (scope, v)
+        }
         Cmd::Funnel(s) => {
             let f = filter(ctx, &s)?;
             let v = serde_json::to_value(analysis::pipeline_funnel(ctx.ws.conn(), &f, l)?)?;
