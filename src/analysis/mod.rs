@@ -529,19 +529,27 @@ fn load_custs(
             });
         }
         let c = out.last_mut().expect("pushed above");
-        let field: Option<String> = r.get(6)?;
-        let new: Option<String> = r.get(7)?;
+        let field = r
+            .get_ref(6)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?;
+        let new = r
+            .get_ref(7)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?;
         let (Some(field), Some(new)) = (field, new) else {
             continue;
         };
         let at: i64 = r.get(8)?;
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&new) else {
-            continue;
-        };
+        // Only the status is read: a typed parse skips the rest of a
+        // creation record without building it.
         let status = if field == "*" {
-            v.get("status").and_then(|s| s.as_str()).map(str::to_string)
+            serde_json::from_str::<StatusOnly>(new)
+                .ok()
+                .and_then(|x| x.status)
+                .and_then(|s| s.as_str().map(str::to_string))
         } else {
-            v.as_str().map(str::to_string)
+            serde_json::from_str::<String>(new).ok()
         };
         if let Some(s) = status {
             if c.statuses.last().map(|l| &l.0) != Some(&s) {
@@ -553,6 +561,12 @@ fn load_custs(
         finish_statuses(last);
     }
     Ok(out)
+}
+
+#[derive(Deserialize)]
+struct StatusOnly {
+    #[serde(default)]
+    status: Option<serde_json::Value>,
 }
 
 /// A customer without status entries in the log (written by an older
