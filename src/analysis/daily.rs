@@ -343,7 +343,9 @@ pub fn build(conn: &Connection, date: NaiveDate, now: i64, lang: Lang) -> Result
     let wp = Filter::new(local_midnight(date - chrono::Duration::days(13)), w0.from);
     let (cur, prev) = (week(conn, &pipe, &w0)?, week(conn, &pipe, &wp)?);
     let mut anomalies = vec![];
-    let checks: [(&str, &str, &str, Option<f64>, Option<f64>); 5] = [
+    // (metric, label, advice, this week, the week before)
+    type Check<'a> = (&'a str, &'a str, &'a str, Option<f64>, Option<f64>);
+    let checks: [Check; 5] = [
         (
             "lead_conversion",
             lang.pick("线索转化率", "Lead conversion"),
