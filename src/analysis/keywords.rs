@@ -25,6 +25,8 @@ const DICT: &str = include_str!("../../assets/keywords/dict.txt");
 /// Bump when the segmentation or the word lists change: old caches are
 /// then recomputed.
 const VERSION: u32 = 1;
+/// Scopes kept in the cache.
+const CACHE_MAX: i64 = 64;
 
 /// One keyword and how many texts contain it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -296,6 +298,12 @@ pub fn cloud(conn: &Connection, f: &Filter, n: usize, now: i64) -> Result<Keywor
          ON CONFLICT(scope) DO UPDATE SET fingerprint = excluded.fingerprint,
            computed_at = excluded.computed_at, body = excluded.body",
         params![key, fp, now, serde_json::to_string(&c)?],
+    )?;
+    // Keep the cache small: the most recently computed scopes only.
+    conn.execute(
+        "DELETE FROM keyword_cache WHERE scope NOT IN
+           (SELECT scope FROM keyword_cache ORDER BY computed_at DESC, scope LIMIT ?1)",
+        [CACHE_MAX],
     )?;
     Ok(c)
 }
