@@ -41,16 +41,72 @@ fn report(label: &str, mut d: Vec<Duration>) {
     );
 }
 
+/// `--only WORD`: run only the lines whose label contains WORD.
+fn wanted(label: &str) -> bool {
+    arg("--only").is_none_or(|w| label.contains(&w))
+}
+
+/// CPU time of this process so far (user + system, all threads), from
+/// /proc/self/stat in clock ticks (100 Hz): on a shared machine wall time
+/// includes waiting for a core, CPU time does not.
+fn cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 10.0)
+}
+
 fn bench<T>(label: &str, n: usize, mut f: impl FnMut() -> T) {
+    if !wanted(label) {
+        return;
+    }
     f(); // warm the page cache and statement cache
     let mut d = vec![];
+    let c0 = cpu_ms();
     for _ in 0..n {
         let t = Instant::now();
         std::hint::black_box(f());
         d.push(t.elapsed());
     }
     report(label, d);
+    if let (Some(a), Some(b)) = (c0, cpu_ms()) {
+        println!("{:<44} cpu mean {:>8.1} ms", "", (b - a) / n as f64);
+    }
 }
+
+/// Follow-up texts (沟通内容, 客户反馈) in the style of seed 004's
+/// follow-up table, for the keyword cloud.
+const CONTENT: [&str; 16] = [
+    "确认客户需求细节",
+    "发送技术方案",
+    "电话沟通采购计划",
+    "客户关注价格和交付周期",
+    "上门拜访采购经理",
+    "演示产品功能",
+    "推出季度采购优惠套餐",
+    "客户希望快速交付",
+    "讨论合同条款",
+    "客户对售后服务有顾虑",
+    "介绍成功案例",
+    "客户预算不足",
+    "竞品报价更低",
+    "需求不明确，需要再次沟通",
+    "邀请参加展会",
+    "客户决策周期长",
+];
+const FEEDBACK: [&str; 10] = [
+    "方案需补充成本说明",
+    "价格仍偏高，需申请折扣",
+    "价格敏感",
+    "希望快速交付",
+    "对产品质量满意",
+    "需要内部讨论",
+    "要求提供试用",
+    "售后响应要快",
+    "预算下个季度才批",
+    "和竞品对比中",
+];
 
 fn generate(ws: &mut Workspace, scale: f64) {
     let n_cust = (100_000.0 * scale) as usize;
@@ -207,17 +263,24 @@ fn generate(ws: &mut Workspace, scale: f64) {
         let mut ins = conn
             .prepare(
                 "INSERT INTO followups(id, customer_id, kind, status, owner_id, done_at, feedback, effective,
-                    created_at, updated_at) VALUES (?1, ?2, ?3, 'done', ?4, ?5, ?6, ?7, ?5, ?5)",
+                    content, created_at, updated_at) VALUES (?1, ?2, ?3, 'done', ?4, ?5, ?6, ?7, ?8, ?5, ?5)",
             )
             .unwrap();
         for _ in 0..n_fu {
             let (cid, ct, owner) = &cust[rng.random_range(0..cust.len())];
             let t = (ct + rng.random_range(0..120 * DAY)).min(NOW - 1);
             let fb = if rng.random_bool(0.05) {
-                Some("价格过高")
+                Some("价格过高".to_string())
+            } else if rng.random_bool(0.4) {
+                Some(FEEDBACK[rng.random_range(0..FEEDBACK.len())].to_string())
             } else {
                 None
             };
+            let content = format!(
+                "{}，{}",
+                CONTENT[rng.random_range(0..CONTENT.len())],
+                CONTENT[rng.random_range(0..CONTENT.len())]
+            );
             ins.execute(params![
                 kehu::new_id(),
                 cid,
@@ -225,7 +288,8 @@ fn generate(ws: &mut Workspace, scale: f64) {
                 owner,
                 t,
                 fb,
-                rng.random_bool(0.6)
+                rng.random_bool(0.6),
+                content
             ])
             .unwrap();
         }
@@ -254,11 +318,23 @@ fn main() {
     }
     let scale: f64 = arg("--scale").and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.db");
+    // `--db PATH` keeps the generated data set in PATH and reuses it on the
+    // next run (generation takes minutes at full scale); migrations added
+    // since are applied on open.
+    let keep = arg("--db").map(std::path::PathBuf::from);
+    let path = keep.clone().unwrap_or_else(|| dir.path().join("bench.db"));
+    let reuse = keep.is_some() && path.exists();
     let clock = FixedClock::new(NOW);
     let mut ws = Workspace::open_with_clock(&path, Arc::new(clock.clone())).unwrap();
+    if let Some(p) = arg("--pragma") {
+        ws.conn().execute_batch(&format!("PRAGMA {p}")).unwrap();
+    }
     let t = Instant::now();
-    generate(&mut ws, scale);
+    if reuse {
+        ws.conn().execute_batch("ANALYZE").unwrap();
+    } else {
+        generate(&mut ws, scale);
+    }
     let counts: (i64, i64, i64, i64) = ws
         .conn()
         .query_row(
@@ -269,11 +345,12 @@ fn main() {
         )
         .unwrap();
     println!(
-        "data: {} customers, {} opportunities ({} stage stays), {} follow-ups; generated in {:.1} s",
+        "data: {} customers, {} opportunities ({} stage stays), {} follow-ups; {} in {:.1} s",
         counts.0,
         counts.1,
         counts.2,
         counts.3,
+        if reuse { "reused" } else { "generated" },
         t.elapsed().as_secs_f64()
     );
     let (from, to) = analysis::month_of(NOW);
@@ -287,7 +364,27 @@ fn main() {
         .query_row("SELECT id FROM members LIMIT 1", [], |r| r.get(0))
         .unwrap();
     let conn = ws.conn();
-    let it = 10;
+    let it: usize = arg("--iter").and_then(|s| s.parse().ok()).unwrap_or(10);
+    let pipe = analysis::Pipe::load(conn).unwrap();
+    bench("part: opps_closed (month)", it, || {
+        analysis::opps_closed(conn, &pipe, &month).unwrap()
+    });
+    let two = Filter::new(month.previous().from, month.to);
+    bench("part: opps_closed (two months)", it, || {
+        analysis::opps_closed(conn, &pipe, &two).unwrap()
+    });
+    bench("part: customers_created (two months)", it, || {
+        analysis::customers_created(conn, &two).unwrap()
+    });
+    bench("part: opps_created (month)", it, || {
+        analysis::opps_created(conn, &pipe, &month).unwrap()
+    });
+    bench("part: customers_created (month)", it, || {
+        analysis::customers_created(conn, &month).unwrap()
+    });
+    bench("part: leads (month)", it, || {
+        analysis::leads(conn, &month).unwrap()
+    });
     bench("dashboard (month, team)", it, || {
         analysis::dashboard(conn, &month, NOW).unwrap()
     });
@@ -327,6 +424,54 @@ fn main() {
     bench("report targets (month, 20 members)", it, || {
         targets::report(conn, "2026-11", NOW, Lang::Zh).unwrap()
     });
+    bench("daily report (build, yesterday)", it, || {
+        analysis::daily::build(conn, analysis::daily::report_day(NOW), NOW, Lang::Zh).unwrap()
+    });
+    let all = Filter::new(NOW - 731 * DAY, NOW + DAY);
+    bench("keyword cloud cold, 1M follow-ups (2 years)", 3, || {
+        analysis::keywords::compute(conn, &all, 30, NOW).unwrap()
+    });
+    bench("keyword cloud cold (month)", it, || {
+        analysis::keywords::compute(conn, &month, 30, NOW).unwrap()
+    });
+    // Real notes repeat less than the generated ones: segmentation speed
+    // on distinct texts (one thread), to scale to a million distinct notes.
+    let mut rng = SmallRng::seed_from_u64(7);
+    let distinct: Vec<String> = (0..100_000)
+        .map(|i| {
+            format!(
+                "{}，{}。{}（第{i}次）",
+                CONTENT[rng.random_range(0..CONTENT.len())],
+                FEEDBACK[rng.random_range(0..FEEDBACK.len())],
+                CONTENT[rng.random_range(0..CONTENT.len())]
+            )
+        })
+        .collect();
+    bench("jieba: 100k distinct notes, one thread", 1, || {
+        distinct
+            .iter()
+            .map(|t| analysis::keywords::keywords_of(t).len())
+            .sum::<usize>()
+    });
+    bench("segmenter (clause memo): 100k distinct notes", 1, || {
+        let mut seg = analysis::keywords::Segmenter::default();
+        let mut out = vec![];
+        distinct
+            .iter()
+            .map(|t| {
+                seg.keywords(t, &mut out);
+                out.len()
+            })
+            .sum::<usize>()
+    });
+    if wanted("keyword cloud cached") {
+        analysis::keywords::cloud(conn, &all, 30, NOW).unwrap();
+    }
+    bench("keyword cloud cached (2 years)", it, || {
+        let c = analysis::keywords::cloud(conn, &all, 30, NOW).unwrap();
+        assert!(c.cached);
+        c
+    });
     bench("report segments (summary)", it, || {
         segments::summary(conn, None, Lang::Zh).unwrap()
     });
@@ -338,7 +483,10 @@ fn main() {
         .map(|r| r.unwrap())
         .collect();
     let mut d = vec![];
-    for id in &ids {
+    for id in ids
+        .iter()
+        .filter(|_| wanted("segment recompute, one customer"))
+    {
         let t = Instant::now();
         ws.write("bench", |w| {
             segments::recompute(w.tx(), id, w.now())?;
@@ -347,11 +495,16 @@ fn main() {
         .unwrap();
         d.push(t.elapsed());
     }
-    report("segment recompute, one customer (in a write)", d);
+    if !d.is_empty() {
+        report("segment recompute, one customer (in a write)", d);
+    }
     let out = dir.path().join("report.xlsx");
     bench("xlsx report (month)", 3, || {
         analysis::xlsx::write_report(ws.conn(), &month, NOW, Lang::Zh, &out).unwrap()
     });
+    if !wanted("segment recompute_all") {
+        return;
+    }
     let t = Instant::now();
     let n = segments::recompute_all(&mut ws, NOW).unwrap();
     println!(

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_duplicates.sql"),
     include_str!("../migrations/0005_sync.sql"),
     include_str!("../migrations/0006_analysis.sql"),
+    include_str!("../migrations/0007_analysis_speed.sql"),
     include_str!("../migrations/0008_search_bulk.sql"),
 ];
 

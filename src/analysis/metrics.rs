@@ -259,7 +259,13 @@ pub struct Cycle {
 pub fn cycle(conn: &Connection, f: &Filter) -> Result<Cycle> {
     let pipe = Pipe::load(conn)?;
     let closed = opps_closed(conn, &pipe, f)?;
-    let info = customer_info(conn, closed.iter().map(|o| o.customer_id.as_str()))?;
+    let info = customer_info(
+        conn,
+        closed
+            .iter()
+            .filter(|o| matches!(o.outcome(&pipe), Outcome::Won(_)))
+            .map(|o| o.customer_id.as_str()),
+    )?;
     let starts = info.into_iter().map(|(k, v)| (k, v.start)).collect();
     Ok(cycle_of(&pipe, &closed, &starts))
 }
@@ -557,11 +563,21 @@ pub struct LeadFacts {
 pub fn leads(conn: &Connection, f: &Filter) -> Result<Vec<LeadFacts>> {
     let pipe = Pipe::load(conn)?;
     let custs = customers_created(conn, f)?;
+    leads_from(conn, &pipe, f, custs)
+}
+
+/// [`leads`] from the customers created in the period, already loaded.
+pub fn leads_from(
+    conn: &Connection,
+    pipe: &Pipe,
+    f: &Filter,
+    custs: Vec<CustFacts>,
+) -> Result<Vec<LeadFacts>> {
     let leads_of = "IN (SELECT id FROM customers WHERE deleted_at IS NULL
         AND created_at >= ?1 AND created_at < ?2 AND (?3 IS NULL OR owner_id = ?3))";
     let mut won: HashMap<String, i64> = HashMap::new();
-    for o in opps_of_leads(conn, &pipe, f)? {
-        if let Outcome::Won(t) = o.outcome(&pipe) {
+    for o in opps_of_leads(conn, pipe, f)? {
+        if let Outcome::Won(t) = o.outcome(pipe) {
             let w = won.entry(o.customer_id).or_insert(t);
             *w = (*w).min(t);
         }
@@ -647,6 +663,18 @@ fn group_wins<'a>(
 
 pub fn followup_activity(conn: &Connection, f: &Filter, lang: Lang) -> Result<FollowupActivity> {
     let set = settings(conn)?;
+    let leads = leads(conn, f)?;
+    followup_activity_from(conn, f, &leads, set.source_win_days, lang)
+}
+
+/// [`followup_activity`] with the leads of the period already loaded.
+pub fn followup_activity_from(
+    conn: &Connection,
+    f: &Filter,
+    leads: &[LeadFacts],
+    win_days: i64,
+    lang: Lang,
+) -> Result<FollowupActivity> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, count(*), sum(coalesce(effective, 0)) FROM followups
          WHERE status = 'done' AND deleted_at IS NULL AND done_at >= ?1 AND done_at < ?2
@@ -675,14 +703,8 @@ pub fn followup_activity(conn: &Connection, f: &Filter, lang: Lang) -> Result<Fo
             count: counts.get(k.key()).map_or(0, |c| c.0),
         })
         .collect();
-    let leads = leads(conn, f)?;
     Ok(followup_activity_of(
-        total,
-        effective,
-        by_kind,
-        &leads,
-        set.source_win_days,
-        lang,
+        total, effective, by_kind, leads, win_days, lang,
     ))
 }
 
@@ -821,10 +843,33 @@ pub fn dashboard(conn: &Connection, f: &Filter, now: i64) -> Result<Dashboard> {
         params![today, tomorrow, f.owner_id],
         |r| r.get(0),
     )?;
-    let closed = opps_closed(conn, &pipe, f)?;
-    let closed_prev = opps_closed(conn, &pipe, &prev)?;
-    let custs_n = lead_counts(conn, f)?;
-    let custs_p = lead_counts(conn, &prev)?;
+    // Both periods in one pass each: they are adjacent.
+    let both = Filter {
+        from: prev.from,
+        to: f.to,
+        owner_id: f.owner_id.clone(),
+    };
+    let (closed, closed_prev): (Vec<OppFacts>, Vec<OppFacts>) = opps_closed(conn, &pipe, &both)?
+        .into_iter()
+        .partition(|o| match o.outcome(&pipe) {
+            Outcome::Won(t) | Outcome::Lost(t) => f.contains(t),
+            Outcome::Open => false,
+        });
+    let (custs_n, custs_p) = {
+        let (mut n, mut p) = ((0, 0), (0, 0));
+        for c in customers_created(conn, &both)? {
+            let x = if f.contains(c.created_at) {
+                &mut n
+            } else {
+                &mut p
+            };
+            x.0 += 1;
+            if c.max_rank().is_some_and(|r| r >= 1) {
+                x.1 += 1;
+            }
+        }
+        (n, p)
+    };
     let target = super::targets::target_for(conn, f.owner_id.as_deref(), f.from, f.to)?
         .and_then(|t| t.fields.amount);
     let sales = sales_of(&pipe, &closed, f, now, target);
@@ -836,11 +881,13 @@ pub fn dashboard(conn: &Connection, f: &Filter, now: i64) -> Result<Dashboard> {
             .count();
         ratio(w as f64, c.len() as f64)
     };
+    // The cycle and the breakdowns read the customers of the wins only.
     let info = customer_info(
         conn,
         closed
             .iter()
             .chain(closed_prev.iter())
+            .filter(|o| matches!(o.outcome(&pipe), Outcome::Won(_)))
             .map(|o| o.customer_id.as_str()),
     )?;
     let starts: HashMap<String, i64> = info.iter().map(|(k, v)| (k.clone(), v.start)).collect();
@@ -911,16 +958,6 @@ pub fn dashboard(conn: &Connection, f: &Filter, now: i64) -> Result<Dashboard> {
         by_region: sorted(by_region),
         by_industry: sorted(by_industry),
     })
-}
-
-/// (leads, converted) of the period, as in [`Conversion`].
-fn lead_counts(conn: &Connection, f: &Filter) -> Result<(i64, i64)> {
-    let custs = customers_created(conn, f)?;
-    let conv = custs
-        .iter()
-        .filter(|c| c.max_rank().is_some_and(|r| r >= 1))
-        .count();
-    Ok((custs.len() as i64, conv as i64))
 }
 
 // ----------------------------------------------------------------- trends
@@ -994,22 +1031,35 @@ pub fn trend(conn: &Connection, f: &Filter, by: Bucket) -> Result<Vec<TrendPoint
     let pipe = Pipe::load(conn)?;
     let closed = opps_closed(conn, &pipe, f)?;
     let custs = customers_created(conn, f)?;
+    trend_from(conn, &pipe, f, by, &closed, &custs)
+}
+
+/// [`trend`] from the deals closed and customers created in the period,
+/// already loaded.
+pub fn trend_from(
+    conn: &Connection,
+    pipe: &Pipe,
+    f: &Filter,
+    by: Bucket,
+    closed: &[OppFacts],
+    custs: &[CustFacts],
+) -> Result<Vec<TrendPoint>> {
+    // Follow-ups are counted per bucket inside SQLite (a covering index
+    // range each) rather than returned row by row.
     let mut stmt = conn.prepare_cached(
-        "SELECT done_at FROM followups
+        "SELECT count(*) FROM followups
          WHERE status = 'done' AND deleted_at IS NULL AND done_at >= ?1 AND done_at < ?2
            AND (?3 IS NULL OR owner_id = ?3)
            AND customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)",
     )?;
-    let fus: Vec<i64> = stmt
-        .query_map(params![f.from, f.to, f.owner_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
     let mut out = vec![];
     for (d, a, b) in buckets(f, by) {
+        let followups: i64 = stmt.query_row(params![a, b, f.owner_id], |r| r.get(0))?;
         let inb = |t: i64| t >= a && t < b;
         let mut wins = 0;
         let mut amount = 0.0;
-        for o in &closed {
-            if let Outcome::Won(t) = o.outcome(&pipe) {
+        for o in closed {
+            if let Outcome::Won(t) = o.outcome(pipe) {
                 if inb(t) {
                     wins += 1;
                     amount += o.deal_amount();
@@ -1028,7 +1078,7 @@ pub fn trend(conn: &Connection, f: &Filter, by: Bucket) -> Result<Vec<TrendPoint
             won_amount: amount,
             wins,
             new_customers: cs.len() as i64,
-            followups: fus.iter().filter(|t| inb(**t)).count() as i64,
+            followups,
             lead_conversion: ratio(conv as f64, cs.len() as f64),
         });
     }

@@ -20,6 +20,8 @@
 //! - The **won amount** of a deal is its 成交金额 when set, else its expected
 //!   amount (预计成交金额), else 0.
 
+pub mod daily;
+pub mod keywords;
 pub mod metrics;
 pub mod segments;
 pub mod targets;
@@ -251,7 +253,9 @@ pub(crate) const LIVE_CUSTOMER: &str =
 
 /// Load opportunities with their stays in one query. `source` names the
 /// rows as `o` (e.g. `opportunities o` or a CTE joined to it); `cond` adds
-/// conditions; `args` fill its parameters.
+/// conditions; `args` fill its parameters. Sorted by id, stays by entry
+/// time (ties in insertion order); the sorting is done here rather than by
+/// SQLite, which would build a temporary b-tree of every row.
 fn load_opps(
     conn: &Connection,
     pipe: &Pipe,
@@ -262,41 +266,75 @@ fn load_opps(
 ) -> Result<Vec<OppFacts>> {
     let sql = format!(
         "{with} SELECT o.id, o.customer_id, o.owner_id, o.created_at, o.expected_amount,
-            o.won_amount, o.received_amount, o.loss_reason, h.stage, h.entered_at, h.left_at, h.reason
+            o.won_amount, o.received_amount, o.loss_reason, h.stage, h.entered_at, h.left_at, h.reason,
+            h.rowid
          FROM {source} LEFT JOIN opportunity_stage_history h ON h.opportunity_id = o.id
-         WHERE o.deleted_at IS NULL AND o.customer_id {LIVE_CUSTOMER} AND {cond}
-         ORDER BY o.id, h.entered_at, h.rowid"
+         WHERE o.deleted_at IS NULL AND o.customer_id {LIVE_CUSTOMER} AND {cond}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(args)?;
     let mut out: Vec<OppFacts> = vec![];
+    let mut order: Vec<Vec<i64>> = vec![];
+    let mut at: HashMap<String, usize> = HashMap::new();
+    // Stage keys repeat: resolve each once.
+    let mut stage_idx: HashMap<String, (Option<usize>, bool)> = HashMap::new();
     while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        if out.last().map(|o| &o.id) != Some(&id) {
-            out.push(OppFacts {
-                id,
-                customer_id: r.get(1)?,
-                owner_id: r.get(2)?,
-                created_at: r.get(3)?,
-                expected: r.get(4)?,
-                won_amount: r.get(5)?,
-                received: r.get(6)?,
-                loss_reason: r.get(7)?,
-                stays: vec![],
-            });
-        }
-        let stage: Option<String> = r.get(8)?;
+        let id = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        let k = match at.get(id) {
+            Some(k) => *k,
+            None => {
+                let id = id.to_string();
+                at.insert(id.clone(), out.len());
+                out.push(OppFacts {
+                    id,
+                    customer_id: r.get(1)?,
+                    owner_id: r.get(2)?,
+                    created_at: r.get(3)?,
+                    expected: r.get(4)?,
+                    won_amount: r.get(5)?,
+                    received: r.get(6)?,
+                    loss_reason: r.get(7)?,
+                    stays: vec![],
+                });
+                order.push(vec![]);
+                out.len() - 1
+            }
+        };
+        let stage = r
+            .get_ref(8)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?;
         if let Some(stage) = stage {
-            let o = out.last_mut().expect("pushed above");
-            o.stays.push(Stay {
-                idx: pipe.index(&stage),
-                lost: stage == LOST,
+            let (idx, lost) = match stage_idx.get(stage) {
+                Some(v) => *v,
+                None => {
+                    let v = (pipe.index(stage), stage == LOST);
+                    stage_idx.insert(stage.to_string(), v);
+                    v
+                }
+            };
+            out[k].stays.push(Stay {
+                idx,
+                lost,
                 entered: r.get(9)?,
                 left: r.get(10)?,
                 reason: r.get(11)?,
             });
+            order[k].push(r.get(12)?);
         }
     }
+    for (o, rowids) in out.iter_mut().zip(order) {
+        if o.stays.len() > 1 {
+            let mut v: Vec<(i64, i64, Stay)> = rowids
+                .into_iter()
+                .zip(o.stays.drain(..))
+                .map(|(rid, s)| (s.entered, rid, s))
+                .collect();
+            v.sort_by_key(|x| (x.0, x.1));
+            o.stays = v.into_iter().map(|x| x.2).collect();
+        }
+    }
+    out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
 
@@ -491,19 +529,27 @@ fn load_custs(
             });
         }
         let c = out.last_mut().expect("pushed above");
-        let field: Option<String> = r.get(6)?;
-        let new: Option<String> = r.get(7)?;
+        let field = r
+            .get_ref(6)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?;
+        let new = r
+            .get_ref(7)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?;
         let (Some(field), Some(new)) = (field, new) else {
             continue;
         };
         let at: i64 = r.get(8)?;
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&new) else {
-            continue;
-        };
+        // Only the status is read: a typed parse skips the rest of a
+        // creation record without building it.
         let status = if field == "*" {
-            v.get("status").and_then(|s| s.as_str()).map(str::to_string)
+            serde_json::from_str::<StatusOnly>(new)
+                .ok()
+                .and_then(|x| x.status)
+                .and_then(|s| s.as_str().map(str::to_string))
         } else {
-            v.as_str().map(str::to_string)
+            serde_json::from_str::<String>(new).ok()
         };
         if let Some(s) = status {
             if c.statuses.last().map(|l| &l.0) != Some(&s) {
@@ -515,6 +561,12 @@ fn load_custs(
         finish_statuses(last);
     }
     Ok(out)
+}
+
+#[derive(Deserialize)]
+struct StatusOnly {
+    #[serde(default)]
+    status: Option<serde_json::Value>,
 }
 
 /// A customer without status entries in the log (written by an older

@@ -298,6 +298,22 @@ fn row(
     }
 }
 
+/// The team's target: its own, or the sum of the members' targets when no
+/// team target is set (`targets` keyed by owner, None = team).
+pub fn team_target(targets: &HashMap<Option<String>, TargetFields>) -> TargetFields {
+    targets.get(&None).cloned().unwrap_or_else(|| {
+        let sum_f = |g: fn(&TargetFields) -> Option<f64>| {
+            let v: Vec<f64> = targets.values().filter_map(g).collect();
+            (!v.is_empty()).then(|| v.iter().sum())
+        };
+        TargetFields {
+            amount: sum_f(|t| t.amount),
+            wins: sum_f(|t| t.wins.map(|x| x as f64)).map(|x| x as i64),
+            new_customers: sum_f(|t| t.new_customers.map(|x| x as f64)).map(|x| x as i64),
+        }
+    })
+}
+
 /// 目标完成情况 for a period (`2026-11`, `2026-Q4`) at time `now`.
 pub fn report(conn: &Connection, period: &str, now: i64, lang: Lang) -> Result<TargetReport> {
     let (period, from, to) = parse_period(period)?;
@@ -351,17 +367,7 @@ pub fn report(conn: &Connection, period: &str, now: i64, lang: Lang) -> Result<T
     for (i, m) in members.iter_mut().enumerate() {
         m.rank = Some(i as i64 + 1);
     }
-    let team_target = targets.get(&None).cloned().unwrap_or_else(|| {
-        let sum_f = |g: fn(&TargetFields) -> Option<f64>| {
-            let v: Vec<f64> = targets.values().filter_map(g).collect();
-            (!v.is_empty()).then(|| v.iter().sum())
-        };
-        TargetFields {
-            amount: sum_f(|t| t.amount),
-            wins: sum_f(|t| t.wins.map(|x| x as f64)).map(|x| x as i64),
-            new_customers: sum_f(|t| t.new_customers.map(|x| x as f64)).map(|x| x as i64),
-        }
-    });
+    let team_target = team_target(&targets);
     let team = row(
         None,
         lang.pick("团队", "Team").to_string(),

@@ -163,14 +163,27 @@ pub fn write_report(
         money: Format::new().set_num_format("#,##0.00"),
         days: Format::new().set_num_format("0.0"),
     };
+    // Each data set is loaded once and feeds every sheet that reads it.
     let pipe = Pipe::load(conn)?;
-    let sales = sales(conn, f, now)?;
-    let conv = conversion(conn, f)?;
-    let cyc = cycle(conn, f)?;
-    let pf = pipeline_funnel_of(&pipe, &opps_created(conn, &pipe, f)?, lang);
-    let cf = customer_funnel(conn, f, lang)?;
-    let fa = followup_activity(conn, f, lang)?;
-    let src = sources(conn, f, lang)?;
+    let set = settings(conn)?;
+    let closed = opps_closed(conn, &pipe, f)?;
+    let created = opps_created(conn, &pipe, f)?;
+    let custs = customers_created(conn, f)?;
+    let target = super::targets::target_for(conn, f.owner_id.as_deref(), f.from, f.to)?
+        .and_then(|t| t.fields.amount);
+    let sales = sales_of(&pipe, &closed, f, now, target);
+    let conv = conversion_of(&pipe, &custs, &closed, &created);
+    let info = customer_info(
+        conn,
+        closed
+            .iter()
+            .filter(|o| matches!(o.outcome(&pipe), Outcome::Won(_)))
+            .map(|o| o.customer_id.as_str()),
+    )?;
+    let starts = info.into_iter().map(|(k, v)| (k, v.start)).collect();
+    let cyc = cycle_of(&pipe, &closed, &starts);
+    let pf = pipeline_funnel_of(&pipe, &created, lang);
+    let cf = customer_funnel_of(&custs, lang);
     let by = if f.to - f.from <= 62 * 86_400_000 {
         Bucket::Day
     } else if f.to - f.from <= 200 * 86_400_000 {
@@ -178,7 +191,10 @@ pub fn write_report(
     } else {
         Bucket::Month
     };
-    let tr = trend(conn, f, by)?;
+    let tr = trend_from(conn, &pipe, f, by, &closed, &custs)?;
+    let leads = leads_from(conn, &pipe, f, custs)?;
+    let fa = followup_activity_from(conn, f, &leads, set.source_win_days, lang)?;
+    let src = sources_of(&leads, set.source_win_days, lang);
 
     let mut wb = Workbook::new();
     // 概览

@@ -51,6 +51,26 @@ pub enum Cmd {
     Dashboard(Scope),
     /// Trend lines (amount, new customers, follow-ups, conversion).
     Trend(Scope),
+    /// 日报: the report of one day (default yesterday), built and kept on first use.
+    Daily {
+        /// The day (YYYY-MM-DD, local); default yesterday.
+        #[arg(long)]
+        date: Option<String>,
+        /// Build the report again even when one is kept for that day.
+        #[arg(long)]
+        rebuild: bool,
+        /// List the kept reports (newest first) instead.
+        #[arg(long, conflicts_with_all = ["date", "rebuild"])]
+        list: bool,
+    },
+    /// 关键词云: top phrases of follow-up notes and feedback, customer needs by priority.
+    Keywords {
+        #[command(flatten)]
+        scope: Scope,
+        /// How many phrases of each kind.
+        #[arg(long, default_value_t = 30)]
+        top: usize,
+    },
     /// Write the report workbook (one sheet per metric, native charts).
     Export {
         #[command(flatten)]
@@ -138,6 +158,16 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
             }
             return Ok(());
         }
+        Cmd::Daily {
+            date,
+            rebuild,
+            list,
+        } => return daily(ctx, date, rebuild, list),
+        Cmd::Keywords { scope, top } => {
+            let f = filter(ctx, &scope)?;
+            let v = serde_json::to_value(analysis::keywords::cloud(ctx.ws.conn(), &f, top, now)?)?;
+            (scope, v)
+        }
         Cmd::Funnel(s) => {
             let f = filter(ctx, &s)?;
             let v = serde_json::to_value(analysis::pipeline_funnel(ctx.ws.conn(), &f, l)?)?;
@@ -214,6 +244,50 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
         output::json(&value);
     } else {
         print_value(&value, 0, l);
+    }
+    Ok(())
+}
+
+fn daily(ctx: &mut Ctx, date: Option<String>, rebuild: bool, list: bool) -> Result<()> {
+    let l = ctx.lang;
+    if list {
+        let v = analysis::daily::list(ctx.ws.conn(), 365)?;
+        if ctx.json {
+            output::json(&v);
+        } else if v.is_empty() {
+            println!("{}", l.pick("（还没有日报）", "(no daily reports yet)"));
+        } else {
+            for e in v {
+                println!("{}  {}", e.date, e.headline);
+            }
+        }
+        return Ok(());
+    }
+    let day = match &date {
+        Some(d) => kehu::dates::parse_date(d).ok_or_else(|| {
+            Error::validation(
+                "date",
+                format!("无法识别的日期“{d}”，请用 2026-11-01 这样的格式"),
+                format!("“{d}” is not a date; use the form 2026-11-01"),
+            )
+        })?,
+        None => analysis::daily::report_day(ctx.ws.now_ms()),
+    };
+    let kept = if rebuild {
+        None
+    } else {
+        analysis::daily::get(ctx.ws.conn(), day)?
+    };
+    let rep = match kept {
+        Some(r) => r,
+        None => analysis::daily::generate(&mut ctx.ws, day)?,
+    };
+    if ctx.json {
+        output::json(&rep);
+    } else {
+        for line in &rep.lines {
+            println!("{line}");
+        }
     }
     Ok(())
 }
