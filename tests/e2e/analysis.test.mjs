@@ -85,6 +85,7 @@ after(async () => {
 
 step('Analysis opens from the sidebar on the dashboard of this month', async () => {
   await wd.find('[data-testid="today-page"]', { timeout: 30000 });
+  await setLang('zh'); // the language choice outlives a test run
   if (CLI && existsSync(CLI)) {
     const now = new Date();
     const period = `${now.getFullYear()}-${pad(now.getMonth() + 1)}`;
@@ -132,7 +133,7 @@ step('the funnels show each stage and a click on a customer stage opens the filt
   assert.ok(entered > 0, `customers reached 意向 this quarter (${cells.join(' ')})`);
   await snap('funnels-quarter-zh');
 
-  await row.click();
+  await (await row.find('button')).click();
   await wd.find('[data-testid="list-drill"]');
   assert.match(await text('[data-testid="list-drill"]'), /来自数据分析：意向及之后/);
   const n = await wd.until('filtered count', async () => {
@@ -160,7 +161,7 @@ step('coming back keeps the period and tab; a pipeline stage opens the board at 
   await nav('analysis');
   await wd.find('[data-testid="ana-funnels"]', { timeout: 20000 });
   assert.match(await (await wd.find('[data-testid="ana-period-this_quarter"]')).attr('class'), /\bon\b/);
-  await click('[data-testid="pipeline-stage"][data-stage="negotiation"]');
+  await click('[data-testid="pipeline-stage"][data-stage="negotiation"] button');
   await wd.find('[data-testid="pipeline-page"]');
   await wd.until('focused column', async () => (await wd.findAll('[data-testid="pipe-col"][data-stage="negotiation"].focus')).length === 1);
   await snap('pipeline-from-funnel-zh');

@@ -9,6 +9,9 @@ import type { Filter } from '../bindings/Filter';
 import type { Grade } from '../bindings/Grade';
 import type { Status } from '../bindings/Status';
 
+/** The page's choices (period, owner, tab…), kept while the app runs. */
+export const kept: Record<string, unknown> = {};
+
 export type PeriodKind = 'this_month' | 'last_month' | 'this_quarter' | 'custom';
 export const PERIOD_KINDS: PeriodKind[] = ['this_month', 'last_month', 'this_quarter', 'custom'];
 
