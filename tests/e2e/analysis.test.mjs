@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -135,7 +135,7 @@ step('the funnels show each stage and a click on a customer stage opens the filt
 
   await (await row.find('button')).click();
   await wd.find('[data-testid="list-drill"]');
-  assert.match(await text('[data-testid="list-drill"]'), /来自数据分析：意向及之后/);
+  assert.match(await text('[data-testid="list-drill"]'), /来自数据分析：意向客户及之后/);
   const n = await wd.until('filtered count', async () => {
     const m = /共 (\d+) 个客户/.exec(await text('[data-testid="list-count"]'));
     return m ? Number(m[1]) : null;
@@ -214,6 +214,21 @@ step('a period without data shows a friendly empty state', async () => {
   await setValue('[data-testid="ana-to"]', '2000-12-01');
   await wd.find('[data-testid="ana-bad-period"]');
   await click('[data-testid="ana-period-this_month"]');
+});
+
+step('the report workbook is written where the save dialog says', async () => {
+  // The native save dialog cannot be driven here; call the command it leads to.
+  const now = new Date();
+  const filter = { from: new Date(now.getFullYear(), now.getMonth(), 1).getTime(), to: new Date(now.getFullYear(), now.getMonth() + 1, 1).getTime(), owner_id: null };
+  const out = join(dir, '销售报表.xlsx');
+  const r = await wd.req('POST', '/execute/async', {
+    script:
+      'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke("analysis_export", arguments[0]).then((v) => done({ ok: true }), (e) => done({ err: e }));',
+    args: [{ filter, path: out }],
+  });
+  assert.deepEqual(r, { ok: true });
+  assert.ok(existsSync(out));
+  assert.equal(readFileSync(out).subarray(0, 2).toString(), 'PK', 'an xlsx is a zip');
 });
 
 step('the page speaks English', async () => {
