@@ -184,11 +184,47 @@ step('trends by day, week and month', async () => {
   await snap('trend-conversion-month-zh');
 });
 
-step('the heatmap by industry or grade and region, as count or amount', async () => {
+step('the heatmap by industry or grade and region, as count or amount; a cell opens its customers', async () => {
   await click('[data-testid="ana-tab-heatmap"]');
   await wd.find('[data-testid="ana-heatmap"]');
   await drawn('chart-heatmap');
   await snap('heatmap-industry-count-zh');
+
+  // Click the top-left cell (largest industry × largest region): the list
+  // shows exactly the customers the cell counts.
+  const cell = await wd.exec(`
+    const el = document.querySelector('[data-testid="chart-heatmap"]');
+    const c = el.__chart;
+    const o = c.getOption();
+    const v = o.series[0].data.find((d) => d[0] === 0 && d[1] === 0);
+    const [x, y] = c.convertToPixel({ seriesIndex: 0 }, [0, 0]);
+    return { value: v ? v[2] : null, dx: Math.round(x - el.clientWidth / 2), dy: Math.round(y - el.clientHeight / 2),
+             row: o.yAxis[0].data[0], col: o.xAxis[0].data[0] };`);
+  assert.ok(cell.value > 0, 'the top-left cell has customers');
+  const chartEl = await wd.find('[data-testid="chart-heatmap"]');
+  await wd.req('POST', '/actions', {
+    actions: [
+      {
+        type: 'pointer',
+        id: 'mouse',
+        parameters: { pointerType: 'mouse' },
+        actions: [
+          { type: 'pointerMove', origin: { [EL]: chartEl.id }, x: cell.dx, y: cell.dy },
+          { type: 'pointerDown', button: 0 },
+          { type: 'pointerUp', button: 0 },
+        ],
+      },
+    ],
+  });
+  await wd.req('DELETE', '/actions').catch(() => {});
+  await wd.find('[data-testid="list-drill"]');
+  const chip = await text('[data-testid="list-drill"]');
+  assert.ok(chip.includes(cell.row) && chip.includes(cell.col), `${chip} names ${cell.row} and ${cell.col}`);
+  await wd.until(`list of ${cell.value}`, async () => (await text('[data-testid="list-count"]')) === `共 ${cell.value} 个客户`);
+  await snap('customers-from-heatmap-zh');
+  await nav('analysis');
+  await wd.find('[data-testid="ana-heatmap"]');
+  await drawn('chart-heatmap');
   await click('[data-testid="ana-heat-grade"]');
   await click('[data-testid="ana-measure-won_amount"]');
   await drawn('chart-heatmap');

@@ -104,7 +104,7 @@ export function trendOption(points: TrendPoint[], metric: TrendMetric, name: str
     },
     xAxis: {
       type: 'category',
-      boundaryGap: metric !== 'lead_conversion' && metric !== 'won_amount' ? true : false,
+      boundaryGap: true,
       data: points.map((p) => trendLabel(p.start, monthly)),
       axisLabel: { fontFamily: FONT, color: '#646a73', hideOverlap: true },
       axisLine: { lineStyle: { color: '#cfd4dc' } },
