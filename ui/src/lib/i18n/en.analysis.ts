@@ -90,7 +90,7 @@ export const enAnalysis: Record<keyof typeof zhAnalysis, string> = {
   'ana.empty.short': 'No data',
   'ana.drill': 'From Analysis: {what}',
   'ana.drill.created': 'created {from} – {to}',
-  'ana.drill.createdBefore': 'created before {to}',
+  'ana.drill.createdBefore': 'up to {to}',
   'ana.drill.stageUp': '{s} or later',
   'ana.drillClear': 'Clear',
 };

@@ -89,7 +89,7 @@ export const zhAnalysis = {
   'ana.empty.short': '暂无数据',
   'ana.drill': '来自数据分析：{what}',
   'ana.drill.created': '{from} 至 {to} 新建',
-  'ana.drill.createdBefore': '{to} 之前新建',
+  'ana.drill.createdBefore': '截至 {to}',
   'ana.drill.stageUp': '{s}及之后',
   'ana.drillClear': '清除',
 } as const;
