@@ -26,7 +26,7 @@ test-core:
 	cargo test -p kehu
 
 test-ui:
-	cd ui && npm test
+	cd ui && npm run check && npm test
 
 ## The desktop shell's own tests (state, error mapping); Tauri embeds ui/dist.
 test-desktop: ui

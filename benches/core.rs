@@ -6,7 +6,7 @@
 //! Queries are drawn from the generated data itself (names, contacts, codes,
 //! phones), so they exercise real hit sets, not misses.
 
-use kehu::customer_list::{list, CustomerQuery, SortKey};
+use kehu::customer_list::{list, page, CustomerQuery, SortKey};
 use kehu::customers::{Grade, Status};
 use kehu::search::{pinyin_forms, search_ids};
 use kehu::Workspace;
@@ -49,22 +49,28 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.db");
-    let mut ws = Workspace::open(&path).unwrap();
-    let (_, gen) = time(|| kehu::demo::generate(&mut ws, n, 1).unwrap());
-    println!(
-        "demo generation: {n} customers in {:.2} s ({:.0} customers/s)",
-        gen.as_secs_f64(),
-        n as f64 / gen.as_secs_f64()
-    );
+    // `--db FILE` reuses a database generated earlier (skips generation).
+    let path = match arg("--db") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let path = dir.path().join("bench.db");
+            let mut ws = Workspace::open(&path).unwrap();
+            let (_, gen) = time(|| kehu::demo::generate(&mut ws, n, 1).unwrap());
+            println!(
+                "demo generation: {n} customers in {:.2} s ({:.0} customers/s)",
+                gen.as_secs_f64(),
+                n as f64 / gen.as_secs_f64()
+            );
+            path
+        }
+    };
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("database size: {:.0} MB", size as f64 / 1e6);
-    drop(ws);
 
     // Cold start: open the file and load the first list page.
-    let (ws, open) = time(|| {
+    let (mut ws, open) = time(|| {
         let ws = Workspace::open(&path).unwrap();
-        list(ws.conn(), &CustomerQuery::default()).unwrap();
+        page(&ws, &CustomerQuery::default()).unwrap();
         ws
     });
     println!(
@@ -136,6 +142,7 @@ fn main() {
         .map(|m| m.id)
         .collect();
     let mut pages = vec![];
+    let mut sql_pages = vec![];
     for i in 0..runs {
         let q = CustomerQuery {
             status: vec![[Status::Prospect, Status::Interested, Status::Won][i % 3]],
@@ -152,11 +159,28 @@ fn main() {
             limit: 200,
             ..Default::default()
         };
-        let (page, d) = time(|| list(ws.conn(), &q).unwrap());
-        assert!(page.total > 0);
+        let (shown, d) = time(|| page(&ws, &q).unwrap());
+        assert!(shown.total > 0);
         pages.push(d);
+        sql_pages.push(time(|| list(ws.conn(), &q).unwrap()).1);
     }
     report("list: page of 200, filter + sort (with count)", pages);
+    report("  same pages straight from SQL", sql_pages);
+    // After an edit the in-memory list index reloads once.
+    let mut reloads = vec![];
+    for i in 0..20 {
+        let id = sample[i].1.clone();
+        ws.write("bench", |w| {
+            w.tx().execute(
+                "UPDATE customers SET updated_at = updated_at + 1 WHERE code = ?1",
+                [&id],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        reloads.push(time(|| page(&ws, &CustomerQuery::default()).unwrap()).1);
+    }
+    report("list: first page after an edit (index reload)", reloads);
     let mut searched = vec![];
     for (i, q) in classes[0].1.iter().enumerate().take(runs) {
         let cq = CustomerQuery {

@@ -2,14 +2,16 @@
 //! plus a count, so it stays fast at 100k customers.
 
 use crate::customers::{Grade, Status};
+use crate::db::Workspace;
 use crate::error::Result;
+use crate::list_index::ListIndex;
 use crate::tags::Tag;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, Default)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum SortKey {
@@ -88,6 +90,17 @@ pub struct Page<T: TS> {
 /// Most matches a text query ranks; beyond that, refine the query.
 pub const MAX_TEXT_MATCHES: usize = crate::search::MAX_CANDIDATES;
 
+/// The customer list as the app and the CLI show it: answered by the
+/// in-memory [`ListIndex`] when it can, else by SQL.
+pub fn page(ws: &Workspace, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
+    if ListIndex::handles(q) {
+        ws.list_index().borrow_mut().page(ws.conn(), q)
+    } else {
+        list(ws.conn(), q)
+    }
+}
+
+/// The list straight from SQL (the reference for [`page`]).
 pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
     let mut wh: Vec<String> = vec![if q.trash {
         "c.deleted_at IS NOT NULL"
@@ -169,13 +182,14 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
     let dir = if q.desc { "DESC" } else { "ASC" };
     let order = match q.sort {
         SortKey::Relevance if text.is_some() => "CAST(j.key AS INTEGER)".to_string(),
-        SortKey::Relevance => "c.updated_at DESC, c.id".to_string(),
-        SortKey::Name => format!("c.name_sort {dir}, c.id"),
+        // Ties go by rowid in the sort's direction, as in `ListIndex`.
+        SortKey::Relevance => "c.updated_at DESC, c.rowid DESC".to_string(),
+        SortKey::Name => format!("c.name_sort {dir}, c.rowid {dir}"),
         SortKey::Code => format!("c.code {dir}"),
-        SortKey::Updated => format!("c.updated_at {dir}, c.id"),
-        SortKey::Created => format!("c.created_at {dir}, c.id"),
+        SortKey::Updated => format!("c.updated_at {dir}, c.rowid {dir}"),
+        SortKey::Created => format!("c.created_at {dir}, c.rowid {dir}"),
         SortKey::LastFollowup => {
-            format!("c.last_followup_at IS NULL, c.last_followup_at {dir}, c.id")
+            format!("c.last_followup_at IS NULL, c.last_followup_at {dir}, c.rowid {dir}")
         }
     };
     let where_sql = wh.join(" AND ");
@@ -188,13 +202,22 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
     // First the ids of the page (filter, sort, slice: index work only),
     // then the display columns for just those rows. Computing contacts and
     // tags before the sort would do it for every matching customer.
-    let ids: Vec<String> = conn
+    let rowids: Vec<i64> = conn
         .prepare_cached(&format!(
-            "SELECT c.id FROM customers c {join} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {}",
+            "SELECT c.rowid FROM customers c {join} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {}",
             q.offset
         ))?
         .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    Ok(Page {
+        total,
+        offset: q.offset,
+        rows: rows_by_rowid(conn, &rowids)?,
+    })
+}
+
+/// The display columns of the given customers, in the given order.
+pub(crate) fn rows_by_rowid(conn: &Connection, rowids: &[i64]) -> Result<Vec<CustomerRow>> {
     let sql = "SELECT c.id, c.code, c.name, c.status, c.grade, c.industry, c.province, c.city, c.owner_id, m.name,
             pc.name, pc.mobile,
             (SELECT json_group_array(json_object('id', t.id, 'name', t.name, 'color', t.color, 'count', 0))
@@ -202,11 +225,11 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
                WHERE ct.customer_id = c.id AND t.deleted_at IS NULL),
             c.last_followup_at, c.next_followup_at, c.created_at, c.updated_at, c.deleted_at
          FROM json_each(?1) page
-         JOIN customers c ON c.id = page.value
+         JOIN customers c ON c.rowid = page.value
          LEFT JOIN members m ON m.id = c.owner_id
          LEFT JOIN contacts pc ON pc.id = (SELECT id FROM contacts WHERE customer_id = c.id AND deleted_at IS NULL ORDER BY is_primary DESC, created_at LIMIT 1)
          ORDER BY page.key";
-    let args = [serde_json::to_string(&ids)?];
+    let args = [serde_json::to_string(rowids)?];
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(args.iter()), |r| {
@@ -235,11 +258,7 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page {
-        total,
-        offset: q.offset,
-        rows,
-    })
+    Ok(rows)
 }
 
 fn parse_tags(json: &str) -> Vec<Tag> {

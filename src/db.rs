@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_duplicates.sql"),
     include_str!("../migrations/0005_sync.sql"),
     include_str!("../migrations/0006_analysis.sql"),
+    include_str!("../migrations/0008_search_bulk.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -47,6 +48,8 @@ pub struct Workspace {
     pub lang: Lang,
     /// Origin recorded on change-log entries of [`Workspace::write`] callers that do not name one (`ui`, `cli`).
     pub origin: String,
+    /// Sort orders of the customer list, reloaded after any change.
+    list_index: std::cell::RefCell<crate::list_index::ListIndex>,
 }
 
 impl Workspace {
@@ -114,11 +117,16 @@ impl Workspace {
             clock,
             lang: Lang::Zh,
             origin: "ui".into(),
+            list_index: Default::default(),
         })
     }
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    pub(crate) fn list_index(&self) -> &std::cell::RefCell<crate::list_index::ListIndex> {
+        &self.list_index
     }
 
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {

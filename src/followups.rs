@@ -488,17 +488,21 @@ pub fn set_default_remind(ws: &mut Workspace, minutes: i64) -> Result<()> {
 /// Recompute the customer's last (latest done) and next (earliest
 /// planned) follow-up times.
 pub fn refresh_customer(w: &Writer, customer_id: &str) -> Result<()> {
-    w.tx()
-        .prepare_cached(
-            "UPDATE customers SET
+    refresh_customer_in(w.tx(), customer_id, w.now())
+}
+
+/// [`refresh_customer`] inside any transaction (sync applies without a Writer).
+pub fn refresh_customer_in(tx: &Connection, customer_id: &str, now: i64) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE customers SET
                last_followup_at = (SELECT max(done_at) FROM followups
                    WHERE customer_id = ?1 AND status = 'done' AND deleted_at IS NULL),
                next_followup_at = (SELECT min(planned_at) FROM followups
                    WHERE customer_id = ?1 AND status = 'planned' AND deleted_at IS NULL)
              WHERE id = ?1",
-        )?
-        .execute([customer_id])?;
-    crate::analysis::segments::recompute(w.tx(), customer_id, w.now())?;
+    )?
+    .execute([customer_id])?;
+    crate::analysis::segments::recompute(tx, customer_id, now)?;
     Ok(())
 }
 

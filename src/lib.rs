@@ -20,6 +20,7 @@ pub mod fields;
 pub mod followups;
 pub mod i18n;
 pub mod import;
+pub mod list_index;
 pub mod members;
 pub mod opportunities;
 pub mod pipeline;

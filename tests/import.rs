@@ -1219,3 +1219,108 @@ fn a_follow_up_sheet_keyed_by_code_or_name_imports_with_its_customers_and_undoes
         .last_followup_at
         .is_none());
 }
+
+#[test]
+fn a_row_that_is_a_short_form_of_an_existing_customer_is_matched_with_score_and_reasons() {
+    let mut e = env();
+    let mut fields = customers::CustomerFields::named("深圳市腾云科技有限公司");
+    fields.province = Some("广东省".into());
+    fields.city = Some("深圳市".into());
+    fields.notes = Some("老客户".into());
+    let c = customers::create(
+        &mut e.ws,
+        customers::NewCustomer {
+            fields,
+            contacts: vec![contact("王芳", "13900139000")],
+            tags: vec![],
+        },
+    )
+    .unwrap();
+    let path = e.dir.path().join("s.csv");
+    std::fs::write(
+        &path,
+        "客户名称,联系人,手机,省份,城市,备注\n腾云科技,李雷,13700137000,广东省,深圳市,要报价\n宁波海曙远洋渔业有限公司,,,,,\n",
+    )
+    .unwrap();
+    let pv = import::preview(&e.ws, &path, &opts()).unwrap();
+    let m = pv.rows[0].matched.as_ref().expect("腾云科技 matches");
+    assert_eq!(
+        (m.reason.as_str(), m.customer_id.as_str()),
+        ("similar", c.id.as_str())
+    );
+    assert!(m.score.unwrap() >= 0.85, "{m:?}");
+    assert!(!m.reasons.is_empty());
+    assert_eq!(pv.rows[0].action, RowAction::Skip);
+    assert!(pv.rows[1].matched.is_none(), "an unrelated company is new");
+    assert_eq!((pv.create, pv.skip), (1, 1));
+
+    // Merge into the existing customer: its name stays, the row's contact
+    // joins it and both notes are kept.
+    let rep = import_file(
+        &mut e.ws,
+        &path,
+        &ImportOptions {
+            on_duplicate: OnDuplicate::Merge,
+            ..opts()
+        },
+    );
+    assert_eq!((rep.imported, rep.updated), (1, 1));
+    let now = customers::get(e.ws.conn(), &c.id).unwrap();
+    assert_eq!(now.fields.name, "深圳市腾云科技有限公司");
+    assert_eq!(now.fields.notes.as_deref(), Some("老客户\n要报价"));
+    let names: Vec<_> = now
+        .contacts
+        .iter()
+        .map(|k| k.fields.name.as_str())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&"李雷"));
+}
+
+#[test]
+fn a_row_repeating_an_earlier_row_of_the_file_follows_the_policy() {
+    let path_of = |e: &Env| e.dir.path().join("f.csv");
+    let body = "客户名称,手机,城市,所属行业\n杭州云帆科技有限公司,13800138000,杭州市,\n云帆科技,,杭州市,制造业\n";
+    // Skip: the repeat is reported and left out.
+    let mut e = env();
+    std::fs::write(path_of(&e), body).unwrap();
+    let pv = import::preview(&e.ws, &path_of(&e), &opts()).unwrap();
+    let m = pv.rows[1]
+        .matched
+        .as_ref()
+        .expect("the second row repeats the first");
+    assert_eq!((m.reason.as_str(), m.row), ("file", Some(2)));
+    assert!(m.score.unwrap() >= 0.85);
+    let path = path_of(&e);
+    let rep = import_file(&mut e.ws, &path, &opts());
+    assert_eq!((rep.imported, rep.skipped), (1, 1));
+    // Fill: one customer, completed by the second row.
+    let mut e = env();
+    std::fs::write(path_of(&e), body).unwrap();
+    let path = path_of(&e);
+    let rep = import_file(
+        &mut e.ws,
+        &path,
+        &ImportOptions {
+            on_duplicate: OnDuplicate::Fill,
+            ..opts()
+        },
+    );
+    assert_eq!((rep.imported, rep.updated), (1, 1));
+    let all = kehu::customer_list::list(e.ws.conn(), &Default::default()).unwrap();
+    assert_eq!(all.total, 1);
+    assert_eq!(all.rows[0].industry.as_deref(), Some("制造业"));
+    // Create anyway: two customers.
+    let mut e = env();
+    std::fs::write(path_of(&e), body).unwrap();
+    let path = path_of(&e);
+    let rep = import_file(
+        &mut e.ws,
+        &path,
+        &ImportOptions {
+            on_duplicate: OnDuplicate::Create,
+            ..opts()
+        },
+    );
+    assert_eq!(rep.imported, 2);
+}

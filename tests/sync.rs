@@ -505,6 +505,32 @@ enum Op {
         dev: usize,
         pick: usize,
     },
+    PlanFollowup {
+        dev: usize,
+        pick: usize,
+        hours: i64,
+    },
+    CompleteFollowup {
+        dev: usize,
+        pick: usize,
+    },
+    DeleteFollowup {
+        dev: usize,
+        pick: usize,
+    },
+    AddOpportunity {
+        dev: usize,
+        pick: usize,
+    },
+    MoveOpportunity {
+        dev: usize,
+        pick: usize,
+        stage: usize,
+    },
+    Pay {
+        dev: usize,
+        pick: usize,
+    },
 }
 
 const NAMES: &[&str] = &["甲公司", "乙公司", "丙工厂", "丁贸易", "戊科技"];
@@ -538,6 +564,12 @@ fn op(n: usize) -> impl Strategy<Value = Op> {
         1 => (d.clone(), 0..TAGS.len(), 0..TAGS.len() + 1).prop_map(|(dev, tag, to)| Op::RenameTag { dev, tag, to }),
         1 => (d.clone(), 0..TAGS.len()).prop_map(|(dev, tag)| Op::DeleteTag { dev, tag }),
         1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::Purge { dev, pick }),
+        2 => (d.clone(), 0..8usize, 1..48i64).prop_map(|(dev, pick, hours)| Op::PlanFollowup { dev, pick, hours }),
+        1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::CompleteFollowup { dev, pick }),
+        1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::DeleteFollowup { dev, pick }),
+        1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::AddOpportunity { dev, pick }),
+        1 => (d.clone(), 0..8usize, 0..7usize).prop_map(|(dev, pick, stage)| Op::MoveOpportunity { dev, pick, stage }),
+        1 => (d.clone(), 0..8usize).prop_map(|(dev, pick)| Op::Pay { dev, pick }),
         2 => (d, 0..3i64).prop_map(|(dev, ms)| Op::Tick { dev, ms }),
     ]
 }
@@ -579,6 +611,68 @@ fn run(devs: &mut [Device], shared: &Path, op: &Op) {
         Op::Delete { dev, pick: p } => {
             if let Some(id) = customer(&devs[dev].ws, p) {
                 customers::delete(&mut devs[dev].ws, &[id]).unwrap();
+            }
+        }
+        // Follow-ups and deals may be refused (a customer in the trash, a
+        // finished deal): only what was accepted has to converge.
+        Op::PlanFollowup {
+            dev,
+            pick: p,
+            hours,
+        } => {
+            if let Some(id) = customer(&devs[dev].ws, p) {
+                let at = devs[dev].ws.now_ms() + hours * 3_600_000;
+                let _ = kehu::followups::add(
+                    &mut devs[dev].ws,
+                    kehu::followups::NewFollowup {
+                        customer: id,
+                        planned_at: Some(at),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        Op::CompleteFollowup { dev, pick: p } => {
+            let sql = "SELECT id FROM followups WHERE status = 'planned' ORDER BY id";
+            if let Some(id) = pick(&devs[dev].ws, sql, p) {
+                let _ = kehu::followups::complete(&mut devs[dev].ws, &id, Default::default());
+            }
+        }
+        Op::DeleteFollowup { dev, pick: p } => {
+            if let Some(id) = pick(&devs[dev].ws, "SELECT id FROM followups ORDER BY id", p) {
+                let _ = kehu::followups::set_deleted(&mut devs[dev].ws, &id, true);
+            }
+        }
+        Op::AddOpportunity { dev, pick: p } => {
+            if let Some(id) = customer(&devs[dev].ws, p) {
+                let _ = kehu::opportunities::create(
+                    &mut devs[dev].ws,
+                    kehu::opportunities::NewOpportunity {
+                        customer: id,
+                        fields: kehu::opportunities::OpportunityFields {
+                            name: "采购项目".into(),
+                            expected_amount: Some(100_000.0),
+                            ..Default::default()
+                        },
+                        stage: None,
+                    },
+                );
+            }
+        }
+        Op::MoveOpportunity {
+            dev,
+            pick: p,
+            stage,
+        } => {
+            if let Some(id) = pick(&devs[dev].ws, "SELECT id FROM opportunities ORDER BY id", p) {
+                let stages = kehu::pipeline::stages(devs[dev].ws.conn()).unwrap();
+                let key = stages[stage % stages.len()].key.clone();
+                let _ = kehu::opportunities::set_stage(&mut devs[dev].ws, &id, &key, Some("价格"));
+            }
+        }
+        Op::Pay { dev, pick: p } => {
+            if let Some(id) = pick(&devs[dev].ws, "SELECT id FROM opportunities ORDER BY id", p) {
+                let _ = kehu::opportunities::receive(&mut devs[dev].ws, &id, 10_000.0, None, None);
             }
         }
         Op::Restore { dev, pick: p } => {
@@ -697,8 +791,10 @@ proptest! {
         }
         settle(&mut devs);
         let first = dump(&devs[0].ws);
+        let activity = dump_activity(&devs[0].ws);
         for d in &devs[1..] {
             prop_assert_eq!(&dump(&d.ws), &first);
+            prop_assert_eq!(&dump_activity(&d.ws), &activity);
         }
         // Codes are unique and real (no stand-ins left once settled).
         let codes = first["customers"].as_array().unwrap().iter().map(|c| c[1].as_str().unwrap().to_string()).collect::<Vec<_>>();
@@ -725,7 +821,13 @@ fn retarget(o: &Op, n: usize) -> Op {
         | Op::Assign { dev, .. }
         | Op::RenameTag { dev, .. }
         | Op::DeleteTag { dev, .. }
-        | Op::Purge { dev, .. } => *dev %= n,
+        | Op::Purge { dev, .. }
+        | Op::PlanFollowup { dev, .. }
+        | Op::CompleteFollowup { dev, .. }
+        | Op::DeleteFollowup { dev, .. }
+        | Op::AddOpportunity { dev, .. }
+        | Op::MoveOpportunity { dev, .. }
+        | Op::Pay { dev, .. } => *dev %= n,
     }
     o
 }
@@ -867,4 +969,137 @@ fn changes_of_a_kind_this_build_does_not_know_are_kept_and_passed_on() {
         .query_row("SELECT count(*) FROM changes WHERE entity = 'followup_v9' AND device_id = 'newer-device'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 1);
+}
+
+/// Follow-ups, postponements, opportunities, their stage history and
+/// payments as the other device shows them.
+fn dump_activity(ws: &Workspace) -> Value {
+    let conn = ws.conn();
+    let q = |sql: &str| -> Vec<Value> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            Ok(Value::Array(
+                (0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Null => Value::Null,
+                        rusqlite::types::ValueRef::Integer(x) => json!(x),
+                        rusqlite::types::ValueRef::Real(x) => json!(x),
+                        rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                        rusqlite::types::ValueRef::Blob(_) => json!("blob"),
+                    })
+                    .collect(),
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    json!({
+        "followups": q("SELECT id, customer_id, kind, status, planned_at, remind_at, done_at, content,
+                        feedback, next_step, effective, postpone_reason, deleted_at FROM followups ORDER BY id"),
+        "postponements": q("SELECT id, followup_id, from_at, to_at, reason FROM followup_postponements ORDER BY id"),
+        "opportunities": q("SELECT id, customer_id, name, stage, stage_entered_at, expected_amount,
+                            received_amount, loss_reason, deleted_at FROM opportunities ORDER BY id"),
+        "stages": q("SELECT id, opportunity_id, stage, entered_at, left_at, reason
+                     FROM opportunity_stage_history ORDER BY id"),
+        "payments": q("SELECT id, opportunity_id, amount, at, note FROM opportunity_payments ORDER BY id"),
+        "customer_dates": q("SELECT id, last_followup_at, next_followup_at FROM customers ORDER BY id"),
+    })
+}
+
+#[test]
+fn follow_ups_and_the_pipeline_reach_the_other_device_with_the_customers_follow_up_dates() {
+    use kehu::followups::{self, DoneInput, FollowupFields, Kind, NewFollowup};
+    use kehu::opportunities::{self, NewOpportunity, OpportunityFields};
+    let (_shared, mut d) = team(2);
+    let c = add(
+        &mut d[0].ws,
+        "杭州云帆科技有限公司",
+        vec![contact("张伟", "13800138000")],
+        &[],
+    );
+    let visit = followups::add(
+        &mut d[0].ws,
+        NewFollowup {
+            customer: c.id.clone(),
+            fields: FollowupFields {
+                kind: Kind::Visit,
+                purpose: Some("介绍新品".into()),
+                ..Default::default()
+            },
+            planned_at: Some(T0 + 86_400_000),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    followups::postpone(&mut d[0].ws, &visit.id, T0 + 2 * 86_400_000, "客户出差").unwrap();
+    let call = followups::add(
+        &mut d[0].ws,
+        NewFollowup {
+            customer: c.id.clone(),
+            fields: FollowupFields {
+                kind: Kind::Call,
+                content: Some("电话沟通报价".into()),
+                ..Default::default()
+            },
+            planned_at: Some(T0 + 3_600_000),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    followups::complete(
+        &mut d[0].ws,
+        &call.id,
+        DoneInput {
+            feedback: Some("价格过高".into()),
+            effective: Some(true),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let opp = opportunities::create(
+        &mut d[0].ws,
+        NewOpportunity {
+            customer: c.id.clone(),
+            fields: OpportunityFields {
+                name: "办公设备采购项目".into(),
+                expected_amount: Some(120_000.0),
+                ..Default::default()
+            },
+            stage: None,
+        },
+    )
+    .unwrap();
+    d[0].clock.advance(60_000);
+    let stages = kehu::pipeline::stages(d[0].ws.conn()).unwrap();
+    opportunities::set_stage(&mut d[0].ws, &opp.id, &stages[2].key, None).unwrap();
+    opportunities::receive(&mut d[0].ws, &opp.id, 50_000.0, None, Some("首付款")).unwrap();
+    settle(&mut d);
+    let a = dump_activity(&d[0].ws);
+    let b = dump_activity(&d[1].ws);
+    assert_eq!(a, b);
+    assert_eq!(a["followups"].as_array().unwrap().len(), 2);
+    assert_eq!(a["postponements"].as_array().unwrap().len(), 1);
+    assert_eq!(a["stages"].as_array().unwrap().len(), 2);
+    assert_eq!(a["payments"].as_array().unwrap().len(), 1);
+    let dates = &b["customer_dates"][0];
+    assert!(
+        dates[1].is_i64() && dates[2].is_i64(),
+        "last and next follow-up on B: {dates}"
+    );
+    // An edit on B comes back to A.
+    followups::set_deleted(&mut d[1].ws, &visit.id, true).unwrap();
+    settle(&mut d);
+    assert_eq!(dump_activity(&d[0].ws), dump_activity(&d[1].ws));
+    let next: Option<i64> = d[0]
+        .ws
+        .conn()
+        .query_row(
+            "SELECT next_followup_at FROM customers WHERE id = ?1",
+            [&c.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(next, None, "the only planned visit went to the trash on B");
 }

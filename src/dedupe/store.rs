@@ -462,3 +462,134 @@ pub fn ignore(ws: &mut Workspace, a: &str, b: &str) -> Result<()> {
         Ok(())
     })
 }
+
+/// What an incoming record (an import row) most likely duplicates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncomingMatch {
+    /// An existing customer: (id, code, name).
+    Existing {
+        customer_id: String,
+        code: String,
+        name: String,
+        score: f32,
+        reasons: Vec<Reason>,
+    },
+    /// An earlier record of the same batch (its index).
+    Earlier {
+        index: usize,
+        score: f32,
+        reasons: Vec<Reason>,
+    },
+}
+
+/// Batches up to this size look each record up through the search index;
+/// larger ones prepare every existing customer once and block against them.
+pub const LOOKUP_BATCH: usize = 1000;
+
+/// For each incoming record, the existing customer or earlier record of
+/// the batch it most likely duplicates (score ≥ the duplicate threshold),
+/// preferring an existing customer. Scored exactly like the Duplicates page.
+pub fn match_incoming(
+    conn: &Connection,
+    incoming: &[Record],
+) -> Result<Vec<Option<IncomingMatch>>> {
+    match_incoming_with(conn, incoming, incoming.len() <= LOOKUP_BATCH)
+}
+
+/// [`match_incoming`] with the strategy chosen: `lookup` = per-record search
+/// index lookups, else one blocking pass over all existing customers.
+pub fn match_incoming_with(
+    conn: &Connection,
+    incoming: &[Record],
+    lookup: bool,
+) -> Result<Vec<Option<IncomingMatch>>> {
+    let s = settings(conn)?;
+    let mine: Vec<Prepared> = super::par_map(incoming, prepare);
+    let mut out: Vec<Option<IncomingMatch>> = vec![None; incoming.len()];
+    let better = |cur: &Option<IncomingMatch>, score: f32| match cur {
+        None => true,
+        Some(IncomingMatch::Existing { score: s, .. }) => score > *s,
+        Some(IncomingMatch::Earlier { .. }) => true,
+    };
+    if lookup {
+        for (i, r) in incoming.iter().enumerate() {
+            let draft = Draft {
+                name: r.name.clone(),
+                mobiles: r.mobiles.clone(),
+                emails: r.emails.clone(),
+                contacts: r.contacts.clone(),
+                region: r.region.clone(),
+                exclude: None,
+            };
+            if let Some(c) = candidates_for(conn, &draft, 1)?
+                .into_iter()
+                .find(|c| c.score >= s.threshold)
+            {
+                out[i] = Some(IncomingMatch::Existing {
+                    customer_id: c.customer_id,
+                    code: c.code,
+                    name: c.name,
+                    score: c.score,
+                    reasons: c.reasons,
+                });
+            }
+        }
+    } else {
+        // Only existing customers sharing a block key with some incoming
+        // record are compared.
+        let mut wanted: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, p) in mine.iter().enumerate() {
+            for k in super::block::keys(p) {
+                wanted.entry(k).or_default().push(i);
+            }
+        }
+        let existing = load_records(conn, None)?;
+        let theirs: Vec<Prepared> = super::par_map(&existing, |(_, _, r)| prepare(r));
+        let pairs: Vec<(usize, usize)> = theirs
+            .iter()
+            .enumerate()
+            .flat_map(|(e, p)| {
+                let mut hits: Vec<(usize, usize)> = super::block::keys(p)
+                    .iter()
+                    .filter_map(|k| wanted.get(k))
+                    .flatten()
+                    .map(|&i| (i, e))
+                    .collect();
+                hits.sort_unstable();
+                hits.dedup();
+                hits
+            })
+            .collect();
+        let scored = super::par_map(&pairs, |&(i, e)| score(&mine[i], &theirs[e], &s));
+        for (&(i, e), m) in pairs.iter().zip(scored) {
+            if m.score >= s.threshold && better(&out[i], m.score) {
+                let (id, code, r) = &existing[e];
+                out[i] = Some(IncomingMatch::Existing {
+                    customer_id: id.clone(),
+                    code: code.clone(),
+                    name: r.name.clone(),
+                    score: m.score,
+                    reasons: m.reasons,
+                });
+            }
+        }
+    }
+    // Within the batch: a record left unmatched that repeats an earlier one.
+    let found = super::find_prepared(&mine, &s);
+    for p in found.pairs {
+        let (earlier, later) = (p.a.min(p.b), p.a.max(p.b));
+        let replace = match &out[later] {
+            None => true,
+            Some(IncomingMatch::Earlier { score, .. }) => p.m.score > *score,
+            Some(IncomingMatch::Existing { .. }) => false,
+        };
+        if replace {
+            out[later] = Some(IncomingMatch::Earlier {
+                index: earlier,
+                score: p.m.score,
+                reasons: p.m.reasons,
+            });
+        }
+    }
+    Ok(out)
+}

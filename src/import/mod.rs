@@ -46,6 +46,10 @@ pub enum OnDuplicate {
     Overwrite,
     /// Create a new customer anyway.
     Create,
+    /// Merge into the existing customer as the Duplicates page would: fill
+    /// its empty fields, add the row's contacts and tags, and keep both
+    /// texts of notes and needs.
+    Merge,
 }
 
 impl OnDuplicate {
@@ -55,6 +59,7 @@ impl OnDuplicate {
             "fill" | "update-empty" | "补全" => OnDuplicate::Fill,
             "overwrite" | "覆盖" => OnDuplicate::Overwrite,
             "create" | "新建" => OnDuplicate::Create,
+            "merge" | "合并" => OnDuplicate::Merge,
             _ => return None,
         })
     }
@@ -65,6 +70,7 @@ impl OnDuplicate {
             OnDuplicate::Fill => "fill",
             OnDuplicate::Overwrite => "overwrite",
             OnDuplicate::Create => "create",
+            OnDuplicate::Merge => "merge",
         }
     }
 }
@@ -112,15 +118,24 @@ pub enum RowAction {
     Fail,
 }
 
-/// An existing customer a row matches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+/// The customer a row matches: an existing one, or the one an earlier row
+/// of the same file creates.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct RowMatch {
+    /// Empty when the match is an earlier row (`reason` = `file`).
     pub customer_id: String,
     pub code: String,
     pub name: String,
-    /// `code`, `mobile` or `name`.
+    /// `code`, `mobile`, `name` (exact), `similar` (the duplicate scorer
+    /// against existing customers) or `file` (an earlier row of this file).
     pub reason: String,
+    /// Duplicate score 0–1 for `similar` and `file`.
+    pub score: Option<f32>,
+    /// Why the scorer thinks so (名称相似 0.93, 手机号相同, …).
+    pub reasons: Vec<crate::dedupe::Reason>,
+    /// The earlier row (as Excel numbers it) for `file`.
+    pub row: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -523,6 +538,9 @@ impl Existing {
             code,
             name,
             reason: reason.into(),
+            score: None,
+            reasons: vec![],
+            row: None,
         })
     }
 }
@@ -760,6 +778,100 @@ fn convert_row(
     }
 }
 
+/// What happens to a converted row under the duplicate policy.
+fn decide(c: &mut Converted, policy: OnDuplicate) -> RowAction {
+    if !c.issues.is_empty() {
+        return RowAction::Fail;
+    }
+    let Some(m) = &c.matched else {
+        return RowAction::Create;
+    };
+    match policy {
+        OnDuplicate::Skip => RowAction::Skip,
+        OnDuplicate::Fill | OnDuplicate::Overwrite | OnDuplicate::Merge => RowAction::Update,
+        OnDuplicate::Create if m.reason == "code" => {
+            let code = c.code.clone().unwrap_or_default();
+            c.issues.push(issue(
+                "code",
+                format!("客户编号 {code} 已存在，不能再新建；请清空编号或选择“更新”"),
+                format!("Customer code {code} already exists; clear the code or choose update"),
+            ));
+            RowAction::Fail
+        }
+        OnDuplicate::Create => RowAction::Create,
+    }
+}
+
+/// Rows no exact key (code, mobile, name) matched go through the duplicate
+/// scorer: against existing customers (深圳市腾云科技有限公司 vs 腾云科技)
+/// and against earlier rows of the same file.
+fn match_similar(conn: &Connection, rows: &mut [Converted], policy: OnDuplicate) -> Result<()> {
+    let open: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].matched.is_none() && rows[i].action != RowAction::Fail)
+        .collect();
+    let records: Vec<crate::dedupe::Record> = open
+        .iter()
+        .map(|&i| {
+            let n = &rows[i].new;
+            crate::dedupe::Record {
+                name: n.fields.name.clone(),
+                contacts: n.contacts.iter().map(|c| c.name.clone()).collect(),
+                mobiles: n
+                    .contacts
+                    .iter()
+                    .flat_map(|c| c.mobile.iter().chain(c.phone.iter()).cloned())
+                    .collect(),
+                emails: n.contacts.iter().filter_map(|c| c.email.clone()).collect(),
+                region: format!(
+                    "{}{}",
+                    n.fields.province.as_deref().unwrap_or_default(),
+                    n.fields.city.as_deref().unwrap_or_default()
+                ),
+            }
+        })
+        .collect();
+    let found = crate::dedupe::match_incoming(conn, &records)?;
+    for (k, m) in found.into_iter().enumerate() {
+        let i = open[k];
+        rows[i].matched = match m {
+            None => continue,
+            Some(crate::dedupe::IncomingMatch::Existing {
+                customer_id,
+                code,
+                name,
+                score,
+                reasons,
+            }) => Some(RowMatch {
+                customer_id,
+                code,
+                name,
+                reason: "similar".into(),
+                score: Some(score),
+                reasons,
+                row: None,
+            }),
+            Some(crate::dedupe::IncomingMatch::Earlier {
+                index,
+                score,
+                reasons,
+            }) => {
+                let earlier = &rows[open[index]];
+                Some(RowMatch {
+                    customer_id: String::new(),
+                    code: earlier.code.clone().unwrap_or_default(),
+                    name: earlier.new.fields.name.clone(),
+                    reason: "file".into(),
+                    score: Some(score),
+                    reasons,
+                    row: Some(earlier.row),
+                })
+            }
+        };
+        rows[i].action = decide(&mut rows[i], policy);
+    }
+    Ok(())
+}
+
 /// Convert and check every data row; decide each row's action.
 fn convert_all(
     conn: &Connection,
@@ -797,29 +909,7 @@ fn convert_all(
                 codes_in_file.insert(code.clone(), c.row);
             }
         }
-        c.action = if !c.issues.is_empty() {
-            RowAction::Fail
-        } else if c.matched.is_some() {
-            match opts.on_duplicate {
-                OnDuplicate::Skip => RowAction::Skip,
-                OnDuplicate::Fill | OnDuplicate::Overwrite => RowAction::Update,
-                OnDuplicate::Create => {
-                    if c.matched.as_ref().is_some_and(|m| m.reason == "code") {
-                        let code = c.code.clone().unwrap_or_default();
-                        c.issues.push(issue(
-                            "code",
-                            format!("客户编号 {code} 已存在，不能再新建；请清空编号或选择“更新”"),
-                            format!("Customer code {code} already exists; clear the code or choose update"),
-                        ));
-                        RowAction::Fail
-                    } else {
-                        RowAction::Create
-                    }
-                }
-            }
-        } else {
-            RowAction::Create
-        };
+        c.action = decide(&mut c, opts.on_duplicate);
         // Original cells are kept for failed rows (error report) and the
         // rows a preview shows; the rest are dropped to bound memory.
         if c.action != RowAction::Fail && out.len() >= PREVIEW_ROWS {
@@ -827,6 +917,7 @@ fn convert_all(
         }
         out.push(c);
     }
+    match_similar(conn, &mut out, opts.on_duplicate)?;
     Ok((m, plan, out))
 }
 
@@ -940,6 +1031,9 @@ pub fn run(
     let result = ws.write(&origin, |w| {
         let mut rep = report.clone();
         let mut codes = CodeAllocator::new(w)?;
+        // The customer each row became (created, updated or matched), so a
+        // row repeating an earlier one of the file reaches the same customer.
+        let mut customer_of_row: HashMap<usize, String> = HashMap::new();
         progress(Progress { done: 0, total });
         for (n, r) in rows.into_iter().enumerate() {
             if cancel.load(Ordering::Relaxed) {
@@ -948,7 +1042,19 @@ pub fn run(
             if n % 256 == 0 && n > 0 {
                 progress(Progress { done: n, total });
             }
-            match r.action {
+            let target = r.matched.as_ref().and_then(|m| match m.row {
+                Some(earlier) => customer_of_row.get(&earlier).cloned(),
+                None => Some(m.customer_id.clone()),
+            });
+            // An earlier row that failed leaves nothing to update: create.
+            let action = match (r.action, &target) {
+                (RowAction::Update, None) => RowAction::Create,
+                (a, _) => a,
+            };
+            if let (RowAction::Skip, Some(id)) = (action, &target) {
+                customer_of_row.insert(r.row, id.clone());
+            }
+            match action {
                 RowAction::Skip => rep.skipped += 1,
                 RowAction::Fail => push_failure(&mut rep, r.row, r.raw, r.issues),
                 RowAction::Create | RowAction::Update => {
@@ -957,15 +1063,19 @@ pub fn run(
                     // whole import rolls back and names the row. (No
                     // savepoint per row: it would make FTS5 flush its index
                     // for every row.)
-                    let (row_no, action) = (r.row, r.action);
+                    let row_no = r.row;
                     let res = if action == RowAction::Create {
                         let code = match &r.code {
                             Some(c) => c.clone(),
                             None => codes.next(w)?,
                         };
-                        customers::insert(w, r.new, Some(code)).map(|_| true)
+                        customers::insert(w, r.new, Some(code)).map(|id| {
+                            customer_of_row.insert(row_no, id);
+                            true
+                        })
                     } else {
-                        let id = r.matched.as_ref().map(|m| m.customer_id.clone()).unwrap_or_default();
+                        let id = target.unwrap_or_default();
+                        customer_of_row.insert(row_no, id.clone());
                         update_existing(w, &id, &r, policy)
                     };
                     match res {
@@ -1093,7 +1203,16 @@ fn update_existing(w: &mut Writer, id: &str, r: &Converted, policy: OnDuplicate)
         }
         let cv = cur.get(key).cloned().unwrap_or(Value::Null);
         let fill_ok = cv.is_null() || cv == Value::String(String::new());
-        if key == "name" && policy == OnDuplicate::Fill {
+        if key == "name" && matches!(policy, OnDuplicate::Fill | OnDuplicate::Merge) {
+            continue;
+        }
+        // A merge keeps both texts of free-text fields.
+        if policy == OnDuplicate::Merge && matches!(key, "notes" | "needs") && !fill_ok {
+            if let (Some(c), Some(n)) = (cv.as_str(), nv.as_str()) {
+                if !c.contains(n) {
+                    patch.insert(key.to_string(), Value::String(format!("{c}\n{n}")));
+                }
+            }
             continue;
         }
         if (policy == OnDuplicate::Overwrite || fill_ok) && cv != nv {

@@ -29,6 +29,15 @@ pub struct Spec {
     pub unique: Option<(&'static str, bool)>,
     /// Which customer's search document a change touches.
     pub customer: CustomerOf,
+    /// Which of `created_at` / `updated_at` the table has.
+    pub stamps: Stamps,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Stamps {
+    CreatedUpdated,
+    Created,
+    None,
 }
 
 #[derive(Clone, Copy)]
@@ -67,6 +76,7 @@ pub static SPECS: &[Spec] = &[
         ],
         unique: Some(("code", false)),
         customer: CustomerOf::Itself,
+        stamps: Stamps::CreatedUpdated,
     },
     Spec {
         entity: "contact",
@@ -85,6 +95,7 @@ pub static SPECS: &[Spec] = &[
         ],
         unique: None,
         customer: CustomerOf::Column("customer_id"),
+        stamps: Stamps::CreatedUpdated,
     },
     Spec {
         entity: "tag",
@@ -96,6 +107,7 @@ pub static SPECS: &[Spec] = &[
         ],
         unique: Some(("name", true)),
         customer: CustomerOf::TagsCustomers,
+        stamps: Stamps::CreatedUpdated,
     },
     Spec {
         entity: "member",
@@ -109,7 +121,121 @@ pub static SPECS: &[Spec] = &[
         ],
         unique: None,
         customer: CustomerOf::None,
+        stamps: Stamps::CreatedUpdated,
     },
+    // Follow-ups and the pipeline. Their customer's last/next follow-up
+    // dates are derived again after a batch (see `Apply::finish`).
+    Spec {
+        entity: "followup",
+        table: "followups",
+        cols: &[
+            ("customer_id", Some("")),
+            ("opportunity_id", None),
+            ("kind", Some("call")),
+            ("status", Some("planned")),
+            ("owner_id", None),
+            ("planned_at", None),
+            ("remind_before_min", None),
+            ("remind_at", None),
+            ("reminder_fired_at", None),
+            ("snoozed_until", None),
+            ("done_at", None),
+            ("purpose", None),
+            ("content", None),
+            ("feedback", None),
+            ("next_step", None),
+            ("effective", None),
+            ("postpone_reason", None),
+            ("cancel_reason", None),
+            ("deleted_at", None),
+        ],
+        unique: None,
+        customer: CustomerOf::None,
+        stamps: Stamps::CreatedUpdated,
+    },
+    Spec {
+        entity: "followup_postponement",
+        table: "followup_postponements",
+        cols: &[
+            ("followup_id", Some("")),
+            ("from_at", None),
+            ("to_at", Some("0")),
+            ("reason", Some("")),
+            ("at", Some("0")),
+        ],
+        unique: None,
+        customer: CustomerOf::None,
+        stamps: Stamps::None,
+    },
+    Spec {
+        entity: "opportunity",
+        table: "opportunities",
+        cols: &[
+            ("customer_id", Some("")),
+            ("name", Some("")),
+            ("owner_id", None),
+            ("stage", Some("")),
+            ("stage_entered_at", Some("0")),
+            ("expected_amount", None),
+            ("won_amount", None),
+            ("received_amount", None),
+            ("expected_close_date", None),
+            ("loss_reason", None),
+            ("notes", None),
+            ("deleted_at", None),
+        ],
+        unique: None,
+        customer: CustomerOf::None,
+        stamps: Stamps::CreatedUpdated,
+    },
+    Spec {
+        entity: "opportunity_stage",
+        table: "opportunity_stage_history",
+        cols: &[
+            ("opportunity_id", Some("")),
+            ("stage", Some("")),
+            ("entered_at", Some("0")),
+            ("left_at", None),
+            ("reason", None),
+        ],
+        unique: None,
+        customer: CustomerOf::None,
+        stamps: Stamps::None,
+    },
+    Spec {
+        entity: "opportunity_payment",
+        table: "opportunity_payments",
+        cols: &[
+            ("opportunity_id", Some("")),
+            ("amount", Some("0")),
+            ("at", Some("0")),
+            ("note", None),
+            ("deleted_at", None),
+        ],
+        unique: None,
+        customer: CustomerOf::None,
+        stamps: Stamps::Created,
+    },
+];
+
+/// The entity a record belongs to (its first column, `<parent>_id`, names it).
+fn parent_of(entity: &str) -> Option<&'static str> {
+    match entity {
+        "contact" | "followup" | "opportunity" => Some("customer"),
+        "followup_postponement" => Some("followup"),
+        "opportunity_stage" | "opportunity_payment" => Some("opportunity"),
+        _ => None,
+    }
+}
+
+/// Columns whose default (for a record that lacks them) is a number.
+const NUMERIC_DEFAULTS: &[&str] = &[
+    "is_primary",
+    "to_at",
+    "at",
+    "stage_entered_at",
+    "entered_at",
+    "amount",
 ];
 
 pub fn spec(entity: &str) -> Option<&'static Spec> {
@@ -323,6 +449,8 @@ pub struct Applier<'a, 't> {
     pub conflicts: usize,
     pub max_hlc: i64,
     customers: BTreeSet<String>,
+    /// Customers whose follow-ups changed: their follow-up dates are derived.
+    followup_customers: BTreeSet<String>,
     tags_renamed: BTreeSet<String>,
 }
 
@@ -342,7 +470,7 @@ fn to_sql(v: Option<&Value>) -> Sql {
 fn default_sql(spec_default: Option<&str>, col: &str) -> Sql {
     match spec_default {
         None => Sql::Null,
-        Some(d) if col == "is_primary" => Sql::Integer(d.parse().unwrap_or(0)),
+        Some(d) if NUMERIC_DEFAULTS.contains(&col) => Sql::Integer(d.parse().unwrap_or(0)),
         Some(d) => Sql::Text(d.to_string()),
     }
 }
@@ -374,6 +502,7 @@ impl<'a, 't> Applier<'a, 't> {
             conflicts: 0,
             max_hlc: 0,
             customers: BTreeSet::new(),
+            followup_customers: BTreeSet::new(),
             tags_renamed: BTreeSet::new(),
         }
     }
@@ -489,6 +618,14 @@ impl<'a, 't> Applier<'a, 't> {
     }
 
     fn touch(&mut self, spec: &Spec, id: &str) -> Result<()> {
+        if spec.entity == "followup" {
+            let c: Option<String> = self
+                .tx
+                .prepare_cached("SELECT customer_id FROM followups WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            self.followup_customers.extend(c);
+        }
         match spec.customer {
             CustomerOf::None => {}
             CustomerOf::Itself => {
@@ -530,12 +667,11 @@ impl<'a, 't> Applier<'a, 't> {
                 None => default_sql(*default, col),
             });
         }
-        if entity == "contact" {
-            // A contact of a purged customer is not brought back.
-            if let Some(Sql::Text(c)) = values.first() {
-                if reg(self.tx, "customer", c, "*")?.is_some_and(|r| r.value.is_none()) {
-                    return Ok(());
-                }
+        // A record of a purged customer (or of a purged follow-up or
+        // opportunity) is not brought back: the purge removed it everywhere.
+        if let (Some(parent), Some(Sql::Text(pid))) = (parent_of(entity), values.first()) {
+            if self.purged(parent, pid)? {
+                return Ok(());
             }
         }
         let created = at;
@@ -569,8 +705,14 @@ impl<'a, 't> Applier<'a, 't> {
                 Sql::Text(wanted)
             };
         }
+        let (stamp_cols, stamp_vals) = match spec.stamps {
+            Stamps::CreatedUpdated => ("created_at, updated_at, ", "?2, ?2, "),
+            Stamps::Created => ("created_at, ", "?2, "),
+            // ?2 must still be used once: bind it to nothing visible.
+            Stamps::None => ("", ""),
+        };
         let sql = format!(
-            "INSERT INTO {t}(id, created_at, updated_at, {cols}) VALUES (?1, ?2, ?2, {ph})
+            "INSERT INTO {t}(id, {stamp_cols}{cols}) SELECT ?1, {stamp_vals}{ph} WHERE ?2 IS NOT NULL
              ON CONFLICT(id) DO UPDATE SET {up}",
             t = spec.table,
             cols = names.join(", "),
@@ -590,10 +732,42 @@ impl<'a, 't> Applier<'a, 't> {
         Ok(())
     }
 
+    /// Was this record, or the customer it belongs to, purged?
+    fn purged(&self, entity: &str, id: &str) -> Result<bool> {
+        let r = reg(self.tx, entity, id, "*")?;
+        if r.as_ref().is_some_and(|r| r.value.is_none()) {
+            return Ok(true);
+        }
+        match (parent_of(entity), r.and_then(|r| r.value)) {
+            // The parent's id is in `<parent>_id` (customer_id, followup_id, …).
+            (Some(parent), Some(v)) => {
+                match v.get(format!("{parent}_id")).and_then(Value::as_str) {
+                    Some(pid) => self.purged(parent, pid),
+                    None => Ok(false),
+                }
+            }
+            _ => Ok(false),
+        }
+    }
+
     fn remove_row(&mut self, entity: &str, id: &str) -> Result<()> {
         if entity == "customer" {
             crate::search::unindex_customer(self.tx, id)?;
             // What the foreign keys would cascade locally.
+            self.tx.execute(
+                "DELETE FROM followup_postponements WHERE followup_id IN (SELECT id FROM followups WHERE customer_id = ?1)",
+                [id],
+            )?;
+            self.tx
+                .execute("DELETE FROM followups WHERE customer_id = ?1", [id])?;
+            for child in ["opportunity_stage_history", "opportunity_payments"] {
+                self.tx.execute(
+                    &format!("DELETE FROM {child} WHERE opportunity_id IN (SELECT id FROM opportunities WHERE customer_id = ?1)"),
+                    [id],
+                )?;
+            }
+            self.tx
+                .execute("DELETE FROM opportunities WHERE customer_id = ?1", [id])?;
             self.tx
                 .execute("DELETE FROM contacts WHERE customer_id = ?1", [id])?;
             self.tx
@@ -690,12 +864,14 @@ impl<'a, 't> Applier<'a, 't> {
             }
             _ => self.set_col(spec, id, field, to_sql(v))?,
         }
-        self.tx
-            .prepare_cached(&format!(
-                "UPDATE {} SET updated_at = max(updated_at, ?2) WHERE id = ?1",
-                spec.table
-            ))?
-            .execute(params![id, at])?;
+        if spec.stamps == Stamps::CreatedUpdated {
+            self.tx
+                .prepare_cached(&format!(
+                    "UPDATE {} SET updated_at = max(updated_at, ?2) WHERE id = ?1",
+                    spec.table
+                ))?
+                .execute(params![id, at])?;
+        }
         Ok(())
     }
 
@@ -835,6 +1011,9 @@ impl<'a, 't> Applier<'a, 't> {
                 .query_map([&t], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             self.customers.extend(cs);
+        }
+        for c in std::mem::take(&mut self.followup_customers) {
+            crate::followups::refresh_customer_in(self.tx, &c, self.now)?;
         }
         for c in std::mem::take(&mut self.customers) {
             let exists: bool = self

@@ -545,7 +545,14 @@ pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncRep
             by_device.entry(s.device.clone()).or_default().push(s);
         }
     }
-    if by_device.is_empty() {
+    // Values displaced by a unique clash (a code, a tag name) are placed
+    // again even when nothing arrives: a local purge may have freed them.
+    let displaced: bool =
+        ws.conn()
+            .query_row("SELECT EXISTS(SELECT 1 FROM sync_displaced)", [], |r| {
+                r.get(0)
+            })?;
+    if by_device.is_empty() && !displaced {
         report.renumbered += renumber(ws)?;
         return Ok(());
     }

@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, existsSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -307,6 +307,26 @@ wb.save(sys.argv[1])
   // The imported customers are gone again.
   const left = await invoke('customer_list', { query: { text: '星河湾测绘' } });
   assert.equal(left.ok.total, 0);
+});
+
+step('a column the importer does not recognise is mapped by hand in the preview and imported', async () => {
+  const file = join(dir, 'mapping.csv');
+  writeFileSync(file, '客户名称,老板专线\n映射测试贸易有限公司,0571-88886666\n');
+  await nav('import');
+  await fill('[data-testid="imp-path"]', file);
+  await click('[data-testid="imp-preview"]');
+  await wd.until('preview of mapping.csv', async () => /共 1 行/.test(await text('[data-testid="imp-counts"]')));
+  assert.equal(await wd.exec('return document.querySelector(\'[data-testid="imp-map-1"]\').value'), '');
+  await setValue('[data-testid="imp-map-1"]', 'contact_phone');
+  await wd.until('mapping kept after the new preview', async () =>
+    (await wd.exec('return document.querySelector(\'[data-testid="imp-map-1"]\').value')) === 'contact_phone');
+  await snap('import-mapping');
+  await click('[data-testid="imp-run"]');
+  await wd.find('[data-testid="imp-report"]');
+  const found = await invoke('customer_list', { query: { text: '映射测试贸易' } });
+  assert.equal(found.ok.total, 1);
+  const c = await invoke('customer_get', { id: found.ok.rows[0].id });
+  assert.equal(c.ok.contacts[0].phone, '0571-88886666');
 });
 
 step('typing a near-duplicate shows the hint, and Duplicates finds, merges and unmerges the pair', async () => {

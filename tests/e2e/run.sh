@@ -8,7 +8,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-export KEHU_APP="$TARGET/debug/kehu-desktop"
+# E2E_PROFILE=release drives the release build (start-up measurements).
+PROFILE="${E2E_PROFILE:-debug}"
+export KEHU_APP="$TARGET/$PROFILE/kehu-desktop"
 export E2E_SHOTS="$ROOT/target/e2e-shots"
 
 need() {
@@ -30,9 +32,9 @@ fi
 
 if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
   (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
-  cargo build -p kehu-desktop
+  if [ "$PROFILE" = release ]; then cargo build --release -p kehu-desktop; else cargo build -p kehu-desktop; fi
   # The Analysis test sets a sales target through the CLI, as a user would.
-  cargo build -p kehu --bin kehu
+  if [ "$PROFILE" = release ]; then cargo build --release -p kehu --bin kehu; else cargo build -p kehu --bin kehu; fi
 fi
 
 # Optional: E2E_BIG=100000 also checks the list over that many customers

@@ -15,7 +15,7 @@ pub async fn customer_list(
     state: State<'_, AppState>,
     query: CustomerQuery,
 ) -> Res<Page<CustomerRow>> {
-    state.with(|ws| customer_list::list(ws.conn(), &query))
+    state.with(|ws| customer_list::page(ws, &query))
 }
 
 #[tauri::command]

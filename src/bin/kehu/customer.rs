@@ -372,7 +372,7 @@ fn list(ctx: &mut Ctx, a: ListArgs) -> Result<()> {
         limit: a.limit,
         ..Default::default()
     };
-    let page = customer_list::list(ctx.ws.conn(), &q)?;
+    let page = customer_list::page(&ctx.ws, &q)?;
     if ctx.json {
         output::json(&page);
     } else {

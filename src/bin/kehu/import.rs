@@ -23,7 +23,8 @@ pub struct Args {
     /// CSV encoding: utf-8, gbk, gb18030, utf-16le, utf-16be (default: detected).
     #[arg(long)]
     encoding: Option<String>,
-    /// Rows matching an existing customer: skip, fill (empty fields), overwrite, create.
+    /// Rows matching an existing customer (exactly or by the duplicate scorer):
+    /// skip, fill (empty fields), merge (fill, add contacts and tags, keep both notes), overwrite, create.
     #[arg(long, default_value = "skip")]
     on_duplicate: String,
     /// Check everything and report, but write nothing.
@@ -50,8 +51,8 @@ pub fn run(ctx: &mut Ctx, a: Args) -> Result<()> {
     let on_duplicate = OnDuplicate::parse(&a.on_duplicate).ok_or_else(|| {
         Error::validation(
             "on_duplicate",
-            "--on-duplicate 应为 skip、fill、overwrite 或 create",
-            "--on-duplicate must be skip, fill, overwrite or create",
+            "--on-duplicate 应为 skip、fill、merge、overwrite 或 create",
+            "--on-duplicate must be skip, fill, merge, overwrite or create",
         )
     })?;
     let mapping = match &a.mapping {

@@ -3,4 +3,4 @@
 /**
  * What to do with a row that matches an existing customer.
  */
-export type OnDuplicate = "skip" | "fill" | "overwrite" | "create";
+export type OnDuplicate = "skip" | "fill" | "overwrite" | "create" | "merge";
