@@ -267,6 +267,48 @@ step('the report workbook is written where the save dialog says', async () => {
   assert.equal(readFileSync(out).subarray(0, 2).toString(), 'PK', 'an xlsx is a zip');
 });
 
+step('a bar of the dashboard and a segment open exactly their customers', async () => {
+  await click('[data-testid="ana-tab-dashboard"]');
+  await click('[data-testid="ana-period-this_quarter"]');
+  await drawn('chart-by-owner');
+  // The top bar: the owner with the largest won amount this quarter.
+  const bar = await wd.exec(`
+    const el = document.querySelector('[data-testid="chart-by-owner"]');
+    const c = el.__chart;
+    const o = c.getOption();
+    const n = o.yAxis[0].data.length;
+    const [x, y] = c.convertToPixel({ seriesIndex: 0 }, [o.series[0].data[n - 1] / 2, n - 1]);
+    return { name: o.yAxis[0].data[n - 1], dx: Math.round(x - el.clientWidth / 2), dy: Math.round(y - el.clientHeight / 2) };`);
+  const chartEl = await wd.find('[data-testid="chart-by-owner"]');
+  await wd.req('POST', '/actions', {
+    actions: [
+      {
+        type: 'pointer',
+        id: 'mouse',
+        parameters: { pointerType: 'mouse' },
+        actions: [
+          { type: 'pointerMove', origin: { [EL]: chartEl.id }, x: bar.dx, y: bar.dy },
+          { type: 'pointerDown', button: 0 },
+          { type: 'pointerUp', button: 0 },
+        ],
+      },
+    ],
+  });
+  await wd.req('DELETE', '/actions').catch(() => {});
+  await wd.find('[data-testid="list-drill"]');
+  assert.match(await text('[data-testid="list-drill"]'), new RegExp(bar.name));
+  const owners = await wd.exec('return [...document.querySelectorAll(".list-page select")].map((s) => s.options[s.selectedIndex]?.text)');
+  assert.ok(owners.includes(bar.name), `the owner filter shows ${bar.name}: ${owners}`);
+
+  await nav('analysis');
+  const tile = await wd.find('[data-testid="ana-segment"][data-segment="churn_risk"]', { timeout: 20000 });
+  const n = Number(await (await tile.find('.scount')).text());
+  assert.ok(n > 0, 'the demo data has customers at risk');
+  await tile.click();
+  await wd.until(`list of ${n}`, async () => (await text('[data-testid="list-count"]')) === `共 ${n} 个客户`);
+  await nav('analysis');
+});
+
 step('the page speaks English', async () => {
   await setLang('en');
   await nav('analysis');
