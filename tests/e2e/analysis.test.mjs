@@ -90,6 +90,13 @@ step('Analysis opens from the sidebar on the dashboard of this month', async () 
     const now = new Date();
     const period = `${now.getFullYear()}-${pad(now.getMonth() + 1)}`;
     execFileSync(CLI, ['--db', DB, 'target', 'set', '--team', '--period', period, '--amount', '3000000']);
+    const r = await wd.req('POST', '/execute/async', {
+      script: 'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke("member_list").then(done, () => done([]));',
+      args: [],
+    });
+    for (const [i, m] of r.slice(0, 3).entries()) {
+      execFileSync(CLI, ['--db', DB, 'target', 'set', '--owner', m.id, '--period', period, '--amount', String(400000 + i * 300000)]);
+    }
   }
   await nav('analysis');
   await wd.find('[data-testid="analysis-page"]', { timeout: 20000 });
@@ -102,6 +109,10 @@ step('Analysis opens from the sidebar on the dashboard of this month', async () 
   await drawn('chart-by-owner');
   if (CLI && existsSync(CLI)) await drawn('chart-gauge');
   await snap('dashboard-this-month-zh');
+  if (CLI && existsSync(CLI)) {
+    const rows = await wd.until('target ranking', async () => (await wd.findAll('[data-testid="ana-ranking"] tbody tr')).length);
+    assert.equal(rows, 3, 'the three members with a target are ranked');
+  }
   await scrollTo('[data-testid="ana-segment"]');
   await snap('dashboard-breakdowns-segments-zh');
 });

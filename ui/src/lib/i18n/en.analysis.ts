@@ -48,6 +48,8 @@ export const enAnalysis: Record<keyof typeof zhAnalysis, string> = {
   'ana.byRegion': 'By region',
   'ana.byIndustry': 'By industry',
   'ana.breakdownHint': 'Click for customers',
+  'ana.ranking': 'Target ranking',
+  'ana.targetAmount': 'Target',
   'ana.segments': 'Customer segments',
   'ana.segmentShare': '{v} of all',
   'ana.pipelineFunnel': 'Sales funnel (deals)',

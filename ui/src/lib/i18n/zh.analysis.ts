@@ -47,6 +47,8 @@ export const zhAnalysis = {
   'ana.byRegion': '按地区',
   'ana.byIndustry': '按行业',
   'ana.breakdownHint': '点击查看客户',
+  'ana.ranking': '目标完成排名',
+  'ana.targetAmount': '销售目标',
   'ana.segments': '客户画像',
   'ana.segmentShare': '占 {v}',
   'ana.pipelineFunnel': '销售漏斗（商机）',
