@@ -78,6 +78,16 @@ const COMMANDS: &[&str] = &[
     "dedupe_merge",
     "dedupe_unmerge",
     "dedupe_history",
+    // analysis
+    "analysis_dashboard",
+    "analysis_pipeline_funnel",
+    "analysis_customer_funnel",
+    "analysis_trend",
+    "analysis_heatmap",
+    "analysis_sources",
+    "analysis_segments",
+    "analysis_targets",
+    "analysis_export",
 ];
 
 fn main() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real desktop app: builds the UI and kehu-desktop
-# (debug), then runs tests/e2e/app.test.mjs under Xvfb with a session bus,
+# (debug) and the kehu CLI, then runs tests/e2e/*.test.mjs under Xvfb with a session bus,
 # tauri-driver and WebKitWebDriver. Screenshots: target/e2e-shots/.
 # Exits non-zero when anything fails.
 set -euo pipefail
@@ -33,6 +33,8 @@ fi
 if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
   (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
   if [ "$PROFILE" = release ]; then cargo build --release -p kehu-desktop; else cargo build -p kehu-desktop; fi
+  # The Analysis test sets a sales target through the CLI, as a user would.
+  if [ "$PROFILE" = release ]; then cargo build --release -p kehu --bin kehu; else cargo build -p kehu --bin kehu; fi
 fi
 
 # Optional: E2E_BIG=100000 also checks the list over that many customers

@@ -3,6 +3,7 @@
 //! field}` in the user's language. Every command is also listed in
 //! build.rs (its permission) and granted in capabilities/main.json.
 
+pub mod analysis;
 pub mod backup;
 pub mod contacts;
 pub mod customers;
@@ -89,5 +90,14 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         dedupe::dedupe_merge,
         dedupe::dedupe_unmerge,
         dedupe::dedupe_history,
+        analysis::analysis_dashboard,
+        analysis::analysis_pipeline_funnel,
+        analysis::analysis_customer_funnel,
+        analysis::analysis_trend,
+        analysis::analysis_heatmap,
+        analysis::analysis_sources,
+        analysis::analysis_segments,
+        analysis::analysis_targets,
+        analysis::analysis_export,
     ]
 }

@@ -1,19 +1,27 @@
 // App-wide state (Svelte 5 runes): the current page, the language, and a
 // counter bumped whenever the data changed (here or in another program).
 
+import type { CustomerQuery } from './bindings/CustomerQuery';
 import type { Lang } from './bindings/Lang';
 import { initialLang, translate, type Key } from './i18n';
 import { api } from './backend';
 import { pages } from './backend/pages';
 
+/** Filters a page opens with (a click on a chart), and what they mean in words. */
+export interface Drill {
+  query: Partial<CustomerQuery>;
+  label: string;
+}
+
 export type Page =
-  | { name: 'customers' }
+  | { name: 'customers'; drill?: Drill }
   | { name: 'customer'; id: string }
   | { name: 'new' }
   | { name: 'trash' }
   | { name: 'settings' }
   | { name: 'today' }
-  | { name: 'pipeline' }
+  | { name: 'pipeline'; owner?: string; stage?: string }
+  | { name: 'analysis' }
   | { name: 'import' }
   | { name: 'duplicates' };
 

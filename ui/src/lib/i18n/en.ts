@@ -2,6 +2,7 @@
 
 import type { Key } from './zh';
 import { enPages } from './en.pages';
+import { enAnalysis } from './en.analysis';
 
 export const en: Record<Key, string> = {
   'app.name': 'Kehu',
@@ -226,4 +227,5 @@ export const en: Record<Key, string> = {
 
   // Daily-work pages (Today, follow-ups, pipeline, import/export, duplicates).
   ...enPages,
+  ...enAnalysis,
 };

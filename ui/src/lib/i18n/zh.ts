@@ -2,6 +2,7 @@
 // (the type of en.ts enforces it; i18n.test.ts checks placeholders too).
 
 import { zhPages } from './zh.pages';
+import { zhAnalysis } from './zh.analysis';
 
 export const zh = {
   'app.name': 'Kehu 客户',
@@ -226,6 +227,7 @@ export const zh = {
 
   // Daily-work pages (Today, follow-ups, pipeline, import/export, duplicates).
   ...zhPages,
+  ...zhAnalysis,
 } as const;
 
 export type Key = keyof typeof zh;
