@@ -88,6 +88,13 @@ const COMMANDS: &[&str] = &[
     "analysis_segments",
     "analysis_targets",
     "analysis_export",
+    "analysis_keywords",
+    "daily_latest",
+    "daily_list",
+    "daily_get",
+    "daily_mark_seen",
+    "daily_settings_get",
+    "daily_settings_set",
 ];
 
 fn main() {

@@ -15,9 +15,23 @@ pub struct Jobs {
     pub last_import: Mutex<Option<ImportReport>>,
     /// The reminder scheduler and the language it speaks; dropping it stops it.
     pub scheduler: Mutex<Option<(SchedulerHandle, kehu::Lang)>>,
+    /// Wakes the daily-report thread (settings changed); None until started.
+    pub daily: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 impl Jobs {
+    /// Let the daily-report thread re-read its settings now.
+    pub fn wake_daily(&self) {
+        if let Some(tx) = self
+            .daily
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send(());
+        }
+    }
+
     /// Re-check reminders now (after a follow-up was planned or moved).
     pub fn wake_scheduler(&self) {
         if let Some((h, _)) = self

@@ -1,7 +1,8 @@
 //! The desktop shell around the window: the reminder scheduler (notify-rust
 //! notifications while the app runs, missed ones summarised at start), the
 //! tray (closing the window hides it so reminders keep firing) and focusing
-//! the running instance on a second launch.
+//! the running instance on a second launch; the daily report (日报) built
+//! at start and at its set time, announced by one notification.
 
 use crate::jobs::Jobs;
 use crate::state::AppState;
@@ -83,6 +84,107 @@ pub fn start_scheduler(app: &AppHandle) {
         Ok(h) => *slot = Some((h, lang)),
         Err(e) => eprintln!("kehu: reminders could not start: {}", e.message(lang)),
     }
+    drop(slot);
+    start_daily(app);
+}
+
+/// Longest wait between two looks at the clock in the daily-report thread
+/// (catches suspend and wall-clock jumps).
+const DAILY_POLL_MS: i64 = 60_000;
+
+/// The notification announcing a new daily report: its headline.
+pub fn daily_notification(
+    rep: &kehu::analysis::daily::DailyReport,
+    lang: kehu::Lang,
+) -> kehu::reminders::Notification {
+    kehu::reminders::Notification {
+        title: lang
+            .pick("Kehu 日报（昨日）", "Kehu daily report (yesterday)")
+            .into(),
+        body: rep.lines.first().cloned().unwrap_or_default(),
+        customer_id: None,
+        followup_ids: vec![],
+        summary: true,
+    }
+}
+
+/// One run: build yesterday's report when it is missing; the notification
+/// to show when a new one was built.
+pub fn daily_step(ws: &mut kehu::Workspace) -> kehu::Result<Option<kehu::reminders::Notification>> {
+    let lang = ws.lang;
+    Ok(kehu::analysis::daily::ensure(ws)?.map(|r| daily_notification(&r, lang)))
+}
+
+/// How long to sleep before the next look: until `due`, at most a minute.
+pub fn daily_wait(due: i64, now: i64) -> std::time::Duration {
+    std::time::Duration::from_millis((due - now).clamp(0, DAILY_POLL_MS) as u64)
+}
+
+/// Build yesterday's report now and again at the set time each day, on its
+/// own connection; a new report is announced by one notification and a
+/// `daily-report` event (an open Today page reloads). Started once; later
+/// calls only wake it.
+pub fn start_daily(app: &AppHandle) {
+    let jobs = app.state::<Jobs>();
+    let mut slot = jobs.daily.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(tx) = slot.as_ref() {
+        let _ = tx.send(());
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    *slot = Some(tx);
+    drop(slot);
+    let handle = app.clone();
+    let spawned = std::thread::Builder::new()
+        .name("kehu-daily".into())
+        .spawn(move || {
+            let now = || kehu::clock::Clock::now_ms(&kehu::clock::SystemClock);
+            // Run at once (first start of the day), then at next_run.
+            let mut due = now();
+            loop {
+                if now() >= due {
+                    let state = handle.state::<AppState>();
+                    let lang = state.lang();
+                    let step = crate::jobs::open_side(&state)
+                        .map_err(|e| e.message)
+                        .and_then(|mut ws| {
+                            let n = daily_step(&mut ws).map_err(|e| e.message(lang))?;
+                            let next = kehu::analysis::daily::next_run(ws.conn(), now())
+                                .map_err(|e| e.message(lang))?;
+                            Ok((n, next))
+                        });
+                    match step {
+                        Ok((n, next)) => {
+                            due = next;
+                            if let Some(n) = n {
+                                let notifier = kehu::reminders::DesktopNotifier::new(lang);
+                                use kehu::reminders::Notifier;
+                                if let Err(e) =
+                                    notifier.notify(&n, &kehu::reminders::ActionSink::none())
+                                {
+                                    eprintln!("kehu: {}", e.message(lang));
+                                }
+                                let _ = handle.emit("daily-report", ());
+                            }
+                        }
+                        Err(e) => {
+                            eprintln!("kehu: daily report: {e}");
+                            due = now() + 3_600_000; // try again in an hour
+                        }
+                    }
+                }
+                match rx.recv_timeout(daily_wait(due, now())) {
+                    // Settings changed: build a missing report now, then
+                    // follow the new time.
+                    Ok(()) => due = now(),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("kehu: the daily report could not start: {e}");
+    }
 }
 
 /// The tray icon and its menu: 打开 Kehu / 今日跟进 / 退出.
@@ -137,5 +239,50 @@ pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
             api.prevent_close();
             let _ = window.hide();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daily_report_is_announced_once_with_its_headline_in_the_users_language() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = kehu::Workspace::open(dir.path().join("kehu.db")).unwrap();
+        kehu::demo::populate(&mut ws, 40, 7).unwrap();
+        ws.lang = kehu::Lang::En;
+        let first = daily_step(&mut ws)
+            .unwrap()
+            .expect("yesterday's report is new");
+        assert_eq!(first.title, "Kehu daily report (yesterday)");
+        let stored = kehu::analysis::daily::list(ws.conn(), 5).unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(first.body, stored[0].headline);
+        assert!(first.body.contains("the team won"), "{}", first.body);
+        // Started again the same day (a second window, a settings change):
+        // nothing new, no second notification.
+        assert!(daily_step(&mut ws).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_chinese_workspace_gets_a_chinese_notification() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = kehu::Workspace::open(dir.path().join("kehu.db")).unwrap();
+        ws.lang = kehu::Lang::Zh;
+        let n = daily_step(&mut ws).unwrap().expect("new report");
+        assert_eq!(n.title, "Kehu 日报（昨日）");
+        assert!(n.body.contains("团队成交"), "{}", n.body);
+        assert!(n.summary && n.customer_id.is_none());
+    }
+
+    #[test]
+    fn the_daily_thread_sleeps_until_the_run_time_but_never_more_than_a_minute() {
+        assert_eq!(daily_wait(1_000, 0).as_millis(), 1_000);
+        assert_eq!(
+            daily_wait(10 * DAILY_POLL_MS, 0).as_millis(),
+            DAILY_POLL_MS as u128
+        );
+        assert_eq!(daily_wait(0, 5_000).as_millis(), 0);
     }
 }

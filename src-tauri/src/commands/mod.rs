@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod backup;
 pub mod contacts;
 pub mod customers;
+pub mod daily;
 pub mod dedupe;
 pub mod followups;
 pub mod imports;
@@ -99,5 +100,12 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         analysis::analysis_segments,
         analysis::analysis_targets,
         analysis::analysis_export,
+        daily::analysis_keywords,
+        daily::daily_latest,
+        daily::daily_list,
+        daily::daily_get,
+        daily::daily_mark_seen,
+        daily::daily_settings_get,
+        daily::daily_settings_set,
     ]
 }
