@@ -20,6 +20,7 @@ export type Page =
   | { name: 'trash' }
   | { name: 'settings' }
   | { name: 'today' }
+  | { name: 'daily'; date?: string }
   | { name: 'pipeline'; owner?: string; stage?: string }
   | { name: 'analysis' }
   | { name: 'import' }

@@ -3,6 +3,7 @@
 import type { Key } from './zh';
 import { enPages } from './en.pages';
 import { enAnalysis } from './en.analysis';
+import { enDaily } from './en.daily';
 
 export const en: Record<Key, string> = {
   'app.name': 'Kehu',
@@ -228,4 +229,5 @@ export const en: Record<Key, string> = {
   // Daily-work pages (Today, follow-ups, pipeline, import/export, duplicates).
   ...enPages,
   ...enAnalysis,
+  ...enDaily,
 };

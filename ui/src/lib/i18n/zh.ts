@@ -3,6 +3,7 @@
 
 import { zhPages } from './zh.pages';
 import { zhAnalysis } from './zh.analysis';
+import { zhDaily } from './zh.daily';
 
 export const zh = {
   'app.name': 'Kehu 客户',
@@ -228,6 +229,7 @@ export const zh = {
   // Daily-work pages (Today, follow-ups, pipeline, import/export, duplicates).
   ...zhPages,
   ...zhAnalysis,
+  ...zhDaily,
 } as const;
 
 export type Key = keyof typeof zh;

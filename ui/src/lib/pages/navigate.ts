@@ -1,5 +1,6 @@
 // The shell asks the UI to go somewhere (tray 今日跟进, a clicked reminder):
-// `navigate` events `{page, id}`; `data-changed` after a snooze.
+// `navigate` events `{page, id}`; `data-changed` after a snooze;
+// `daily-report` when a new 日报 was built.
 import { changed, go } from '../app.svelte';
 import { on } from '../backend/pages';
 
@@ -11,5 +12,7 @@ export function onNavigate() {
       changed();
     }),
     on<null>('data-changed', () => changed()),
+    // A new daily report was built (start of the day, or the set time).
+    on<null>('daily-report', () => changed()),
   ]).then((fs) => () => fs.forEach((f) => f()));
 }

@@ -1,0 +1,139 @@
+// End-to-end: the daily report (日报) and the keyword cloud in the real app
+// (tauri-driver + WebKitWebDriver in Xvfb, see run.sh). Own database in a
+// temp dir with the demo data of the first start: the shell builds
+// yesterday's report as the window opens, Today shows it, the history lists
+// it, and Analysis → 关键词 draws the phrases of the follow-ups.
+// Screenshots: target/e2e-shots/dNN-*.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebDriver } from './webdriver.mjs';
+
+const APP = process.env.KEHU_APP;
+const URL = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
+const SHOTS = process.env.E2E_SHOTS ?? 'target/e2e-shots';
+assert.ok(APP, 'KEHU_APP must name the built kehu-desktop binary');
+mkdirSync(SHOTS, { recursive: true });
+
+const dir = mkdtempSync(join(tmpdir(), 'kehu-e2e-daily-'));
+const DB = join(dir, 'kehu.db');
+
+let wd;
+let shot = 0;
+async function snap(name) {
+  shot++;
+  await new Promise((r) => setTimeout(r, 500));
+  await wd.screenshot(join(SHOTS, `d${String(shot).padStart(2, '0')}-${name}.png`));
+}
+const text = async (css) => (await wd.find(css)).text();
+const click = async (css) => (await wd.find(css)).click();
+const nav = (id) => click(`[data-testid="nav-${id}"]`);
+async function setLang(lang) {
+  await nav('settings');
+  await click(`[data-testid="lang-${lang}"]`);
+  await wd.until(`language ${lang}`, async () => (await text('h1')) === (lang === 'en' ? 'Settings' : '设置'));
+}
+const pad = (n) => String(n).padStart(2, '0');
+const day = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+
+function step(name, fn) {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      await snap('FAILED-' + name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+before(async () => {
+  wd = new WebDriver(URL);
+  await wd.start(APP, ['--db', DB]);
+});
+
+after(async () => {
+  await wd?.quit();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+step("Today shows yesterday's report, built as the app started", async () => {
+  await wd.find('[data-testid="today-page"]', { timeout: 30000 });
+  await setLang('zh'); // the language choice outlives a test run
+  await nav('today');
+  const headline = await wd.until('daily report headline', async () => {
+    const els = await wd.findAll('[data-testid="daily-headline"]');
+    return els.length ? els[0].text() : null;
+  }, 20000);
+  const y = new Date();
+  y.setDate(y.getDate() - 1);
+  assert.match(headline, new RegExp(`^${y.getMonth() + 1}月${y.getDate()}日：团队成交 \\d+ 单，销售额 `));
+  assert.match(await text('[data-testid="today-daily"] h2'), /昨日日报/);
+  await snap('today-daily-card-zh');
+});
+
+step('the history lists the report and opens it with the members ranked', async () => {
+  await click('[data-testid="daily-history-link"]');
+  await wd.find('[data-testid="daily-page"]', { timeout: 10000 });
+  assert.equal(await text('h1'), '历史日报');
+  const y = new Date();
+  y.setDate(y.getDate() - 1);
+  const entry = await wd.find(`[data-testid="daily-entry"][data-date="${day(y)}"]`);
+  assert.match(await entry.text(), /团队成交/);
+  const detail = await wd.find('[data-testid="daily-detail"]', { timeout: 10000 });
+  assert.match(await detail.text(), /团队[\s\S]*本月累计/);
+  const rows = await wd.findAll('[data-testid="daily-detail"] tbody tr');
+  assert.ok(rows.length >= 2, 'the team and at least one member');
+  // Opened = seen: no 新 badge left on it.
+  await wd.until('marked seen', async () => !/新/.test((await entry.text()).split('\n')[0]));
+  await snap('daily-history-zh');
+});
+
+step('the keyword tab draws the phrases of the follow-ups and the needs by priority', async () => {
+  await nav('analysis');
+  await wd.find('[data-testid="analysis-page"]', { timeout: 20000 });
+  await click('[data-testid="ana-tab-keywords"]');
+  await wd.find('[data-testid="ana-keywords"]', { timeout: 30000 });
+  const words = await wd.until('keyword phrases', async () => {
+    const els = await wd.findAll('[data-testid="kw-word"]');
+    return els.length ? els : null;
+  }, 30000);
+  assert.ok(words.length >= 1, 'at least one phrase');
+  const first = await words[0].text();
+  assert.ok(/[\u4e00-\u9fff]/.test(first), `a Chinese phrase: ${first}`);
+  await wd.find('[data-testid="kw-needs"]');
+  await snap('analysis-keywords-zh');
+});
+
+step('a period without follow-ups shows the empty state, not an empty cloud', async () => {
+  await click('[data-testid="ana-period-custom"]');
+  const set = async (css, v) => {
+    const el = await wd.find(css);
+    await wd.exec(
+      'const e = arguments[0]; e.value = arguments[1]; e.dispatchEvent(new Event("input", { bubbles: true })); e.dispatchEvent(new Event("change", { bubbles: true }));',
+      { 'element-6066-11e4-a52e-4f735466cecf': el.id },
+      v,
+    );
+  };
+  await set('[data-testid="ana-from"]', '2001-01-01');
+  await set('[data-testid="ana-to"]', '2001-01-31');
+  await wd.find('[data-testid="kw-empty"]', { timeout: 20000 });
+  await snap('analysis-keywords-empty-zh');
+  await click('[data-testid="ana-period-this_month"]');
+});
+
+step('in English the card and the keyword tab speak English', async () => {
+  await setLang('en');
+  await nav('analysis');
+  await click('[data-testid="ana-tab-keywords"]');
+  await wd.until('english tab', async () => (await text('[data-testid="ana-tab-keywords"]')) === 'Keywords');
+  await wd.find('[data-testid="kw-word"]', { timeout: 30000 });
+  await snap('analysis-keywords-en');
+  await nav('today');
+  await wd.until('english card', async () => /Yesterday's report/.test(await text('[data-testid="today-daily"] h2')));
+  await snap('today-daily-card-en');
+  await setLang('zh');
+});

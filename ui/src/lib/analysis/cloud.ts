@@ -1,0 +1,58 @@
+// The keyword cloud as a weighted tag cloud (plain Svelte/CSS, no chart
+// library): font size by count on a square-root scale, the biggest words
+// in the middle so the cloud reads as one shape, and needs split by priority.
+
+import type { Keyword } from '../bindings/Keyword';
+import type { Need } from '../bindings/Need';
+
+export interface CloudWord {
+  word: string;
+  count: number;
+  /** Font size in px. */
+  size: number;
+  /** 0 (rarest) … 1 (most frequent): picks the colour. */
+  weight: number;
+}
+
+/**
+ * Sized words for the cloud. `min`/`max` bound the font size; counts are
+ * scaled by their square root (a word twice as frequent is not twice as tall).
+ * Order: most frequent in the centre, the rest alternating left and right.
+ */
+export function cloudWords(words: Keyword[], min = 13, max = 36): CloudWord[] {
+  const live = words.filter((w) => w.count > 0 && w.word.trim() !== '');
+  if (live.length === 0) return [];
+  const counts = live.map((w) => Math.sqrt(w.count));
+  const lo = Math.min(...counts);
+  const hi = Math.max(...counts);
+  const sized = live.map((w, i) => {
+    const weight = hi === lo ? 1 : (counts[i] - lo) / (hi - lo);
+    return { word: w.word, count: w.count, weight, size: Math.round(min + weight * (max - min)) };
+  });
+  // Most frequent first (ties alphabetical), then spread from the middle.
+  sized.sort((a, b) => b.count - a.count || a.word.localeCompare(b.word, 'zh-CN'));
+  const out: CloudWord[] = [];
+  sized.forEach((w, i) => (i % 2 === 0 ? out.push(w) : out.unshift(w)));
+  return out;
+}
+
+/** Colour bands of the cloud, strongest first. */
+export const CLOUD_COLOURS = ['#1f6feb', '#3b82c4', '#5a9ad6', '#7a8ca3', '#98a2b3'];
+
+export function cloudColour(weight: number): string {
+  const i = Math.min(CLOUD_COLOURS.length - 1, Math.floor((1 - weight) * CLOUD_COLOURS.length));
+  return CLOUD_COLOURS[i];
+}
+
+export type Priority = 'high' | 'medium' | 'low';
+export const PRIORITIES: Priority[] = ['high', 'medium', 'low'];
+
+/** Needs grouped by priority (`high` ≥ 10% of the customers with needs…), in the core's order. */
+export function needGroups(needs: Need[]): Record<Priority, Need[]> {
+  const g: Record<Priority, Need[]> = { high: [], medium: [], low: [] };
+  for (const n of needs) {
+    const p = (PRIORITIES as string[]).includes(n.priority) ? (n.priority as Priority) : 'low';
+    g[p].push(n);
+  }
+  return g;
+}
