@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloudColour, cloudWords, needGroups, CLOUD_COLOURS } from './cloud';
+import { cloudColour, cloudWords, needGroups, rankShares, CLOUD_COLOURS } from './cloud';
 
 const kw = (word: string, count: number) => ({ word, count });
 
@@ -14,8 +14,7 @@ describe('cloudWords', () => {
     const size = (w: string) => ws.find((x) => x.word === w)!.size;
     expect(size('价格敏感')).toBe(36);
     expect(size('售后')).toBe(12);
-    // Square-root scale: 10 is above the linear midpoint of 1…40 in size.
-    expect(size('快速交付')).toBeGreaterThan(12);
+    // Between the two, above its linear share of 1…40 (square root, rank).
     expect(size('快速交付')).toBeLessThan(36);
     const lin = 12 + ((10 - 1) / (40 - 1)) * 24;
     expect(size('快速交付')).toBeGreaterThan(lin);
@@ -29,6 +28,13 @@ describe('cloudWords', () => {
   it('equal counts all get the largest size and full weight', () => {
     const ws = cloudWords([kw('甲', 3), kw('乙', 3)], 10, 20);
     expect(ws.every((w) => w.size === 20 && w.weight === 1)).toBe(true);
+  });
+});
+
+describe('rankShares', () => {
+  it('spreads close counts over the whole range, ties together', () => {
+    expect(rankShares([30, 31, 31, 33])).toEqual([0, 0.5, 0.5, 1]);
+    expect(rankShares([5, 5])).toEqual([1, 1]);
   });
 });
 

@@ -25,8 +25,12 @@ export function cloudWords(words: Keyword[], min = 13, max = 36): CloudWord[] {
   const counts = live.map((w) => Math.sqrt(w.count));
   const lo = Math.min(...counts);
   const hi = Math.max(...counts);
+  // Blend the (square-root) count with the rank, so that many words of
+  // nearly the same count still make a cloud rather than a wall of big type.
+  const ranks = rankShares(live.map((w) => w.count));
   const sized = live.map((w, i) => {
-    const weight = hi === lo ? 1 : (counts[i] - lo) / (hi - lo);
+    const byCount = hi === lo ? 1 : (counts[i] - lo) / (hi - lo);
+    const weight = hi === lo ? 1 : (byCount + ranks[i]) / 2;
     return { word: w.word, count: w.count, weight, size: Math.round(min + weight * (max - min)) };
   });
   // Most frequent first (ties alphabetical), then spread from the middle.
@@ -34,6 +38,13 @@ export function cloudWords(words: Keyword[], min = 13, max = 36): CloudWord[] {
   const out: CloudWord[] = [];
   sized.forEach((w, i) => (i % 2 === 0 ? out.push(w) : out.unshift(w)));
   return out;
+}
+
+/** Each count's rank as a share: 1 for the highest, 0 for the lowest; ties share a rank. */
+export function rankShares(counts: number[]): number[] {
+  const distinct = [...new Set(counts)].sort((a, b) => a - b);
+  if (distinct.length < 2) return counts.map(() => 1);
+  return counts.map((c) => distinct.indexOf(c) / (distinct.length - 1));
 }
 
 /** Colour bands of the cloud, strongest first. */
