@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloudColour, cloudWords, needGroups, rankShares, CLOUD_COLOURS } from './cloud';
+import { cloudColour, cloudWords, needGroups, rankShares, wordCloudOption, CLOUD_COLOURS } from './cloud';
 
 const kw = (word: string, count: number) => ({ word, count });
 
@@ -52,5 +52,20 @@ describe('needGroups', () => {
     expect(g.high.map((x) => x.word)).toEqual(['节能', '定制']);
     expect(g.medium.map((x) => x.word)).toEqual(['数据安全']);
     expect(g.low.map((x) => x.word)).toEqual(['x']);
+  });
+});
+
+describe('wordCloudOption', () => {
+  it('draws every word horizontally, sized by its weight, with its count in the tooltip', () => {
+    const words = cloudWords([kw('价格敏感', 9), kw('快速交付', 4), kw('售后', 1)]);
+    const o = wordCloudOption(words, (n) => `${n} 次`, 14, 38);
+    const s = o.series[0];
+    expect(s.type).toBe('wordCloud');
+    expect(s.rotationRange).toEqual([0, 0]);
+    expect(s.sizeRange).toEqual([14, 38]);
+    expect(s.data.map((d: { name: string }) => d.name).sort()).toEqual(['价格敏感', '售后', '快速交付'].sort());
+    const top = s.data.find((d: { name: string }) => d.name === '价格敏感');
+    expect(top.value).toBe(1);
+    expect(o.tooltip.formatter({ name: '价格敏感', data: top })).toBe('价格敏感：<b>9 次</b>');
   });
 });

@@ -3,6 +3,7 @@
 // in the middle so the cloud reads as one shape, and needs split by priority.
 
 import type { Keyword } from '../bindings/Keyword';
+import { FONT, type Option } from './charts';
 import type { Need } from '../bindings/Need';
 
 export interface CloudWord {
@@ -53,6 +54,48 @@ export const CLOUD_COLOURS = ['#1f6feb', '#3b82c4', '#5a9ad6', '#7a8ca3', '#98a2
 export function cloudColour(weight: number): string {
   const i = Math.min(CLOUD_COLOURS.length - 1, Math.floor((1 - weight) * CLOUD_COLOURS.length));
   return CLOUD_COLOURS[i];
+}
+
+/**
+ * ECharts option of a word cloud (echarts-wordcloud) over sized words: the
+ * blended weight is the value, mapped linearly onto [min, max] px, so the
+ * canvas shows the same sizes as `cloudWords` computed; horizontal only
+ * (Chinese reads badly turned).
+ */
+export function wordCloudOption(words: CloudWord[], countText: (n: number) => string, min = 14, max = 38): Option {
+  return {
+    tooltip: {
+      confine: true,
+      textStyle: { fontFamily: FONT },
+      formatter: (p: { name: string; data: { count: number } }) => `${p.name}：<b>${countText(p.data.count)}</b>`,
+    },
+    series: [
+      {
+        type: 'wordCloud',
+        shape: 'circle',
+        left: 'center',
+        top: 'center',
+        width: '96%',
+        height: '94%',
+        sizeRange: [min, max],
+        rotationRange: [0, 0],
+        // Room between words: Chinese phrases set side by side would
+        // otherwise read as one compound (资料样品).
+        gridSize: 14,
+        drawOutOfBound: false,
+        shrinkToFit: true,
+        layoutAnimation: false,
+        textStyle: { fontFamily: FONT },
+        emphasis: { focus: 'self', textStyle: { textShadowBlur: 4, textShadowColor: 'rgba(31,111,235,.25)' } },
+        data: words.map((w) => ({
+          name: w.word,
+          value: w.weight,
+          count: w.count,
+          textStyle: { color: cloudColour(w.weight), fontWeight: w.weight > 0.5 ? 600 : 400 },
+        })),
+      },
+    ],
+  };
 }
 
 export type Priority = 'high' | 'medium' | 'low';
