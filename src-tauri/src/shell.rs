@@ -56,6 +56,8 @@ pub fn start_scheduler(app: &AppHandle) {
     if state.open_error().is_some() {
         return;
     }
+    // The daily report starts with the reminders (or, running, re-checks).
+    start_daily(app);
     let lang = state.lang();
     let handle = app.clone();
     let on_action: kehu::reminders::ActionCallback = Box::new(move |a: &Action| match a {
@@ -84,8 +86,6 @@ pub fn start_scheduler(app: &AppHandle) {
         Ok(h) => *slot = Some((h, lang)),
         Err(e) => eprintln!("kehu: reminders could not start: {}", e.message(lang)),
     }
-    drop(slot);
-    start_daily(app);
 }
 
 /// Longest wait between two looks at the clock in the daily-report thread
@@ -169,7 +169,7 @@ pub fn start_daily(app: &AppHandle) {
                         }
                         Err(e) => {
                             eprintln!("kehu: daily report: {e}");
-                            due = now() + 3_600_000; // try again in an hour
+                            due = now() + 5 * 60_000; // try again in five minutes
                         }
                     }
                 }
