@@ -135,6 +135,33 @@ step('a period without follow-ups shows the empty state, not an empty cloud', as
   await click('[data-testid="ana-period-this_month"]');
 });
 
+step('the daily settings are kept: time and anomaly threshold', async () => {
+  await nav('settings');
+  const card = await wd.find('[data-testid="daily-settings"]', { timeout: 10000 });
+  assert.match(await card.text(), /日报[\s\S]*生成时间[\s\S]*异常阈值/);
+  const set = async (css, v) => {
+    const el = await wd.find(css);
+    await wd.exec(
+      'const e = arguments[0]; e.value = arguments[1]; e.dispatchEvent(new Event("input", { bubbles: true })); e.dispatchEvent(new Event("change", { bubbles: true }));',
+      { 'element-6066-11e4-a52e-4f735466cecf': el.id },
+      v,
+    );
+  };
+  await set('[data-testid="daily-threshold"]', '20');
+  await set('[data-testid="daily-time"]', '07:30');
+  const saved = await wd.until('settings saved', async () => {
+    const r = await wd.req('POST', '/execute/async', {
+      script: 'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke("daily_settings_get").then(done, () => done(null));',
+      args: [],
+    });
+    return r && r.time === '07:30' && Math.abs(r.anomaly_threshold - 0.2) < 1e-9 ? r : null;
+  });
+  assert.equal(saved.enabled, true);
+  const el = await wd.find('[data-testid="daily-settings"]');
+  await wd.exec('arguments[0].scrollIntoView({ block: "center" })', { 'element-6066-11e4-a52e-4f735466cecf': el.id });
+  await snap('settings-daily-zh');
+});
+
 step('in English the card and the keyword tab speak English', async () => {
   await setLang('en');
   await nav('analysis');
