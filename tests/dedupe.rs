@@ -649,3 +649,30 @@ fn follow_ups_and_other_children_move_to_the_master_and_back() {
     dedupe::unmerge(&mut ws, &r.merge_id).unwrap();
     assert_eq!((count(&ws, &a), count(&ws, &b)), (2, 3));
 }
+
+#[test]
+fn names_that_differ_in_a_number_are_different_companies() {
+    use kehu::dedupe::{prepare, score, Record, Settings};
+    let s = Settings::default();
+    let rec = |n: &str| {
+        prepare(&Record {
+            name: n.into(),
+            ..Default::default()
+        })
+    };
+    for (a, b) in [
+        ("公司12", "公司120"),
+        ("杭州联华超市第3分店", "杭州联华超市第13分店"),
+        ("星光12345号仓储有限公司", "星光12346号仓储有限公司"),
+    ] {
+        let m = score(&rec(a), &rec(b), &s);
+        assert!(m.score < s.threshold, "{a} / {b}: {m:?}");
+        assert!(
+            m.reasons.iter().any(|r| r.kind == "number_different"),
+            "{a} / {b}: {m:?}"
+        );
+    }
+    // The same number is no obstacle.
+    let m = score(&rec("杭州联华超市第3分店"), &rec("联华超市第3分店"), &s);
+    assert!(m.score >= s.threshold, "{m:?}");
+}

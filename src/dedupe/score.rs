@@ -16,7 +16,7 @@ use ts_rs::TS;
 pub struct Reason {
     /// Stable key: `name_same`, `name_similar`, `short_name`, `pinyin_same`,
     /// `mobile_same`, `email_same`, `contact_same`, `region_same`,
-    /// `region_different`, `place_different`, `branch_different`.
+    /// `region_different`, `place_different`, `branch_different`, `number_different`.
     #[ts(type = "string")]
     pub kind: Cow<'static, str>,
     /// What it added to (or took from) the score.
@@ -178,6 +178,23 @@ fn starts_with<T: PartialEq>(long: &[T], short: &[T]) -> bool {
     long.len() >= short.len() && &long[..short.len()] == short
 }
 
+/// The runs of digits in a name, in order.
+fn numbers(chars: &[char]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    let mut cur = String::new();
+    for c in chars {
+        if c.is_ascii_digit() {
+            cur.push(*c);
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 /// One reading of a core name: characters and their pinyin.
 struct Form<'a> {
     chars: &'a [char],
@@ -239,6 +256,20 @@ fn compare_forms(a: &Form, b: &Form) -> (f32, Vec<Reason>) {
         return (
             1.0,
             vec![Reason::new("name_same", 1.0, "名称相同", "same name")],
+        );
+    }
+    // Different numbers name different entities (第3分店 / 第13分店,
+    // 公司12 / 公司120), however alike the rest is.
+    let (na, nb) = (numbers(a.chars), numbers(b.chars));
+    if !na.is_empty() && !nb.is_empty() && na != nb {
+        return (
+            0.3,
+            vec![Reason::new(
+                "number_different",
+                -0.5,
+                "名称中的编号不同",
+                "different numbers in the name",
+            )],
         );
     }
     if a.syl == b.syl {

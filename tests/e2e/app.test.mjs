@@ -76,6 +76,14 @@ after(async () => {
 });
 
 step('the app opens on the customer list in Chinese, with demo data on first start', async () => {
+  // The language choice lives in the webview's storage, which the test
+  // files of one run share: Chinese is the default only where none was made.
+  const chosen = await wd.exec("return localStorage.getItem('kehu.lang')");
+  if (chosen !== null && chosen !== 'zh') {
+    await navTo('nav-settings');
+    await click('[data-testid="lang-zh"]');
+    await wd.until('Chinese', async () => (await text('h1')) === '设置');
+  }
   await navTo('nav-customers'); // the app starts on Today
   const count = await wd.until('customer count', async () => {
     const t = await text('[data-testid="list-count"]');

@@ -11,6 +11,11 @@ PORT="$(free_port)"
 NATIVE_PORT="$(free_port)"
 while [ "$NATIVE_PORT" = "$PORT" ]; do NATIVE_PORT="$(free_port)"; done
 
+# A fresh webview profile (local storage: the language choice) for every
+# run, so no earlier run on this machine decides what the tests see.
+WEBVIEW_DATA="$(mktemp -d)"
+export XDG_DATA_HOME="$WEBVIEW_DATA/data" XDG_CACHE_HOME="$WEBVIEW_DATA/cache"
+
 # Software rendering: Xvfb has no GPU, and the DMA-BUF renderer fails there.
 export WEBKIT_DISABLE_DMABUF_RENDERER=1
 export WEBKIT_DISABLE_COMPOSITING_MODE=1
@@ -19,7 +24,7 @@ export LIBGL_ALWAYS_SOFTWARE=1
 tauri-driver --port "$PORT" --native-port "$NATIVE_PORT" --native-driver /usr/bin/WebKitWebDriver \
   >"$E2E_SHOTS/tauri-driver.log" 2>&1 &
 DRIVER=$!
-trap 'kill "$DRIVER" 2>/dev/null || true; wait "$DRIVER" 2>/dev/null || true' EXIT
+trap 'kill "$DRIVER" 2>/dev/null || true; wait "$DRIVER" 2>/dev/null || true; rm -rf "$WEBVIEW_DATA"' EXIT
 
 for _ in $(seq 1 100); do
   if node -e "require('net').connect($PORT,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))"; then
