@@ -218,24 +218,26 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
 
 /// The display columns of the given customers, in the given order.
 pub(crate) fn rows_by_rowid(conn: &Connection, rowids: &[i64]) -> Result<Vec<CustomerRow>> {
-    let sql = "SELECT c.id, c.code, c.name, c.status, c.grade, c.industry, c.province, c.city, c.owner_id, m.name,
-            pc.name, pc.mobile,
-            (SELECT json_group_array(json_object('id', t.id, 'name', t.name, 'color', t.color, 'count', 0))
-               FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id
-               WHERE ct.customer_id = c.id AND t.deleted_at IS NULL),
-            c.last_followup_at, c.next_followup_at, c.created_at, c.updated_at, c.deleted_at
-         FROM json_each(?1) page
-         JOIN customers c ON c.rowid = page.value
-         LEFT JOIN members m ON m.id = c.owner_id
-         LEFT JOIN contacts pc ON pc.id = (SELECT id FROM contacts WHERE customer_id = c.id AND deleted_at IS NULL ORDER BY is_primary DESC, created_at LIMIT 1)
-         ORDER BY page.key";
-    let args = [serde_json::to_string(rowids)?];
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            let tags: String = r.get(12)?;
-            Ok(CustomerRow {
-                id: r.get(0)?,
+    // Three set queries (rows, contacts, tags) instead of two correlated
+    // subqueries per row: a page of 200 costs about a millisecond.
+    let page = serde_json::to_string(rowids)?;
+    let mut rows: Vec<CustomerRow> = Vec::with_capacity(rowids.len());
+    let mut at: std::collections::HashMap<String, usize> = Default::default();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.id, c.code, c.name, c.status, c.grade, c.industry, c.province, c.city, c.owner_id, m.name,
+                c.last_followup_at, c.next_followup_at, c.created_at, c.updated_at, c.deleted_at
+             FROM json_each(?1) page
+             JOIN customers c ON c.rowid = page.value
+             LEFT JOIN members m ON m.id = c.owner_id
+             ORDER BY page.key",
+        )?;
+        let mut q = stmt.query([&page])?;
+        while let Some(r) = q.next()? {
+            let id: String = r.get(0)?;
+            at.insert(id.clone(), rows.len());
+            rows.push(CustomerRow {
+                id,
                 code: r.get(1)?,
                 name: r.get(2)?,
                 status: Status::from_key(&r.get::<_, String>(3)?),
@@ -247,39 +249,71 @@ pub(crate) fn rows_by_rowid(conn: &Connection, rowids: &[i64]) -> Result<Vec<Cus
                 city: r.get(7)?,
                 owner_id: r.get(8)?,
                 owner_name: r.get(9)?,
-                contact_name: r.get(10)?,
-                contact_mobile: r.get(11)?,
-                tags: parse_tags(&tags),
-                last_followup_at: r.get(13)?,
-                next_followup_at: r.get(14)?,
-                created_at: r.get(15)?,
-                updated_at: r.get(16)?,
-                deleted_at: r.get(17)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-fn parse_tags(json: &str) -> Vec<Tag> {
-    #[derive(Deserialize)]
-    struct T {
-        id: String,
-        name: String,
-        color: String,
+                contact_name: None,
+                contact_mobile: None,
+                tags: vec![],
+                last_followup_at: r.get(10)?,
+                next_followup_at: r.get(11)?,
+                created_at: r.get(12)?,
+                updated_at: r.get(13)?,
+                deleted_at: r.get(14)?,
+            });
+        }
     }
-    let mut tags: Vec<Tag> = serde_json::from_str::<Vec<T>>(json)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| Tag {
-            id: t.id,
-            name: t.name,
-            color: t.color,
-            count: 0,
-        })
-        .collect();
-    tags.sort_by(|a, b| a.name.cmp(&b.name));
-    tags
+    // The contact shown: the primary one, else the first added.
+    let mut best: Vec<Option<(bool, i64, String)>> = vec![None; rows.len()];
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT ct.customer_id, ct.is_primary, ct.created_at, ct.id, ct.name, ct.mobile
+             FROM json_each(?1) page
+             JOIN customers c ON c.rowid = page.value
+             JOIN contacts ct ON ct.customer_id = c.id AND ct.deleted_at IS NULL",
+        )?;
+        let mut q = stmt.query([&page])?;
+        while let Some(r) = q.next()? {
+            let Some(&i) = at.get(r.get_ref(0)?.as_str().unwrap_or_default()) else {
+                continue;
+            };
+            let key = (
+                r.get::<_, bool>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            );
+            let better = match &best[i] {
+                None => true,
+                Some((p, t, id)) => (!key.0, key.1, &key.2) < (!*p, *t, id),
+            };
+            if better {
+                rows[i].contact_name = r.get(4)?;
+                rows[i].contact_mobile = r.get(5)?;
+                best[i] = Some(key);
+            }
+        }
+    }
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT ct.customer_id, t.id, t.name, t.color
+             FROM json_each(?1) page
+             JOIN customers c ON c.rowid = page.value
+             JOIN customer_tags ct ON ct.customer_id = c.id
+             JOIN tags t ON t.id = ct.tag_id AND t.deleted_at IS NULL",
+        )?;
+        let mut q = stmt.query([&page])?;
+        while let Some(r) = q.next()? {
+            if let Some(&i) = at.get(r.get_ref(0)?.as_str().unwrap_or_default()) {
+                rows[i].tags.push(Tag {
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                    color: r.get(3)?,
+                    count: 0,
+                });
+            }
+        }
+    }
+    for r in &mut rows {
+        r.tags.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(rows)
 }
 
 /// Quick search (Ctrl+K): the best matches as list rows.

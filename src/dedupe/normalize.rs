@@ -184,6 +184,13 @@ fn split_brackets(text: &str) -> (String, Vec<String>) {
             rest.push(c);
         }
     }
+    // A bracket opened and never closed is a stray character: what follows
+    // it is part of the name ("(北京公科" = "北京公科").
+    if depth > 0 {
+        if let Some(open) = inside.pop() {
+            rest.push_str(&open);
+        }
+    }
     (rest, inside)
 }
 

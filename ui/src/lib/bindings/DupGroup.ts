@@ -8,4 +8,9 @@ export type DupGroup = { members: Array<string>,
 /**
  * The best pair score in the group.
  */
-score: number, pairs: Array<DupPair>, };
+score: number, 
+/**
+ * The pairs that explain the group, best first: each member appears in
+ * at least one (not every pair of a large group).
+ */
+pairs: Array<DupPair>, };

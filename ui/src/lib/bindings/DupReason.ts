@@ -7,7 +7,7 @@ export type DupReason = {
 /**
  * Stable key: `name_same`, `name_similar`, `short_name`, `pinyin_same`,
  * `mobile_same`, `email_same`, `contact_same`, `region_same`,
- * `region_different`, `place_different`, `branch_different`.
+ * `region_different`, `place_different`, `branch_different`, `number_different`.
  */
 kind: string, 
 /**
