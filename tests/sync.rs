@@ -62,29 +62,32 @@ fn settle(devs: &mut [Device]) {
     panic!("sync did not settle");
 }
 
+/// The rows of a query as JSON arrays, for comparing databases.
+fn rows(conn: &rusqlite::Connection, sql: &str) -> Vec<Value> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        Ok(Value::Array(
+            (0..n)
+                .map(|i| match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Null => Value::Null,
+                    rusqlite::types::ValueRef::Integer(x) => json!(x),
+                    rusqlite::types::ValueRef::Real(x) => json!(x),
+                    rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                    rusqlite::types::ValueRef::Blob(_) => json!("blob"),
+                })
+                .collect(),
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
 /// Everything a person can see, in a canonical order.
 fn dump(ws: &Workspace) -> Value {
     let conn = ws.conn();
-    let q = |sql: &str| -> Vec<Value> {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let n = stmt.column_count();
-        stmt.query_map([], |r| {
-            Ok(Value::Array(
-                (0..n)
-                    .map(|i| match r.get_ref(i).unwrap() {
-                        rusqlite::types::ValueRef::Null => Value::Null,
-                        rusqlite::types::ValueRef::Integer(x) => json!(x),
-                        rusqlite::types::ValueRef::Real(x) => json!(x),
-                        rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-                        rusqlite::types::ValueRef::Blob(_) => json!("blob"),
-                    })
-                    .collect(),
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-    };
+    let q = |sql: &str| rows(conn, sql);
     json!({
         "customers": q("SELECT id, code, name, kind, industry, city, status, grade, owner_id, notes, budget,
                         created_at, deleted_at FROM customers ORDER BY id"),
@@ -975,26 +978,7 @@ fn changes_of_a_kind_this_build_does_not_know_are_kept_and_passed_on() {
 /// payments as the other device shows them.
 fn dump_activity(ws: &Workspace) -> Value {
     let conn = ws.conn();
-    let q = |sql: &str| -> Vec<Value> {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let n = stmt.column_count();
-        stmt.query_map([], |r| {
-            Ok(Value::Array(
-                (0..n)
-                    .map(|i| match r.get_ref(i).unwrap() {
-                        rusqlite::types::ValueRef::Null => Value::Null,
-                        rusqlite::types::ValueRef::Integer(x) => json!(x),
-                        rusqlite::types::ValueRef::Real(x) => json!(x),
-                        rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-                        rusqlite::types::ValueRef::Blob(_) => json!("blob"),
-                    })
-                    .collect(),
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-    };
+    let q = |sql: &str| rows(conn, sql);
     json!({
         "followups": q("SELECT id, customer_id, kind, status, planned_at, remind_at, done_at, content,
                         feedback, next_step, effective, postpone_reason, deleted_at FROM followups ORDER BY id"),
