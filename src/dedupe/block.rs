@@ -62,6 +62,20 @@ pub fn keys(p: &Prepared) -> Vec<u64> {
 /// pairs): at a million records that is the difference between a few
 /// hundred megabytes and a few gigabytes.
 pub fn candidate_pairs(records: &[Prepared], s: &Settings) -> Vec<(u32, u32)> {
+    packed_candidate_pairs(records, s)
+        .into_iter()
+        .map(unpack)
+        .collect()
+}
+
+/// A candidate pair `a << 32 | b` as `(a, b)`.
+pub fn unpack(p: u64) -> (u32, u32) {
+    ((p >> 32) as u32, p as u32)
+}
+
+/// [`candidate_pairs`] packed in one `u64` each (half the memory of a
+/// second vector at ten million pairs).
+pub fn packed_candidate_pairs(records: &[Prepared], s: &Settings) -> Vec<u64> {
     let mut entries: Vec<(u64, u32)> = Vec::with_capacity(records.len() * 3);
     for (i, p) in records.iter().enumerate() {
         entries.extend(keys(p).into_iter().map(|k| (k, i as u32)));
@@ -103,8 +117,6 @@ pub fn candidate_pairs(records: &[Prepared], s: &Settings) -> Vec<(u32, u32)> {
     drop(entries);
     pairs.sort_unstable();
     pairs.dedup();
+    pairs.shrink_to_fit();
     pairs
-        .into_iter()
-        .map(|p| ((p >> 32) as u32, p as u32))
-        .collect()
 }

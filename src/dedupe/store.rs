@@ -502,7 +502,7 @@ pub fn scan_with(
     if trace {
         eprintln!("dedupe scan: prepared at {:?} {}", t0.elapsed(), anon());
     }
-    let cands = super::block::candidate_pairs(&prepared, s);
+    let cands = super::block::packed_candidate_pairs(&prepared, s);
     if trace {
         eprintln!(
             "dedupe scan: {} candidate pairs at {:?} {}",
@@ -523,7 +523,8 @@ pub fn scan_with(
         progress(n + done * n / cands.len().max(1), 2 * n);
         done += chunk.len();
         links.extend(
-            super::par_map(chunk, |&(a, b)| {
+            super::par_map(chunk, |&pair| {
+                let (a, b) = super::block::unpack(pair);
                 let m = score(&prepared[a as usize], &prepared[b as usize], s);
                 (m.score >= s.threshold
                     && !decided.contains(&pair_key(ids.get(a as usize), ids.get(b as usize))))
