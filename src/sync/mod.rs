@@ -16,11 +16,14 @@
 //! a USB stick or by e-mail and merges the same way.
 
 pub mod apply;
+pub mod crypt;
+pub mod secrets;
 pub mod segment;
 
 use crate::clock::{hlc_observe, hlc_physical};
 use crate::db::Workspace;
 use crate::error::{Error, Result};
+use crypt::{KeyParams, TeamKey};
 use rusqlite::{params, Connection, OptionalExtension};
 use segment::{Bad, Entry, Section};
 use serde::Serialize;
@@ -77,6 +80,8 @@ pub struct SyncConfig {
     #[ts(type = "string")]
     pub folder: PathBuf,
     pub team_id: String,
+    /// Files in the shared place are end-to-end encrypted (team passphrase).
+    pub encrypted: bool,
 }
 
 impl SyncConfig {
@@ -94,6 +99,7 @@ pub fn config(conn: &Connection) -> Result<Option<SyncConfig>> {
             (Some(f), Some(t)) => Some(SyncConfig {
                 folder: PathBuf::from(f),
                 team_id: t,
+                encrypted: meta(conn, "sync_key_params")?.is_some(),
             }),
             _ => None,
         },
@@ -181,16 +187,32 @@ fn write_device_json(ws: &Workspace, cfg: &SyncConfig) -> Result<()> {
     let dir = cfg.device_dir(ws.device_id());
     let path = dir.join("device.json");
     let text = serde_json::to_string_pretty(&doc)?;
-    if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+    let key = team_key(ws)?;
+    let now = std::fs::read(&path)
+        .ok()
+        .and_then(|b| unseal(key.as_ref(), &b).ok());
+    if now.as_deref() == Some(text.as_bytes()) {
         return Ok(());
     }
+    let bytes = seal(key.as_ref(), text.into_bytes());
     std::fs::create_dir_all(&dir)
-        .and_then(|_| segment::write_atomic(&path, text.as_bytes()))
+        .and_then(|_| segment::write_atomic(&path, &bytes))
         .map_err(|e| Error::sync(unwritable(&path, &e), unwritable(&path, &e)))
 }
 
 /// Start a new team in `folder` with this device as its first member.
 pub fn init(ws: &mut Workspace, folder: &Path, name: Option<&str>) -> Result<SyncConfig> {
+    init_with(ws, folder, name, None)
+}
+
+/// [`init`], with end-to-end encryption when a team passphrase is given:
+/// the key is derived here and kept on this device (see [`secrets`]).
+pub fn init_with(
+    ws: &mut Workspace,
+    folder: &Path,
+    name: Option<&str>,
+    passphrase: Option<&str>,
+) -> Result<SyncConfig> {
     if !folder.is_dir() {
         return Err(missing_folder(folder));
     }
@@ -204,14 +226,21 @@ pub fn init(ws: &mut Workspace, folder: &Path, name: Option<&str>) -> Result<Syn
     let cfg = SyncConfig {
         folder: folder.canonicalize()?,
         team_id: crate::new_id(),
+        encrypted: passphrase.is_some(),
     };
-    let team = serde_json::json!({
+    let key = passphrase
+        .map(|p| crypt::new_key(&cfg.team_id, p))
+        .transpose()?;
+    let mut team = serde_json::json!({
         "format": segment::FORMAT,
         "team_id": cfg.team_id,
         "name": name,
         "created_at": ws.now_ms(),
         "created_by": ws.device_id(),
     });
+    if let Some((params, _)) = &key {
+        team["encryption"] = serde_json::to_value(params)?;
+    }
     let dir = cfg.device_dir(ws.device_id());
     std::fs::create_dir_all(&dir)
         .and_then(|_| {
@@ -223,12 +252,23 @@ pub fn init(ws: &mut Workspace, folder: &Path, name: Option<&str>) -> Result<Syn
             )
         })
         .map_err(|e| Error::sync(unwritable(folder, &e), unwritable(folder, &e)))?;
-    save_config(ws, &cfg)?;
+    save_config(ws, &cfg, key)?;
     Ok(cfg)
 }
 
 /// Join the team found in `folder` (`team`: its id when there are several).
 pub fn join(ws: &mut Workspace, folder: &Path, team: Option<&str>) -> Result<SyncConfig> {
+    join_with(ws, folder, team, None)
+}
+
+/// [`join`] with the team passphrase, needed when the team is encrypted;
+/// a wrong one is refused before anything is written.
+pub fn join_with(
+    ws: &mut Workspace,
+    folder: &Path,
+    team: Option<&str>,
+    passphrase: Option<&str>,
+) -> Result<SyncConfig> {
     if !folder.is_dir() {
         return Err(missing_folder(folder));
     }
@@ -271,19 +311,113 @@ pub fn join(ws: &mut Workspace, folder: &Path, team: Option<&str>) -> Result<Syn
             ),
         )
     })?;
+    let team_json: Value = std::fs::read(folder.join(ROOT).join(&team_id).join("team.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    let key = team_key_from(&team_json, passphrase)?;
     let cfg = SyncConfig {
         folder: folder.canonicalize()?,
         team_id,
+        encrypted: key.is_some(),
     };
-    save_config(ws, &cfg)?;
+    save_config(ws, &cfg, key)?;
     Ok(cfg)
 }
 
-fn save_config(ws: &mut Workspace, cfg: &SyncConfig) -> Result<()> {
+/// The key of a team from its `team.json` and the passphrase given.
+fn team_key_from(
+    team_json: &Value,
+    passphrase: Option<&str>,
+) -> Result<Option<(KeyParams, TeamKey)>> {
+    match (&team_json["encryption"], passphrase) {
+        (Value::Null, None) => Ok(None),
+        (Value::Null, Some(_)) => Err(Error::validation(
+            "passphrase",
+            "这个团队没有加密，不需要团队口令",
+            "This team is not encrypted: no team passphrase is needed",
+        )),
+        (_, None) => Err(Error::validation(
+            "passphrase",
+            "这个团队的同步文件已加密：请输入团队口令（--passphrase-env）",
+            "This team's sync files are encrypted: give the team passphrase (--passphrase-env)",
+        )),
+        (enc, Some(p)) => {
+            let params: KeyParams = serde_json::from_value(enc.clone()).map_err(|_| {
+                Error::sync(
+                    "team.json 中的加密参数已损坏",
+                    "The encryption parameters in team.json are damaged",
+                )
+            })?;
+            let key = crypt::derive(&params, p)?;
+            Ok(Some((params, key)))
+        }
+    }
+}
+
+const KEY_SECRET: &str = "sync_team_key";
+
+fn save_config(
+    ws: &mut Workspace,
+    cfg: &SyncConfig,
+    key: Option<(KeyParams, TeamKey)>,
+) -> Result<()> {
+    if let Some((params, key)) = &key {
+        let store = secrets::store(ws, KEY_SECRET, &key.to_hex())?;
+        set_meta(
+            ws.conn(),
+            "sync_key_params",
+            &serde_json::to_string(params)?,
+        )?;
+        set_meta(ws.conn(), "sync_secret_store", store.key())?;
+    }
     set_meta(ws.conn(), "sync_folder", &cfg.folder.to_string_lossy())?;
     set_meta(ws.conn(), "sync_team", &cfg.team_id)?;
     ingest(ws)?;
     write_device_json(ws, cfg)
+}
+
+/// This device's team key when the team is encrypted.
+fn team_key(ws: &Workspace) -> Result<Option<(KeyParams, TeamKey)>> {
+    let Some(params) = meta(ws.conn(), "sync_key_params")? else {
+        return Ok(None);
+    };
+    let params: KeyParams = serde_json::from_str(&params)?;
+    let key = secrets::load(ws, KEY_SECRET)?
+        .and_then(|h| TeamKey::from_hex(&h))
+        .filter(|k| k.check_value() == params.check)
+        .ok_or_else(|| {
+            Error::sync(
+                "本机找不到团队密钥（系统钥匙串或密钥文件已被清除）：请用团队口令重新运行 sync join",
+                "This device has lost the team key (keyring or key file cleared): run sync join again with the team passphrase",
+            )
+        })?;
+    Ok(Some((params, key)))
+}
+
+/// Encrypt a file's bytes when the team is encrypted.
+fn seal(key: Option<&(KeyParams, TeamKey)>, plain: Vec<u8>) -> Vec<u8> {
+    match key {
+        Some((params, key)) => crypt::seal(params, key, &plain),
+        None => plain,
+    }
+}
+
+/// The plain bytes of a file read from the shared place. In an encrypted
+/// team a file that is not sealed with the team key is refused.
+fn unseal(key: Option<&(KeyParams, TeamKey)>, bytes: &[u8]) -> std::result::Result<Vec<u8>, Bad> {
+    if crypt::is_sealed(bytes) {
+        crypt::open(key.map(|k| &k.1), bytes).map_err(|e| match e {
+            crypt::OpenError::NewerFormat(v) => Bad::NewerFormat(v),
+            e => Bad::Damaged(e.message()),
+        })
+    } else if key.is_some() {
+        Err(Bad::Damaged(
+            "团队已加密，但这个文件没有加密 / not encrypted although the team is".into(),
+        ))
+    } else {
+        Ok(bytes.to_vec())
+    }
 }
 
 fn require_config(ws: &Workspace) -> Result<SyncConfig> {
@@ -374,7 +508,11 @@ pub fn send(ws: &mut Workspace) -> Result<Option<(PathBuf, usize)>> {
     let n = entries.len();
     let s = section(&me, exported, entries);
     let t = std::time::Instant::now();
-    let bytes = segment::encode("segment", &me, std::slice::from_ref(&s))?;
+    let key = team_key(ws)?;
+    let bytes = seal(
+        key.as_ref(),
+        segment::encode("segment", &me, std::slice::from_ref(&s))?,
+    );
     phase("encode", t);
     let dir = cfg.device_dir(&me);
     let path = dir.join(format!("{:016x}-{:016x}.kseg", s.hlc_from, s.hlc_to));
@@ -423,6 +561,7 @@ fn list_segments(
     report: &mut SyncReport,
 ) -> Result<Vec<PathBuf>> {
     let mut out = vec![];
+    let key = team_key(ws)?;
     let Ok(rd) = std::fs::read_dir(cfg.team_dir().join("devices")) else {
         return Ok(out);
     };
@@ -437,8 +576,11 @@ fn list_segments(
         if device == ws.device_id() || !dir.is_dir() {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(dir.join("device.json")) {
-            if let Ok(v) = serde_json::from_str::<Value>(&text) {
+        if let Some(text) = std::fs::read(dir.join("device.json"))
+            .ok()
+            .and_then(|b| unseal(key.as_ref(), &b).ok())
+        {
+            if let Ok(v) = serde_json::from_slice::<Value>(&text) {
                 ws.conn().execute(
                     "INSERT INTO sync_peers(device_id, name, member, app_version, schema_version, last_seen)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -502,6 +644,16 @@ fn applied_hlc(conn: &Connection, device: &str) -> Result<i64> {
 /// transaction. Damaged files are quarantined and reported; a device whose
 /// earlier file is missing or damaged waits for it.
 pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncReport) -> Result<()> {
+    let key = team_key(ws)?;
+    receive_files_with(ws, files, key.as_ref(), report)
+}
+
+fn receive_files_with(
+    ws: &mut Workspace,
+    files: &[PathBuf],
+    key: Option<&(KeyParams, TeamKey)>,
+    report: &mut SyncReport,
+) -> Result<()> {
     let me = ws.device_id().to_string();
     let now = ws.now_ms();
     let mut sections: Vec<Section> = vec![];
@@ -515,7 +667,7 @@ pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncRep
                 continue;
             }
         };
-        match segment::decode(&bytes) {
+        match unseal(key, &bytes).and_then(|b| segment::decode(&b)) {
             Ok((_, s)) => {
                 ws.conn().execute(
                     "DELETE FROM sync_quarantine WHERE path = ?1",
@@ -685,17 +837,44 @@ pub fn export_bundle(ws: &mut Workspace, out: &Path) -> Result<usize> {
         n += entries.len();
         sections.push(section(&d, 0, entries));
     }
-    let bytes = segment::encode("bundle", ws.device_id(), &sections)?;
+    let key = team_key(ws)?;
+    let bytes = seal(
+        key.as_ref(),
+        segment::encode("bundle", ws.device_id(), &sections)?,
+    );
     segment::write_atomic(out, &bytes)?;
     Ok(n)
 }
 
 /// Merge a bundle written by [`export_bundle`] on another device.
 pub fn import_bundle(ws: &mut Workspace, file: &Path) -> Result<SyncReport> {
+    import_bundle_with(ws, file, None)
+}
+
+/// [`import_bundle`]; an encrypted bundle opens with this device's team key
+/// or, on a device outside the team, with the team passphrase.
+pub fn import_bundle_with(
+    ws: &mut Workspace,
+    file: &Path,
+    passphrase: Option<&str>,
+) -> Result<SyncReport> {
     let bytes = std::fs::read(file)?;
-    segment::decode(&bytes)?;
+    let mut key = team_key(ws)?;
+    if crypt::is_sealed(&bytes) {
+        let (params, _) = crypt::params_of(&bytes)?;
+        if key.as_ref().is_none_or(|k| k.0.check != params.check) {
+            key = match passphrase {
+                Some(p) => Some((params.clone(), crypt::derive(&params, p)?)),
+                None => return Err(crypt::OpenError::NoKey.into()),
+            };
+        }
+    } else {
+        // A plain bundle carried by hand is the user's own choice.
+        key = None;
+    }
+    segment::decode(&unseal(key.as_ref(), &bytes)?)?;
     let mut report = SyncReport::default();
-    receive_files(ws, &[file.to_path_buf()], &mut report)?;
+    receive_files_with(ws, &[file.to_path_buf()], key.as_ref(), &mut report)?;
     Ok(report)
 }
 
@@ -726,6 +905,10 @@ pub struct SyncStatus {
     pub configured: bool,
     pub folder: Option<String>,
     pub team_id: Option<String>,
+    /// Files in the shared place are end-to-end encrypted.
+    pub encrypted: bool,
+    /// Where this device keeps the team key: "keyring" or "file".
+    pub key_store: Option<String>,
     pub device_id: String,
     pub device_name: String,
     /// Local entries not yet sent.
@@ -771,6 +954,8 @@ pub fn status(ws: &Workspace) -> Result<SyncStatus> {
     Ok(SyncStatus {
         configured: cfg.is_some(),
         folder: cfg.as_ref().map(|c| c.folder.to_string_lossy().to_string()),
+        encrypted: cfg.as_ref().is_some_and(|c| c.encrypted),
+        key_store: meta(conn, "sync_secret_store")?,
         team_id: cfg.map(|c| c.team_id),
         device_id: ws.device_id().to_string(),
         device_name: device_name(conn)?,

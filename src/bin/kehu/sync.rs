@@ -16,6 +16,10 @@ pub enum Cmd {
         /// A name for the team.
         #[arg(long)]
         name: Option<String>,
+        /// Encrypt the team's files end to end with the passphrase held in
+        /// this environment variable (the passphrase is never stored).
+        #[arg(long, value_name = "VAR")]
+        passphrase_env: Option<String>,
     },
     /// Join the team found in a shared folder.
     Join {
@@ -24,6 +28,9 @@ pub enum Cmd {
         /// Team id, when the folder holds several teams.
         #[arg(long)]
         team: Option<String>,
+        /// The team passphrase (encrypted teams) is in this environment variable.
+        #[arg(long, value_name = "VAR")]
+        passphrase_env: Option<String>,
     },
     /// Send this device's changes and merge the others' now.
     Now,
@@ -35,7 +42,12 @@ pub enum Cmd {
         out: PathBuf,
     },
     /// Merge a file written by `sync export` on another device.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// The team passphrase for an encrypted file, on a device outside the team.
+        #[arg(long, value_name = "VAR")]
+        passphrase_env: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -88,11 +100,31 @@ fn print_report(r: &SyncReport, json: bool, l: Lang) {
     }
 }
 
+/// A secret from the environment variable named on the command line.
+fn secret_env(var: Option<&str>, what_zh: &str, what_en: &str) -> Result<Option<String>> {
+    let Some(var) = var else { return Ok(None) };
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(Some(v)),
+        _ => Err(kehu::Error::validation(
+            "passphrase_env",
+            format!("环境变量 {var} 未设置或为空（应包含{what_zh}）"),
+            format!(
+                "The environment variable {var} is not set or empty (it should hold the {what_en})"
+            ),
+        )),
+    }
+}
+
 pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
     let l = ctx.lang;
     match cmd {
-        Cmd::Init { folder, name } => {
-            let cfg = sync::init(&mut ctx.ws, &folder, name.as_deref())?;
+        Cmd::Init {
+            folder,
+            name,
+            passphrase_env,
+        } => {
+            let pass = secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
+            let cfg = sync::init_with(&mut ctx.ws, &folder, name.as_deref(), pass.as_deref())?;
             let r = sync::sync_now(&mut ctx.ws)?;
             if ctx.json {
                 output::json(&serde_json::json!({"config": cfg, "report": r}));
@@ -101,8 +133,13 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                 print_report(&r, false, l);
             }
         }
-        Cmd::Join { folder, team } => {
-            let cfg = sync::join(&mut ctx.ws, &folder, team.as_deref())?;
+        Cmd::Join {
+            folder,
+            team,
+            passphrase_env,
+        } => {
+            let pass = secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
+            let cfg = sync::join_with(&mut ctx.ws, &folder, team.as_deref(), pass.as_deref())?;
             let r = sync::sync_now(&mut ctx.ws)?;
             if ctx.json {
                 output::json(&serde_json::json!({"config": cfg, "report": r}));
@@ -133,6 +170,22 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                     l.pick("共享文件夹：", "Folder:"),
                     s.folder.unwrap_or_default()
                 );
+                if s.encrypted {
+                    println!(
+                        "{} {}",
+                        l.pick(
+                            "端到端加密：是，密钥保存在",
+                            "End-to-end encrypted: yes, key kept in"
+                        ),
+                        match s.key_store.as_deref() {
+                            Some("keyring") => l.pick("系统钥匙串", "the OS keyring"),
+                            _ => l.pick(
+                                "数据库旁的密钥文件（仅本人可读）",
+                                "a key file next to the database (owner-only)"
+                            ),
+                        }
+                    );
+                }
                 println!(
                     "{} {} ({})",
                     l.pick("本机：", "This device:"),
@@ -184,8 +237,12 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                 );
             }
         }
-        Cmd::Import { file } => {
-            let r = sync::import_bundle(&mut ctx.ws, &file)?;
+        Cmd::Import {
+            file,
+            passphrase_env,
+        } => {
+            let pass = secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
+            let r = sync::import_bundle_with(&mut ctx.ws, &file, pass.as_deref())?;
             print_report(&r, ctx.json, l);
         }
     }

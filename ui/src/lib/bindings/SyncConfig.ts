@@ -3,4 +3,8 @@
 /**
  * Where this workspace syncs.
  */
-export type SyncConfig = { folder: string, team_id: string, };
+export type SyncConfig = { folder: string, team_id: string, 
+/**
+ * Files in the shared place are end-to-end encrypted (team passphrase).
+ */
+encrypted: boolean, };
