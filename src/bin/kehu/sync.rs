@@ -2,17 +2,90 @@
 //! shared folder, bundles for USB / e-mail, and values set concurrently.
 
 use crate::{output, Ctx};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use kehu::sync::{self, SyncReport};
 use kehu::{Lang, Result};
 use std::path::PathBuf;
 
+/// Where the team's files are: exactly one of --folder, --webdav, --s3.
+#[derive(Args)]
+pub struct TargetArgs {
+    /// A shared folder (Syncthing, Dropbox, OneDrive, NAS, USB stick).
+    #[arg(long, conflicts_with_all = ["webdav", "s3"])]
+    folder: Option<PathBuf>,
+    /// A WebDAV folder URL (坚果云: https://dav.jianguoyun.com/dav/<folder>/ with an app password).
+    #[arg(long, requires = "user", conflicts_with = "s3")]
+    webdav: Option<String>,
+    /// WebDAV user name.
+    #[arg(long)]
+    user: Option<String>,
+    /// Environment variable holding the WebDAV password.
+    #[arg(long, value_name = "VAR", default_value = "KEHU_WEBDAV_PASSWORD")]
+    password_env: String,
+    /// An S3-compatible endpoint URL (MinIO, AWS S3, Aliyun OSS, Tencent COS).
+    #[arg(long, requires = "bucket")]
+    s3: Option<String>,
+    /// S3 bucket.
+    #[arg(long)]
+    bucket: Option<String>,
+    /// S3 region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Environment variable holding the S3 access key id.
+    #[arg(long, value_name = "VAR", default_value = "AWS_ACCESS_KEY_ID")]
+    access_key_env: String,
+    /// Environment variable holding the S3 secret key.
+    #[arg(long, value_name = "VAR", default_value = "AWS_SECRET_ACCESS_KEY")]
+    secret_key_env: String,
+}
+
+impl TargetArgs {
+    fn target(&self) -> Result<(sync::Target, sync::Credentials)> {
+        let mut creds = sync::Credentials::default();
+        let target = if let Some(url) = &self.webdav {
+            creds.password =
+                secret_env(Some(&self.password_env), "WebDAV 密码", "WebDAV password")?;
+            sync::Target::Webdav {
+                url: url.clone(),
+                user: self.user.clone().unwrap_or_default(),
+            }
+        } else if let Some(endpoint) = &self.s3 {
+            creds.access_key = secret_env(
+                Some(&self.access_key_env),
+                "S3 访问密钥 ID",
+                "S3 access key id",
+            )?;
+            creds.secret_key = secret_env(
+                Some(&self.secret_key_env),
+                "S3 私有访问密钥",
+                "S3 secret key",
+            )?;
+            sync::Target::S3 {
+                endpoint: endpoint.clone(),
+                bucket: self.bucket.clone().unwrap_or_default(),
+                region: self.region.clone(),
+            }
+        } else if let Some(folder) = &self.folder {
+            sync::Target::Folder {
+                path: folder.clone(),
+            }
+        } else {
+            return Err(kehu::Error::validation(
+                "folder",
+                "请指定同步位置：--folder、--webdav 或 --s3",
+                "Choose where to sync: --folder, --webdav or --s3",
+            ));
+        };
+        Ok((target, creds))
+    }
+}
+
 #[derive(Subcommand)]
 pub enum Cmd {
-    /// Start a new team in a shared folder (Syncthing, Dropbox, NAS, USB).
+    /// Start a new team in a shared folder, on a WebDAV server or in an S3 bucket.
     Init {
-        #[arg(long)]
-        folder: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
         /// A name for the team.
         #[arg(long)]
         name: Option<String>,
@@ -21,10 +94,10 @@ pub enum Cmd {
         #[arg(long, value_name = "VAR")]
         passphrase_env: Option<String>,
     },
-    /// Join the team found in a shared folder.
+    /// Join the team found in a shared folder, on a WebDAV server or in an S3 bucket.
     Join {
-        #[arg(long)]
-        folder: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
         /// Team id, when the folder holds several teams.
         #[arg(long)]
         team: Option<String>,
@@ -119,12 +192,14 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
     let l = ctx.lang;
     match cmd {
         Cmd::Init {
-            folder,
+            target,
             name,
             passphrase_env,
         } => {
-            let pass = secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
-            let cfg = sync::init_with(&mut ctx.ws, &folder, name.as_deref(), pass.as_deref())?;
+            let (target, mut creds) = target.target()?;
+            creds.passphrase =
+                secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
+            let cfg = sync::init_target(&mut ctx.ws, &target, name.as_deref(), &creds)?;
             let r = sync::sync_now(&mut ctx.ws)?;
             if ctx.json {
                 output::json(&serde_json::json!({"config": cfg, "report": r}));
@@ -134,12 +209,14 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
             }
         }
         Cmd::Join {
-            folder,
+            target,
             team,
             passphrase_env,
         } => {
-            let pass = secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
-            let cfg = sync::join_with(&mut ctx.ws, &folder, team.as_deref(), pass.as_deref())?;
+            let (target, mut creds) = target.target()?;
+            creds.passphrase =
+                secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
+            let cfg = sync::join_target(&mut ctx.ws, &target, team.as_deref(), &creds)?;
             let r = sync::sync_now(&mut ctx.ws)?;
             if ctx.json {
                 output::json(&serde_json::json!({"config": cfg, "report": r}));
@@ -165,10 +242,15 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                     )
                 );
             } else {
+                let kind = match s.transport.as_deref() {
+                    Some("webdav") => "WebDAV",
+                    Some("s3") => "S3",
+                    _ => l.pick("共享文件夹", "Folder"),
+                };
                 println!(
-                    "{} {}",
-                    l.pick("共享文件夹：", "Folder:"),
-                    s.folder.unwrap_or_default()
+                    "{} {kind} · {}",
+                    l.pick("同步位置：", "Sync target:"),
+                    s.location.unwrap_or_default()
                 );
                 if s.encrypted {
                     println!(

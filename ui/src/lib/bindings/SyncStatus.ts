@@ -7,6 +7,15 @@ import type { Quarantined } from "./Quarantined";
  */
 export type SyncStatus = { configured: boolean, folder: string | null, team_id: string | null, 
 /**
+ * "folder", "webdav" or "s3".
+ */
+transport: string | null, 
+/**
+ * Where the team's files are (a folder path, a WebDAV URL with the
+ * user, an S3 endpoint/bucket); never a password.
+ */
+location: string | null, 
+/**
  * Files in the shared place are end-to-end encrypted.
  */
 encrypted: boolean, 
