@@ -79,7 +79,7 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> 
 /// S3-compatible bucket. Passwords are not part of it (see [`Credentials`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
+#[ts(export, rename = "SyncTarget")]
 pub enum Target {
     Folder {
         #[ts(type = "string")]
