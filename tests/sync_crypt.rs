@@ -119,11 +119,11 @@ fn share_one_customer(pass: Option<&str>) -> (tempfile::TempDir, Device, Device)
 #[test]
 fn with_a_passphrase_the_shared_folder_shows_no_customer_name_or_phone_and_without_one_it_does() {
     let (plain, _, _) = share_one_customer(None);
-    let found = scan(plain.path(), &[NAME, PHONE, "王芳"]);
-    assert_eq!(found.len(), 3, "the scan reads plain files: {found:?}");
+    let found = scan(plain.path(), &[NAME, PHONE, "王芳", "销售一组"]);
+    assert_eq!(found.len(), 4, "the scan reads plain files: {found:?}");
 
     let (sealed, _, _) = share_one_customer(Some(PASS));
-    let found = scan(sealed.path(), &[NAME, PHONE, "王芳", "云杉"]);
+    let found = scan(sealed.path(), &[NAME, PHONE, "王芳", "云杉", "销售一组"]);
     assert!(
         found.is_empty(),
         "plain text in the shared folder: {found:?}"

@@ -477,8 +477,13 @@ pub fn init_target(
         "created_at": ws.now_ms(),
         "created_by": ws.device_id(),
     });
-    if let Some((params, _)) = &key {
+    if let Some((params, k)) = &key {
         team["encryption"] = serde_json::to_value(params)?;
+        // The rest of team.json is public; the team's name is not.
+        if let Some(n) = name {
+            team["name"] = Value::Null;
+            team["name_sealed"] = Value::from(crypt::hex(&crypt::seal(params, k, n.as_bytes())));
+        }
     }
     let path = format!("{}/team.json", cfg.team_dir());
     t.write(
