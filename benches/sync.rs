@@ -2,6 +2,12 @@
 //! change log; a second device joins and applies all of it; then an idle
 //! round. Run with `cargo bench --bench sync` (100k customers) or
 //! `cargo bench --bench sync -- --customers 20000`.
+//!
+//! Other targets and end-to-end encryption:
+//! `-- --passphrase-env VAR` (team passphrase), `-- --webdav URL --user U`
+//! (password in `KEHU_WEBDAV_PASSWORD`), `-- --s3 URL --bucket B` (keys in
+//! `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`). Shared-file sizes are
+//! measured on folder targets only.
 
 use kehu::Workspace;
 use std::time::Instant;
@@ -36,6 +42,40 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let shared = tmp.path().join("shared");
     std::fs::create_dir(&shared).unwrap();
+    let env = |v: &str| std::env::var(v).ok();
+    let mut creds = kehu::sync::Credentials {
+        passphrase: arg("--passphrase-env").and_then(|v| env(&v)),
+        ..Default::default()
+    };
+    let target = if let Some(url) = arg("--webdav") {
+        creds.password = env("KEHU_WEBDAV_PASSWORD");
+        kehu::sync::Target::Webdav {
+            url,
+            user: arg("--user").unwrap_or_default(),
+        }
+    } else if let Some(endpoint) = arg("--s3") {
+        creds.access_key = env("AWS_ACCESS_KEY_ID");
+        creds.secret_key = env("AWS_SECRET_ACCESS_KEY");
+        kehu::sync::Target::S3 {
+            endpoint,
+            bucket: arg("--bucket").unwrap_or_default(),
+            region: "us-east-1".into(),
+        }
+    } else {
+        kehu::sync::Target::Folder {
+            path: shared.clone(),
+        }
+    };
+    println!(
+        "target: {} {}{}",
+        target.kind(),
+        target.location(),
+        if creds.passphrase.is_some() {
+            ", end-to-end encrypted"
+        } else {
+            ""
+        }
+    );
     let mut a = Workspace::open(tmp.path().join("a.db")).unwrap();
     kehu::demo::generate(&mut a, n, 1).unwrap();
     let entries: i64 = a
@@ -43,7 +83,7 @@ fn main() {
         .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
         .unwrap();
     let t = Instant::now();
-    kehu::sync::init(&mut a, &shared, None).unwrap();
+    kehu::sync::init_target(&mut a, &target, None, &creds).unwrap();
     let r = kehu::sync::sync_now(&mut a).unwrap();
     let send = t.elapsed();
     println!(
@@ -58,7 +98,7 @@ fn main() {
     );
     let mut b = Workspace::open(tmp.path().join("b.db")).unwrap();
     let t = Instant::now();
-    kehu::sync::join(&mut b, &shared, None).unwrap();
+    kehu::sync::join_target(&mut b, &target, None, &creds).unwrap();
     let r = kehu::sync::sync_now(&mut b).unwrap();
     let join = t.elapsed();
     println!(

@@ -28,6 +28,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Team sync tests run real servers on loopback: WebDAV (wsgidav + cheroot) and
+# S3 (moto in server mode). Debian 12's own Python refuses --user installs
+# (PEP 668); then --break-system-packages, which only touches ~/.local.
+PY_TEST_PACKAGES=(wsgidav cheroot 'moto[server]')
+if ! python3 -c 'import wsgidav.server.server_cli, cheroot, moto.server' >/dev/null 2>&1; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "Installing python3-pip"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip python3-venv
+  fi
+  echo "Installing Python test servers: ${PY_TEST_PACKAGES[*]}"
+  python3 -m pip install --user --quiet "${PY_TEST_PACKAGES[@]}" \
+    || python3 -m pip install --user --quiet --break-system-packages "${PY_TEST_PACKAGES[@]}"
+fi
+
 if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
   echo "Installing tauri-driver"
   cargo install tauri-driver --locked

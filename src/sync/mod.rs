@@ -16,17 +16,22 @@
 //! a USB stick or by e-mail and merges the same way.
 
 pub mod apply;
+pub mod crypt;
+pub mod secrets;
 pub mod segment;
+pub mod transport;
 
 use crate::clock::{hlc_observe, hlc_physical};
 use crate::db::Workspace;
 use crate::error::{Error, Result};
+use crypt::{KeyParams, TeamKey};
 use rusqlite::{params, Connection, OptionalExtension};
 use segment::{Bad, Entry, Section};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use transport::Transport;
 use ts_rs::TS;
 
 /// Changes stamped further ahead of this device's clock get a warning.
@@ -70,34 +75,191 @@ pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> 
     Ok(())
 }
 
+/// The place a team keeps its files: a folder, a WebDAV server or an
+/// S3-compatible bucket. Passwords are not part of it (see [`Credentials`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export, rename = "SyncTarget")]
+pub enum Target {
+    Folder {
+        #[ts(type = "string")]
+        path: PathBuf,
+    },
+    Webdav {
+        url: String,
+        user: String,
+    },
+    S3 {
+        endpoint: String,
+        bucket: String,
+        region: String,
+    },
+}
+
+impl Target {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Folder { .. } => "folder",
+            Target::Webdav { .. } => "webdav",
+            Target::S3 { .. } => "s3",
+        }
+    }
+    /// Where, for people (no password).
+    pub fn location(&self) -> String {
+        match self {
+            Target::Folder { path } => path.to_string_lossy().to_string(),
+            Target::Webdav { url, user } => format!("{url} ({user})"),
+            Target::S3 {
+                endpoint, bucket, ..
+            } => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+        }
+    }
+}
+
+/// Secrets given when starting or joining a team. Only the derived team key
+/// and the transport's password/keys are kept, in the OS keyring (see
+/// [`secrets`]); never in the database.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    /// Team passphrase: end-to-end encryption.
+    pub passphrase: Option<String>,
+    /// WebDAV password (坚果云: an app password).
+    pub password: Option<String>,
+    /// S3 access key id and secret key.
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(…)")
+    }
+}
+
+const WEBDAV_PASSWORD: &str = "sync_webdav_password";
+const S3_ACCESS_KEY: &str = "sync_s3_access_key";
+const S3_SECRET_KEY: &str = "sync_s3_secret_key";
+
 /// Where this workspace syncs.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct SyncConfig {
+    /// The shared folder (folder targets; empty for WebDAV and S3).
     #[ts(type = "string")]
     pub folder: PathBuf,
     pub team_id: String,
+    /// Files in the shared place are end-to-end encrypted (team passphrase).
+    pub encrypted: bool,
+    pub target: Target,
 }
 
 impl SyncConfig {
-    pub fn team_dir(&self) -> PathBuf {
-        self.folder.join(ROOT).join(&self.team_id)
+    /// `kehu-sync/<team>` inside the target.
+    pub fn team_dir(&self) -> String {
+        format!("{ROOT}/{}", self.team_id)
     }
-    pub fn device_dir(&self, device: &str) -> PathBuf {
-        self.team_dir().join("devices").join(device)
+    pub fn device_dir(&self, device: &str) -> String {
+        format!("{ROOT}/{}/devices/{device}", self.team_id)
+    }
+}
+
+fn folder_of(target: &Target) -> PathBuf {
+    match target {
+        Target::Folder { path } => path.clone(),
+        _ => PathBuf::new(),
     }
 }
 
 pub fn config(conn: &Connection) -> Result<Option<SyncConfig>> {
-    Ok(
-        match (meta(conn, "sync_folder")?, meta(conn, "sync_team")?) {
-            (Some(f), Some(t)) => Some(SyncConfig {
-                folder: PathBuf::from(f),
-                team_id: t,
-            }),
-            _ => None,
+    let Some(team_id) = meta(conn, "sync_team")? else {
+        return Ok(None);
+    };
+    let target = match meta(conn, "sync_target")? {
+        Some(t) => serde_json::from_str(&t)?,
+        None => match meta(conn, "sync_folder")? {
+            Some(f) => Target::Folder {
+                path: PathBuf::from(f),
+            },
+            None => return Ok(None),
         },
-    )
+    };
+    Ok(Some(SyncConfig {
+        folder: folder_of(&target),
+        team_id,
+        encrypted: meta(conn, "sync_key_params")?.is_some(),
+        target,
+    }))
+}
+
+/// The transport of a target with the credentials given.
+fn transport_of(target: &Target, creds: &Credentials) -> Result<Box<dyn Transport>> {
+    let missing = |zh: &str, en: &str| {
+        Error::validation(
+            "credentials",
+            format!("缺少{zh}"),
+            format!("Missing the {en}"),
+        )
+    };
+    Ok(match target {
+        Target::Folder { path } => Box::new(transport::Folder::new(path)),
+        Target::Webdav { url, user } => Box::new(transport::WebDav::new(
+            url,
+            user,
+            creds
+                .password
+                .as_deref()
+                .ok_or_else(|| missing(" WebDAV 密码", "WebDAV password"))?,
+        )),
+        Target::S3 {
+            endpoint,
+            bucket,
+            region,
+        } => Box::new(
+            transport::S3::new(
+                endpoint,
+                bucket,
+                region,
+                creds
+                    .access_key
+                    .as_deref()
+                    .ok_or_else(|| missing(" S3 访问密钥 ID", "S3 access key id"))?,
+                creds
+                    .secret_key
+                    .as_deref()
+                    .ok_or_else(|| missing(" S3 私有访问密钥", "S3 secret key"))?,
+            )
+            .map_err(|e| {
+                Error::validation(
+                    "s3",
+                    format!("S3 地址无效：{e}"),
+                    format!("Invalid S3 address: {e}"),
+                )
+            })?,
+        ),
+    })
+}
+
+/// The transport of this workspace, with the credentials kept on this device.
+fn open_transport(ws: &Workspace, cfg: &SyncConfig) -> Result<Box<dyn Transport>> {
+    let lost = || {
+        Error::sync(
+            "本机找不到同步服务器的密码（系统钥匙串或密钥文件已被清除）：请重新运行 sync join",
+            "This device has lost the password of the sync server (keyring or key file cleared): run sync join again",
+        )
+    };
+    let creds = match &cfg.target {
+        Target::Folder { .. } => Credentials::default(),
+        Target::Webdav { .. } => Credentials {
+            password: Some(secrets::load(ws, WEBDAV_PASSWORD)?.ok_or_else(lost)?),
+            ..Default::default()
+        },
+        Target::S3 { .. } => Credentials {
+            access_key: Some(secrets::load(ws, S3_ACCESS_KEY)?.ok_or_else(lost)?),
+            secret_key: Some(secrets::load(ws, S3_SECRET_KEY)?.ok_or_else(lost)?),
+            ..Default::default()
+        },
+    };
+    transport_of(&cfg.target, &creds)
 }
 
 /// What one sync round did (`kehu sync now --json`).
@@ -133,17 +295,44 @@ fn missing_folder(folder: &Path) -> Error {
     )
 }
 
-fn unwritable(path: &Path, e: &std::io::Error) -> String {
+/// The target cannot be reached or read: a message for people.
+fn unreachable(t: &dyn Transport, e: &std::io::Error) -> Error {
+    if t.kind() == "folder" {
+        return missing_folder(Path::new(&t.location()));
+    }
+    let loc = t.location();
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => Error::sync(
+            format!("同步服务器 {loc} 拒绝了用户名或密码（坚果云请使用“应用密码”）。本机的修改照常保存。"),
+            format!("The sync server {loc} refused the user name or password. Local changes are kept."),
+        ),
+        std::io::ErrorKind::NotFound => Error::sync(
+            format!("同步服务器 {loc} 上找不到这个位置（文件夹或存储桶）：请检查地址。本机的修改照常保存。"),
+            format!("The sync server {loc} has no such folder or bucket: check the address. Local changes are kept."),
+        ),
+        _ => Error::sync(
+            format!("无法连接同步服务器 {loc}（{e}）：请检查网络。本机的修改照常保存，连接后再同步。"),
+            format!("Cannot reach the sync server {loc} ({e}): check the network. Local changes are kept and sync later."),
+        ),
+    }
+}
+
+fn unwritable(path: &str, e: &std::io::Error) -> String {
     if e.kind() == std::io::ErrorKind::StorageFull {
         format!(
-            "共享位置已满，本机的修改暂未发送（仍保存在本机）/ The shared place is full; local changes are kept and not sent yet: {}",
-            path.display()
+            "共享位置已满，本机的修改暂未发送（仍保存在本机）/ The shared place is full; local changes are kept and not sent yet: {path}"
         )
     } else {
         format!(
-            "无法写入共享文件夹（只读或没有权限），本机的修改暂未发送（仍保存在本机）/ Cannot write to the shared folder (read-only or no permission); local changes are kept and not sent yet: {} ({e})",
-            path.display()
+            "无法写入共享文件夹（只读或没有权限），本机的修改暂未发送（仍保存在本机）/ Cannot write to the shared folder (read-only or no permission); local changes are kept and not sent yet: {path} ({e})"
         )
+    }
+}
+
+fn sync_err(m: String) -> Error {
+    match m.split_once(" / ") {
+        Some((zh, en)) => Error::sync(zh.to_string(), en.to_string()),
+        None => Error::sync(m.clone(), m),
     }
 }
 
@@ -160,7 +349,7 @@ fn device_name(conn: &Connection) -> Result<String> {
 }
 
 /// Write `device.json` when what it says has changed.
-fn write_device_json(ws: &Workspace, cfg: &SyncConfig) -> Result<()> {
+fn write_device_json(ws: &Workspace, cfg: &SyncConfig, t: &dyn Transport) -> Result<()> {
     let me = ws.me()?;
     let member: Option<String> = match &me {
         Some(id) => ws
@@ -178,22 +367,87 @@ fn write_device_json(ws: &Workspace, cfg: &SyncConfig) -> Result<()> {
         "app_version": env!("CARGO_PKG_VERSION"),
         "schema_version": crate::db::schema_version(),
     });
-    let dir = cfg.device_dir(ws.device_id());
-    let path = dir.join("device.json");
+    let path = format!("{}/device.json", cfg.device_dir(ws.device_id()));
     let text = serde_json::to_string_pretty(&doc)?;
-    if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+    let key = team_key(ws)?;
+    let now = t
+        .read(&path)
+        .ok()
+        .and_then(|b| unseal(key.as_ref(), &b).ok());
+    if now.as_deref() == Some(text.as_bytes()) {
         return Ok(());
     }
-    std::fs::create_dir_all(&dir)
-        .and_then(|_| segment::write_atomic(&path, text.as_bytes()))
-        .map_err(|e| Error::sync(unwritable(&path, &e), unwritable(&path, &e)))
+    let bytes = seal(key.as_ref(), text.into_bytes());
+    t.write(&path, &bytes)
+        .map_err(|e| sync_err(unwritable(&t.label(&path), &e)))
 }
 
 /// Start a new team in `folder` with this device as its first member.
 pub fn init(ws: &mut Workspace, folder: &Path, name: Option<&str>) -> Result<SyncConfig> {
-    if !folder.is_dir() {
-        return Err(missing_folder(folder));
-    }
+    init_with(ws, folder, name, None)
+}
+
+/// [`init`], with end-to-end encryption when a team passphrase is given:
+/// the key is derived here and kept on this device (see [`secrets`]).
+pub fn init_with(
+    ws: &mut Workspace,
+    folder: &Path,
+    name: Option<&str>,
+    passphrase: Option<&str>,
+) -> Result<SyncConfig> {
+    let creds = Credentials {
+        passphrase: passphrase.map(str::to_string),
+        ..Default::default()
+    };
+    init_target(
+        ws,
+        &Target::Folder {
+            path: folder.to_path_buf(),
+        },
+        name,
+        &creds,
+    )
+}
+
+/// A target as stored: a folder's absolute path, trimmed addresses.
+fn canonical(target: &Target) -> Result<Target> {
+    Ok(match target {
+        Target::Folder { path } => {
+            if !path.is_dir() {
+                return Err(missing_folder(path));
+            }
+            Target::Folder {
+                path: path.canonicalize()?,
+            }
+        }
+        Target::Webdav { url, user } => Target::Webdav {
+            url: url.trim().to_string(),
+            user: user.trim().to_string(),
+        },
+        Target::S3 {
+            endpoint,
+            bucket,
+            region,
+        } => Target::S3 {
+            endpoint: endpoint.trim().to_string(),
+            bucket: bucket.trim().to_string(),
+            region: if region.trim().is_empty() {
+                "us-east-1".into()
+            } else {
+                region.trim().to_string()
+            },
+        },
+    })
+}
+
+/// Start a new team on any target (folder, WebDAV, S3) with this device as
+/// its first member.
+pub fn init_target(
+    ws: &mut Workspace,
+    target: &Target,
+    name: Option<&str>,
+    creds: &Credentials,
+) -> Result<SyncConfig> {
     if config(ws.conn())?.is_some() {
         return Err(Error::validation(
             "folder",
@@ -201,48 +455,101 @@ pub fn init(ws: &mut Workspace, folder: &Path, name: Option<&str>) -> Result<Syn
             "This workspace already syncs with a team",
         ));
     }
+    let target = canonical(target)?;
+    let t = transport_of(&target, creds)?;
+    t.check().map_err(|e| unreachable(t.as_ref(), &e))?;
+    let team_id = crate::new_id();
+    let key = creds
+        .passphrase
+        .as_deref()
+        .map(|p| crypt::new_key(&team_id, p))
+        .transpose()?;
     let cfg = SyncConfig {
-        folder: folder.canonicalize()?,
-        team_id: crate::new_id(),
+        folder: folder_of(&target),
+        team_id,
+        encrypted: key.is_some(),
+        target,
     };
-    let team = serde_json::json!({
+    let mut team = serde_json::json!({
         "format": segment::FORMAT,
         "team_id": cfg.team_id,
         "name": name,
         "created_at": ws.now_ms(),
         "created_by": ws.device_id(),
     });
-    let dir = cfg.device_dir(ws.device_id());
-    std::fs::create_dir_all(&dir)
-        .and_then(|_| {
-            segment::write_atomic(
-                &cfg.team_dir().join("team.json"),
-                serde_json::to_string_pretty(&team)
-                    .expect("json")
-                    .as_bytes(),
-            )
-        })
-        .map_err(|e| Error::sync(unwritable(folder, &e), unwritable(folder, &e)))?;
-    save_config(ws, &cfg)?;
+    if let Some((params, k)) = &key {
+        team["encryption"] = serde_json::to_value(params)?;
+        // The rest of team.json is public; the team's name is not.
+        if let Some(n) = name {
+            team["name"] = Value::Null;
+            team["name_sealed"] = Value::from(crypt::hex(&crypt::seal(params, k, n.as_bytes())));
+        }
+    }
+    let path = format!("{}/team.json", cfg.team_dir());
+    t.write(
+        &path,
+        serde_json::to_string_pretty(&team)
+            .expect("json")
+            .as_bytes(),
+    )
+    .map_err(|e| sync_err(unwritable(&t.label(&path), &e)))?;
+    save_config(ws, &cfg, key, creds, t.as_ref())?;
     Ok(cfg)
 }
 
 /// Join the team found in `folder` (`team`: its id when there are several).
 pub fn join(ws: &mut Workspace, folder: &Path, team: Option<&str>) -> Result<SyncConfig> {
-    if !folder.is_dir() {
-        return Err(missing_folder(folder));
-    }
+    join_with(ws, folder, team, None)
+}
+
+/// [`join`] with the team passphrase, needed when the team is encrypted;
+/// a wrong one is refused before anything is written.
+pub fn join_with(
+    ws: &mut Workspace,
+    folder: &Path,
+    team: Option<&str>,
+    passphrase: Option<&str>,
+) -> Result<SyncConfig> {
+    let creds = Credentials {
+        passphrase: passphrase.map(str::to_string),
+        ..Default::default()
+    };
+    join_target(
+        ws,
+        &Target::Folder {
+            path: folder.to_path_buf(),
+        },
+        team,
+        &creds,
+    )
+}
+
+/// Join the team found on any target (`team`: its id when there are several).
+pub fn join_target(
+    ws: &mut Workspace,
+    target: &Target,
+    team: Option<&str>,
+    creds: &Credentials,
+) -> Result<SyncConfig> {
+    let target = canonical(target)?;
+    let t = transport_of(&target, creds)?;
+    t.check().map_err(|e| unreachable(t.as_ref(), &e))?;
     let mut teams = vec![];
-    if let Ok(rd) = std::fs::read_dir(folder.join(ROOT)) {
-        for d in rd.flatten() {
-            if d.path().join("team.json").is_file() {
-                teams.push(d.file_name().to_string_lossy().to_string());
+    match t.list(ROOT) {
+        Ok(list) => {
+            for (name, is_dir) in list {
+                if is_dir && t.read(&format!("{ROOT}/{name}/team.json")).is_ok() {
+                    teams.push(name);
+                }
             }
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(unreachable(t.as_ref(), &e)),
     }
     teams.sort();
+    let where_ = target.location();
     let team_id = match team {
-        Some(t) => teams.iter().find(|x| *x == t).cloned(),
+        Some(x) => teams.iter().find(|t| *t == x).cloned(),
         None if teams.len() == 1 => teams.pop(),
         None if teams.len() > 1 => {
             return Err(Error::validation(
@@ -261,29 +568,148 @@ pub fn join(ws: &mut Workspace, folder: &Path, team: Option<&str>) -> Result<Syn
     }
     .ok_or_else(|| {
         Error::sync(
-            format!(
-                "在 {} 中没有找到团队，请先在一台电脑上运行“sync init”。",
-                folder.display()
-            ),
-            format!(
-                "No team found in {}; run “sync init” on one computer first.",
-                folder.display()
-            ),
+            format!("在 {where_} 中没有找到团队，请先在一台电脑上运行“sync init”。"),
+            format!("No team found in {where_}; run “sync init” on one computer first."),
         )
     })?;
+    let team_json: Value = t
+        .read(&format!("{ROOT}/{team_id}/team.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    let key = team_key_from(&team_json, creds.passphrase.as_deref())?;
     let cfg = SyncConfig {
-        folder: folder.canonicalize()?,
+        folder: folder_of(&target),
         team_id,
+        encrypted: key.is_some(),
+        target,
     };
-    save_config(ws, &cfg)?;
+    save_config(ws, &cfg, key, creds, t.as_ref())?;
     Ok(cfg)
 }
 
-fn save_config(ws: &mut Workspace, cfg: &SyncConfig) -> Result<()> {
-    set_meta(ws.conn(), "sync_folder", &cfg.folder.to_string_lossy())?;
+/// The key of a team from its `team.json` and the passphrase given.
+fn team_key_from(
+    team_json: &Value,
+    passphrase: Option<&str>,
+) -> Result<Option<(KeyParams, TeamKey)>> {
+    match (&team_json["encryption"], passphrase) {
+        (Value::Null, None) => Ok(None),
+        (Value::Null, Some(_)) => Err(Error::validation(
+            "passphrase",
+            "这个团队没有加密，不需要团队口令",
+            "This team is not encrypted: no team passphrase is needed",
+        )),
+        (_, None) => Err(Error::validation(
+            "passphrase",
+            "这个团队的同步文件已加密：请输入团队口令（--passphrase-env）",
+            "This team's sync files are encrypted: give the team passphrase (--passphrase-env)",
+        )),
+        (enc, Some(p)) => {
+            let params: KeyParams = serde_json::from_value(enc.clone()).map_err(|_| {
+                Error::sync(
+                    "team.json 中的加密参数已损坏",
+                    "The encryption parameters in team.json are damaged",
+                )
+            })?;
+            let key = crypt::derive(&params, p)?;
+            Ok(Some((params, key)))
+        }
+    }
+}
+
+const KEY_SECRET: &str = "sync_team_key";
+
+fn save_config(
+    ws: &mut Workspace,
+    cfg: &SyncConfig,
+    key: Option<(KeyParams, TeamKey)>,
+    creds: &Credentials,
+    t: &dyn Transport,
+) -> Result<()> {
+    let hex = key.as_ref().map(|(_, k)| k.to_hex());
+    let mut kept: Vec<(&str, &str)> = vec![];
+    if let Some(h) = &hex {
+        kept.push((KEY_SECRET, h));
+    }
+    match &cfg.target {
+        Target::Folder { .. } => {}
+        Target::Webdav { .. } => {
+            kept.push((WEBDAV_PASSWORD, creds.password.as_deref().unwrap_or("")))
+        }
+        Target::S3 { .. } => {
+            kept.push((S3_ACCESS_KEY, creds.access_key.as_deref().unwrap_or("")));
+            kept.push((S3_SECRET_KEY, creds.secret_key.as_deref().unwrap_or("")));
+        }
+    }
+    for (name, value) in kept {
+        let store = secrets::store(ws, name, value)?;
+        set_meta(ws.conn(), "sync_secret_store", store.key())?;
+    }
+    if let Some((params, _)) = &key {
+        set_meta(
+            ws.conn(),
+            "sync_key_params",
+            &serde_json::to_string(params)?,
+        )?;
+    }
+    if let Target::Folder { path } = &cfg.target {
+        set_meta(ws.conn(), "sync_folder", &path.to_string_lossy())?;
+    }
+    set_meta(
+        ws.conn(),
+        "sync_target",
+        &serde_json::to_string(&cfg.target)?,
+    )?;
     set_meta(ws.conn(), "sync_team", &cfg.team_id)?;
     ingest(ws)?;
-    write_device_json(ws, cfg)
+    // A read-only target can still be joined to receive; each sync round
+    // reports that this device cannot send.
+    let _ = write_device_json(ws, cfg, t);
+    Ok(())
+}
+
+/// This device's team key when the team is encrypted.
+fn team_key(ws: &Workspace) -> Result<Option<(KeyParams, TeamKey)>> {
+    let Some(params) = meta(ws.conn(), "sync_key_params")? else {
+        return Ok(None);
+    };
+    let params: KeyParams = serde_json::from_str(&params)?;
+    let key = secrets::load(ws, KEY_SECRET)?
+        .and_then(|h| TeamKey::from_hex(&h))
+        .filter(|k| k.check_value() == params.check)
+        .ok_or_else(|| {
+            Error::sync(
+                "本机找不到团队密钥（系统钥匙串或密钥文件已被清除）：请用团队口令重新运行 sync join",
+                "This device has lost the team key (keyring or key file cleared): run sync join again with the team passphrase",
+            )
+        })?;
+    Ok(Some((params, key)))
+}
+
+/// Encrypt a file's bytes when the team is encrypted.
+fn seal(key: Option<&(KeyParams, TeamKey)>, plain: Vec<u8>) -> Vec<u8> {
+    match key {
+        Some((params, key)) => crypt::seal(params, key, &plain),
+        None => plain,
+    }
+}
+
+/// The plain bytes of a file read from the shared place. In an encrypted
+/// team a file that is not sealed with the team key is refused.
+fn unseal(key: Option<&(KeyParams, TeamKey)>, bytes: &[u8]) -> std::result::Result<Vec<u8>, Bad> {
+    if crypt::is_sealed(bytes) {
+        crypt::open(key.map(|k| &k.1), bytes).map_err(|e| match e {
+            crypt::OpenError::NewerFormat(v) => Bad::NewerFormat(v),
+            e => Bad::Damaged(e.message()),
+        })
+    } else if key.is_some() {
+        Err(Bad::Damaged(
+            "团队已加密，但这个文件没有加密 / not encrypted although the team is".into(),
+        ))
+    } else {
+        Ok(bytes.to_vec())
+    }
 }
 
 fn require_config(ws: &Workspace) -> Result<SyncConfig> {
@@ -360,6 +786,15 @@ fn section(device: &str, prev_hlc: i64, entries: Vec<Entry>) -> Section {
 /// Returns the file (None when there was nothing to send).
 pub fn send(ws: &mut Workspace) -> Result<Option<(PathBuf, usize)>> {
     let cfg = require_config(ws)?;
+    let t = open_transport(ws, &cfg)?;
+    send_to(ws, &cfg, t.as_ref())
+}
+
+fn send_to(
+    ws: &mut Workspace,
+    cfg: &SyncConfig,
+    tr: &dyn Transport,
+) -> Result<Option<(PathBuf, usize)>> {
     let t = std::time::Instant::now();
     ingest(ws)?;
     phase("ingest", t);
@@ -374,41 +809,64 @@ pub fn send(ws: &mut Workspace) -> Result<Option<(PathBuf, usize)>> {
     let n = entries.len();
     let s = section(&me, exported, entries);
     let t = std::time::Instant::now();
-    let bytes = segment::encode("segment", &me, std::slice::from_ref(&s))?;
+    let key = team_key(ws)?;
+    let bytes = seal(
+        key.as_ref(),
+        segment::encode("segment", &me, std::slice::from_ref(&s))?,
+    );
     phase("encode", t);
     let dir = cfg.device_dir(&me);
-    let path = dir.join(format!("{:016x}-{:016x}.kseg", s.hlc_from, s.hlc_to));
-    if !cfg.folder.is_dir() {
-        return Err(missing_folder(&cfg.folder));
-    }
-    std::fs::create_dir_all(&dir)
-        .and_then(|_| segment::write_atomic(&path, &bytes))
-        .map_err(|e| Error::sync(unwritable(&dir, &e), unwritable(&dir, &e)))?;
+    let path = format!("{dir}/{:016x}-{:016x}.kseg", s.hlc_from, s.hlc_to);
+    tr.check().map_err(|e| unreachable(tr, &e))?;
+    tr.write(&path, &bytes)
+        .map_err(|e| sync_err(unwritable(&tr.label(&dir), &e)))?;
     set_meta(ws.conn(), "sync_exported_hlc", &s.hlc_to.to_string())?;
-    Ok(Some((path, n)))
+    Ok(Some((PathBuf::from(tr.label(&path)), n)))
 }
 
-/// One sync round with the shared folder: send, receive, merge.
+/// One sync round with the shared place: send, receive, merge.
 pub fn sync_now(ws: &mut Workspace) -> Result<SyncReport> {
     let cfg = require_config(ws)?;
-    if !cfg.folder.is_dir() || !cfg.team_dir().is_dir() {
-        return Err(missing_folder(&cfg.team_dir()));
+    let t = open_transport(ws, &cfg)?;
+    let t = t.as_ref();
+    let team_json = format!("{}/team.json", cfg.team_dir());
+    if let Err(e) = t.check().and_then(|_| t.read(&team_json).map(|_| ())) {
+        return Err(if t.kind() == "folder" {
+            missing_folder(Path::new(&t.label(&cfg.team_dir())))
+        } else {
+            unreachable(t, &e)
+        });
     }
     let mut report = SyncReport::default();
-    let send_once = |ws: &mut Workspace, report: &mut SyncReport| match send(ws) {
+    let send_once = |ws: &mut Workspace, report: &mut SyncReport| match send_to(ws, &cfg, t) {
         Ok(Some((_, n))) => report.sent += n,
         Ok(None) => {}
         Err(Error::Sync { zh, en }) => report.problems.push(format!("{zh} / {en}")),
         Err(e) => report.problems.push(e.to_string()),
     };
     send_once(ws, &mut report);
-    if let Err(e) = write_device_json(ws, &cfg) {
+    if let Err(e) = write_device_json(ws, &cfg, t) {
         if report.problems.is_empty() {
             report.problems.push(e.to_string());
         }
     }
-    let files = list_segments(ws, &cfg, &mut report)?;
-    receive_files(ws, &files, &mut report)?;
+    let t0 = std::time::Instant::now();
+    let files = list_segments(ws, &cfg, t, &mut report)?;
+    phase("list", t0);
+    let t0 = std::time::Instant::now();
+    let mut blobs = vec![];
+    for f in files {
+        match t.read(&f) {
+            Ok(b) => blobs.push((t.label(&f), b)),
+            Err(e) => {
+                report.skipped_files += 1;
+                report.problems.push(format!("{}: {e}", t.label(&f)));
+            }
+        }
+    }
+    phase("download", t0);
+    let key = team_key(ws)?;
+    receive_blobs(ws, blobs, key.as_ref(), &mut report)?;
     if report.renumbered > 0 {
         send_once(ws, &mut report);
     }
@@ -420,25 +878,32 @@ pub fn sync_now(ws: &mut Workspace) -> Result<SyncReport> {
 fn list_segments(
     ws: &Workspace,
     cfg: &SyncConfig,
+    t: &dyn Transport,
     report: &mut SyncReport,
-) -> Result<Vec<PathBuf>> {
+) -> Result<Vec<String>> {
     let mut out = vec![];
-    let Ok(rd) = std::fs::read_dir(cfg.team_dir().join("devices")) else {
+    let key = team_key(ws)?;
+    let devices_dir = format!("{}/devices", cfg.team_dir());
+    let Ok(list) = t.list(&devices_dir) else {
         return Ok(out);
     };
-    let mut dirs: Vec<_> = rd.flatten().map(|d| d.path()).collect();
-    dirs.sort();
-    for dir in dirs {
-        let device = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        if device == ws.device_id() || !dir.is_dir() {
+    let mut devices: Vec<String> = list
+        .into_iter()
+        .filter(|(_, is_dir)| *is_dir)
+        .map(|(n, _)| n)
+        .collect();
+    devices.sort();
+    for device in devices {
+        if device == ws.device_id() {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(dir.join("device.json")) {
-            if let Ok(v) = serde_json::from_str::<Value>(&text) {
+        let dir = format!("{devices_dir}/{device}");
+        if let Some(text) = t
+            .read(&format!("{dir}/device.json"))
+            .ok()
+            .and_then(|b| unseal(key.as_ref(), &b).ok())
+        {
+            if let Ok(v) = serde_json::from_slice::<Value>(&text) {
                 ws.conn().execute(
                     "INSERT INTO sync_peers(device_id, name, member, app_version, schema_version, last_seen)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -466,13 +931,13 @@ fn list_segments(
             }
         }
         let applied = applied_hlc(ws.conn(), &device)?;
-        let Ok(files) = std::fs::read_dir(&dir) else {
+        let Ok(files) = t.list(&dir) else {
             continue;
         };
         let mut names: Vec<String> = files
-            .flatten()
-            .map(|f| f.file_name().to_string_lossy().to_string())
-            .filter(|n| n.ends_with(".kseg") && !segment::is_conflict_copy(n))
+            .into_iter()
+            .filter(|(n, is_dir)| !is_dir && n.ends_with(".kseg") && !segment::is_conflict_copy(n))
+            .map(|(n, _)| n)
             .collect();
         names.sort();
         for n in names {
@@ -482,7 +947,7 @@ fn list_segments(
                 .and_then(|(_, to)| i64::from_str_radix(to, 16).ok());
             match to {
                 Some(to) if to <= applied => continue,
-                Some(_) => out.push(dir.join(n)),
+                Some(_) => out.push(format!("{dir}/{n}")),
                 None => {} // not a name this format writes
             }
         }
@@ -502,37 +967,55 @@ fn applied_hlc(conn: &Connection, device: &str) -> Result<i64> {
 /// transaction. Damaged files are quarantined and reported; a device whose
 /// earlier file is missing or damaged waits for it.
 pub fn receive_files(ws: &mut Workspace, files: &[PathBuf], report: &mut SyncReport) -> Result<()> {
+    let key = team_key(ws)?;
+    receive_files_with(ws, files, key.as_ref(), report)
+}
+
+fn receive_files_with(
+    ws: &mut Workspace,
+    files: &[PathBuf],
+    key: Option<&(KeyParams, TeamKey)>,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let mut blobs = vec![];
+    for path in files {
+        match std::fs::read(path) {
+            Ok(b) => blobs.push((path.to_string_lossy().to_string(), b)),
+            Err(e) => {
+                report.skipped_files += 1;
+                report.problems.push(format!("{}: {e}", path.display()));
+            }
+        }
+    }
+    receive_blobs(ws, blobs, key, report)
+}
+
+/// Check and merge the bytes of sync files, named by `label` (its path).
+fn receive_blobs(
+    ws: &mut Workspace,
+    blobs: Vec<(String, Vec<u8>)>,
+    key: Option<&(KeyParams, TeamKey)>,
+    report: &mut SyncReport,
+) -> Result<()> {
     let me = ws.device_id().to_string();
     let now = ws.now_ms();
     let mut sections: Vec<Section> = vec![];
     let t = std::time::Instant::now();
-    for path in files {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                report.skipped_files += 1;
-                report.problems.push(format!("{}: {e}", path.display()));
-                continue;
-            }
-        };
-        match segment::decode(&bytes) {
+    for (label, bytes) in blobs {
+        match unseal(key, &bytes).and_then(|b| segment::decode(&b)) {
             Ok((_, s)) => {
-                ws.conn().execute(
-                    "DELETE FROM sync_quarantine WHERE path = ?1",
-                    [path.to_string_lossy()],
-                )?;
+                ws.conn()
+                    .execute("DELETE FROM sync_quarantine WHERE path = ?1", [&label])?;
                 sections.extend(s);
             }
             Err(bad) => {
                 report.skipped_files += 1;
-                report
-                    .problems
-                    .push(format!("{}: {}", path.display(), bad.message()));
+                report.problems.push(format!("{label}: {}", bad.message()));
                 if let Bad::Damaged(_) = bad {
                     ws.conn().execute(
                         "INSERT INTO sync_quarantine(path, reason, at) VALUES (?1, ?2, ?3)
                          ON CONFLICT(path) DO UPDATE SET reason = excluded.reason",
-                        params![path.to_string_lossy(), bad.message(), now],
+                        params![label, bad.message(), now],
                     )?;
                 }
             }
@@ -685,17 +1168,44 @@ pub fn export_bundle(ws: &mut Workspace, out: &Path) -> Result<usize> {
         n += entries.len();
         sections.push(section(&d, 0, entries));
     }
-    let bytes = segment::encode("bundle", ws.device_id(), &sections)?;
+    let key = team_key(ws)?;
+    let bytes = seal(
+        key.as_ref(),
+        segment::encode("bundle", ws.device_id(), &sections)?,
+    );
     segment::write_atomic(out, &bytes)?;
     Ok(n)
 }
 
 /// Merge a bundle written by [`export_bundle`] on another device.
 pub fn import_bundle(ws: &mut Workspace, file: &Path) -> Result<SyncReport> {
+    import_bundle_with(ws, file, None)
+}
+
+/// [`import_bundle`]; an encrypted bundle opens with this device's team key
+/// or, on a device outside the team, with the team passphrase.
+pub fn import_bundle_with(
+    ws: &mut Workspace,
+    file: &Path,
+    passphrase: Option<&str>,
+) -> Result<SyncReport> {
     let bytes = std::fs::read(file)?;
-    segment::decode(&bytes)?;
+    let mut key = team_key(ws)?;
+    if crypt::is_sealed(&bytes) {
+        let (params, _) = crypt::params_of(&bytes)?;
+        if key.as_ref().is_none_or(|k| k.0.check != params.check) {
+            key = match passphrase {
+                Some(p) => Some((params.clone(), crypt::derive(&params, p)?)),
+                None => return Err(crypt::OpenError::NoKey.into()),
+            };
+        }
+    } else {
+        // A plain bundle carried by hand is the user's own choice.
+        key = None;
+    }
+    segment::decode(&unseal(key.as_ref(), &bytes)?)?;
     let mut report = SyncReport::default();
-    receive_files(ws, &[file.to_path_buf()], &mut report)?;
+    receive_files_with(ws, &[file.to_path_buf()], key.as_ref(), &mut report)?;
     Ok(report)
 }
 
@@ -726,6 +1236,15 @@ pub struct SyncStatus {
     pub configured: bool,
     pub folder: Option<String>,
     pub team_id: Option<String>,
+    /// "folder", "webdav" or "s3".
+    pub transport: Option<String>,
+    /// Where the team's files are (a folder path, a WebDAV URL with the
+    /// user, an S3 endpoint/bucket); never a password.
+    pub location: Option<String>,
+    /// Files in the shared place are end-to-end encrypted.
+    pub encrypted: bool,
+    /// Where this device keeps the team key: "keyring" or "file".
+    pub key_store: Option<String>,
     pub device_id: String,
     pub device_name: String,
     /// Local entries not yet sent.
@@ -770,7 +1289,14 @@ pub fn status(ws: &Workspace) -> Result<SyncStatus> {
         .collect::<rusqlite::Result<_>>()?;
     Ok(SyncStatus {
         configured: cfg.is_some(),
-        folder: cfg.as_ref().map(|c| c.folder.to_string_lossy().to_string()),
+        folder: cfg
+            .as_ref()
+            .filter(|c| c.target.kind() == "folder")
+            .map(|c| c.folder.to_string_lossy().to_string()),
+        transport: cfg.as_ref().map(|c| c.target.kind().to_string()),
+        location: cfg.as_ref().map(|c| c.target.location()),
+        encrypted: cfg.as_ref().is_some_and(|c| c.encrypted),
+        key_store: meta(conn, "sync_secret_store")?,
         team_id: cfg.map(|c| c.team_id),
         device_id: ws.device_id().to_string(),
         device_name: device_name(conn)?,
@@ -798,7 +1324,9 @@ pub fn rename_device(ws: &mut Workspace, name: &str) -> Result<()> {
     }
     set_meta(ws.conn(), "device_name", name)?;
     if let Some(cfg) = config(ws.conn())? {
-        let _ = write_device_json(ws, &cfg);
+        if let Ok(t) = open_transport(ws, &cfg) {
+            let _ = write_device_json(ws, &cfg, t.as_ref());
+        }
     }
     Ok(())
 }

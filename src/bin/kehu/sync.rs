@@ -2,28 +2,108 @@
 //! shared folder, bundles for USB / e-mail, and values set concurrently.
 
 use crate::{output, Ctx};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use kehu::sync::{self, SyncReport};
 use kehu::{Lang, Result};
 use std::path::PathBuf;
 
+/// Where the team's files are: exactly one of --folder, --webdav, --s3.
+#[derive(Args)]
+pub struct TargetArgs {
+    /// A shared folder (Syncthing, Dropbox, OneDrive, NAS, USB stick).
+    #[arg(long, conflicts_with_all = ["webdav", "s3"])]
+    folder: Option<PathBuf>,
+    /// A WebDAV folder URL (坚果云: https://dav.jianguoyun.com/dav/<folder>/ with an app password).
+    #[arg(long, requires = "user", conflicts_with = "s3")]
+    webdav: Option<String>,
+    /// WebDAV user name.
+    #[arg(long)]
+    user: Option<String>,
+    /// Environment variable holding the WebDAV password.
+    #[arg(long, value_name = "VAR", default_value = "KEHU_WEBDAV_PASSWORD")]
+    password_env: String,
+    /// An S3-compatible endpoint URL (MinIO, AWS S3, Aliyun OSS, Tencent COS).
+    #[arg(long, requires = "bucket")]
+    s3: Option<String>,
+    /// S3 bucket.
+    #[arg(long)]
+    bucket: Option<String>,
+    /// S3 region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Environment variable holding the S3 access key id.
+    #[arg(long, value_name = "VAR", default_value = "AWS_ACCESS_KEY_ID")]
+    access_key_env: String,
+    /// Environment variable holding the S3 secret key.
+    #[arg(long, value_name = "VAR", default_value = "AWS_SECRET_ACCESS_KEY")]
+    secret_key_env: String,
+}
+
+impl TargetArgs {
+    fn target(&self) -> Result<(sync::Target, sync::Credentials)> {
+        let mut creds = sync::Credentials::default();
+        let target = if let Some(url) = &self.webdav {
+            creds.password =
+                secret_env(Some(&self.password_env), "WebDAV 密码", "WebDAV password")?;
+            sync::Target::Webdav {
+                url: url.clone(),
+                user: self.user.clone().unwrap_or_default(),
+            }
+        } else if let Some(endpoint) = &self.s3 {
+            creds.access_key = secret_env(
+                Some(&self.access_key_env),
+                "S3 访问密钥 ID",
+                "S3 access key id",
+            )?;
+            creds.secret_key = secret_env(
+                Some(&self.secret_key_env),
+                "S3 私有访问密钥",
+                "S3 secret key",
+            )?;
+            sync::Target::S3 {
+                endpoint: endpoint.clone(),
+                bucket: self.bucket.clone().unwrap_or_default(),
+                region: self.region.clone(),
+            }
+        } else if let Some(folder) = &self.folder {
+            sync::Target::Folder {
+                path: folder.clone(),
+            }
+        } else {
+            return Err(kehu::Error::validation(
+                "folder",
+                "请指定同步位置：--folder、--webdav 或 --s3",
+                "Choose where to sync: --folder, --webdav or --s3",
+            ));
+        };
+        Ok((target, creds))
+    }
+}
+
 #[derive(Subcommand)]
 pub enum Cmd {
-    /// Start a new team in a shared folder (Syncthing, Dropbox, NAS, USB).
+    /// Start a new team in a shared folder, on a WebDAV server or in an S3 bucket.
     Init {
-        #[arg(long)]
-        folder: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
         /// A name for the team.
         #[arg(long)]
         name: Option<String>,
+        /// Encrypt the team's files end to end with the passphrase held in
+        /// this environment variable (the passphrase is never stored).
+        #[arg(long, value_name = "VAR")]
+        passphrase_env: Option<String>,
     },
-    /// Join the team found in a shared folder.
+    /// Join the team found in a shared folder, on a WebDAV server or in an S3 bucket.
     Join {
-        #[arg(long)]
-        folder: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
         /// Team id, when the folder holds several teams.
         #[arg(long)]
         team: Option<String>,
+        /// The team passphrase (encrypted teams) is in this environment variable.
+        #[arg(long, value_name = "VAR")]
+        passphrase_env: Option<String>,
     },
     /// Send this device's changes and merge the others' now.
     Now,
@@ -35,7 +115,12 @@ pub enum Cmd {
         out: PathBuf,
     },
     /// Merge a file written by `sync export` on another device.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// The team passphrase for an encrypted file, on a device outside the team.
+        #[arg(long, value_name = "VAR")]
+        passphrase_env: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -88,11 +173,33 @@ fn print_report(r: &SyncReport, json: bool, l: Lang) {
     }
 }
 
+/// A secret from the environment variable named on the command line.
+fn secret_env(var: Option<&str>, what_zh: &str, what_en: &str) -> Result<Option<String>> {
+    let Some(var) = var else { return Ok(None) };
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Ok(Some(v)),
+        _ => Err(kehu::Error::validation(
+            "passphrase_env",
+            format!("环境变量 {var} 未设置或为空（应包含{what_zh}）"),
+            format!(
+                "The environment variable {var} is not set or empty (it should hold the {what_en})"
+            ),
+        )),
+    }
+}
+
 pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
     let l = ctx.lang;
     match cmd {
-        Cmd::Init { folder, name } => {
-            let cfg = sync::init(&mut ctx.ws, &folder, name.as_deref())?;
+        Cmd::Init {
+            target,
+            name,
+            passphrase_env,
+        } => {
+            let (target, mut creds) = target.target()?;
+            creds.passphrase =
+                secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
+            let cfg = sync::init_target(&mut ctx.ws, &target, name.as_deref(), &creds)?;
             let r = sync::sync_now(&mut ctx.ws)?;
             if ctx.json {
                 output::json(&serde_json::json!({"config": cfg, "report": r}));
@@ -101,8 +208,15 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                 print_report(&r, false, l);
             }
         }
-        Cmd::Join { folder, team } => {
-            let cfg = sync::join(&mut ctx.ws, &folder, team.as_deref())?;
+        Cmd::Join {
+            target,
+            team,
+            passphrase_env,
+        } => {
+            let (target, mut creds) = target.target()?;
+            creds.passphrase =
+                secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
+            let cfg = sync::join_target(&mut ctx.ws, &target, team.as_deref(), &creds)?;
             let r = sync::sync_now(&mut ctx.ws)?;
             if ctx.json {
                 output::json(&serde_json::json!({"config": cfg, "report": r}));
@@ -128,11 +242,32 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                     )
                 );
             } else {
+                let kind = match s.transport.as_deref() {
+                    Some("webdav") => "WebDAV",
+                    Some("s3") => "S3",
+                    _ => l.pick("共享文件夹", "Folder"),
+                };
                 println!(
-                    "{} {}",
-                    l.pick("共享文件夹：", "Folder:"),
-                    s.folder.unwrap_or_default()
+                    "{} {kind} · {}",
+                    l.pick("同步位置：", "Sync target:"),
+                    s.location.unwrap_or_default()
                 );
+                if s.encrypted {
+                    println!(
+                        "{} {}",
+                        l.pick(
+                            "端到端加密：是，密钥保存在",
+                            "End-to-end encrypted: yes, key kept in"
+                        ),
+                        match s.key_store.as_deref() {
+                            Some("keyring") => l.pick("系统钥匙串", "the OS keyring"),
+                            _ => l.pick(
+                                "数据库旁的密钥文件（仅本人可读）",
+                                "a key file next to the database (owner-only)"
+                            ),
+                        }
+                    );
+                }
                 println!(
                     "{} {} ({})",
                     l.pick("本机：", "This device:"),
@@ -184,8 +319,12 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                 );
             }
         }
-        Cmd::Import { file } => {
-            let r = sync::import_bundle(&mut ctx.ws, &file)?;
+        Cmd::Import {
+            file,
+            passphrase_env,
+        } => {
+            let pass = secret_env(passphrase_env.as_deref(), "团队口令", "team passphrase")?;
+            let r = sync::import_bundle_with(&mut ctx.ws, &file, pass.as_deref())?;
             print_report(&r, ctx.json, l);
         }
     }

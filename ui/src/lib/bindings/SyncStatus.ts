@@ -5,7 +5,24 @@ import type { Quarantined } from "./Quarantined";
 /**
  * `kehu sync status`.
  */
-export type SyncStatus = { configured: boolean, folder: string | null, team_id: string | null, device_id: string, device_name: string, 
+export type SyncStatus = { configured: boolean, folder: string | null, team_id: string | null, 
+/**
+ * "folder", "webdav" or "s3".
+ */
+transport: string | null, 
+/**
+ * Where the team's files are (a folder path, a WebDAV URL with the
+ * user, an S3 endpoint/bucket); never a password.
+ */
+location: string | null, 
+/**
+ * Files in the shared place are end-to-end encrypted.
+ */
+encrypted: boolean, 
+/**
+ * Where this device keeps the team key: "keyring" or "file".
+ */
+key_store: string | null, device_id: string, device_name: string, 
 /**
  * Local entries not yet sent.
  */
