@@ -272,6 +272,14 @@ fn main() {
         store::unmerge(&mut ws, &m.merge_id).unwrap();
         unmerges.push(t.elapsed());
     }
+    let ms = |d: &Vec<Duration>| {
+        d.iter()
+            .map(|x| format!("{:.0}", x.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("merge rounds (ms): {}", ms(&merges));
+    println!("unmerge rounds (ms): {}", ms(&unmerges));
     let (m50, m95) = percentiles(merges);
     let (u50, u95) = percentiles(unmerges);
     println!(
