@@ -4,6 +4,7 @@ import type { Key } from './zh';
 import { enPages } from './en.pages';
 import { enAnalysis } from './en.analysis';
 import { enDaily } from './en.daily';
+import { enSync } from './en.sync';
 
 export const en: Record<Key, string> = {
   'app.name': 'Kehu',
@@ -230,4 +231,5 @@ export const en: Record<Key, string> = {
   ...enPages,
   ...enAnalysis,
   ...enDaily,
+  ...enSync,
 };

@@ -4,6 +4,7 @@
 import { zhPages } from './zh.pages';
 import { zhAnalysis } from './zh.analysis';
 import { zhDaily } from './zh.daily';
+import { zhSync } from './zh.sync';
 
 export const zh = {
   'app.name': 'Kehu 客户',
@@ -230,6 +231,7 @@ export const zh = {
   ...zhPages,
   ...zhAnalysis,
   ...zhDaily,
+  ...zhSync,
 } as const;
 
 export type Key = keyof typeof zh;
