@@ -97,6 +97,7 @@ const COMMANDS: &[&str] = &[
     "daily_settings_set",
     // team sync
     "sync_overview",
+    "sync_open_conflicts",
     "sync_pick_folder",
     "sync_check_folder",
     "sync_setup",

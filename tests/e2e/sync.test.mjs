@@ -172,6 +172,7 @@ step('A and B change the same field at once: a conflict with both values', async
   assert.match(line, /客户等级/);
   assert.match(line, /李强的台式机 改为 B/);
   assert.match(line, /本机 改为 A/);
+  assert.equal(await text('[data-testid="nav-sync-conflicts"]'), '1', 'the sidebar counts it');
   await snap('sync-conflict-zh');
 });
 
@@ -184,6 +185,7 @@ step('the customer’s page shows the conflict; 采用对方的值 takes A’s v
   await click('[data-testid="customer-conflict-take"]');
   await wd.until('grade A again', async () => /A/.test(await text('[data-testid="value-grade"]')));
   await wd.until('conflict gone', async () => (await wd.findAll('[data-testid="customer-conflicts"]')).length === 0);
+  await wd.until('badge gone', async () => (await wd.findAll('[data-testid="nav-sync-conflicts"]')).length === 0);
   // The taken value is a new change: it goes out and B merges it.
   await nav('sync');
   await wd.until('sent', async () => (await text('[data-testid="sync-pending"]')) === '0 条', 20000);

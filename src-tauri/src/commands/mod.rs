@@ -109,6 +109,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         daily::daily_settings_get,
         daily::daily_settings_set,
         sync::sync_overview,
+        sync::sync_open_conflicts,
         sync::sync_pick_folder,
         sync::sync_check_folder,
         sync::sync_setup,

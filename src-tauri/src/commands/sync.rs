@@ -7,7 +7,7 @@ use super::Res;
 use crate::autosync::{self, RoundOutcome, SyncJobs, SyncState, Trigger};
 use crate::state::AppState;
 use kehu::sync::{self, Conflict, SyncStatus};
-use kehu::sync_app::{self, AutoSync, FolderCheck};
+use kehu::sync_app::{self, AutoSync, FolderCheck, TeamInfo};
 use serde::Serialize;
 use std::path::PathBuf;
 use tauri::{AppHandle, Manager, State};
@@ -19,6 +19,8 @@ use ts_rs::TS;
 #[ts(export)]
 pub struct SyncOverview {
     pub status: SyncStatus,
+    /// The team as its folder describes it (None when the folder is gone).
+    pub team: Option<TeamInfo>,
     pub auto: AutoSync,
     pub state: SyncState,
 }
@@ -33,11 +35,24 @@ pub async fn sync_overview(
     jobs: State<'_, SyncJobs>,
 ) -> Res<SyncOverview> {
     let (status, auto) = state.with(|ws| Ok((sync::status(ws)?, sync_app::auto(ws.conn())?)))?;
+    let team = match (&status.folder, &status.team_id) {
+        (Some(f), Some(id)) => sync_app::teams_in(std::path::Path::new(f))
+            .into_iter()
+            .find(|t| &t.team_id == id),
+        _ => None,
+    };
     Ok(SyncOverview {
         status,
+        team,
         auto,
         state: jobs.state(),
     })
+}
+
+/// Open conflicts, for the badge beside 团队同步 in the sidebar.
+#[tauri::command]
+pub async fn sync_open_conflicts(state: State<'_, AppState>) -> Res<i64> {
+    state.with(|ws| Ok(sync::status(ws)?.open_conflicts))
 }
 
 /// Ask for the shared folder; None when the dialog was closed.

@@ -20,6 +20,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const sync = {
   overview: () => call<SyncOverview>('sync_overview'),
+  openConflicts: () => call<number>('sync_open_conflicts'),
   pickFolder: () => call<string | null>('sync_pick_folder'),
   checkFolder: (folder: string) => call<FolderCheck>('sync_check_folder', { folder }),
   /** Start a team (`join` false, optional `name`) or join `team` in `folder`; runs the first round. */

@@ -19,7 +19,6 @@ export const en: Record<Key, string> = {
   'nav.sync': 'Team sync',
   'nav.trash': 'Trash',
   'nav.settings': 'Settings',
-  'nav.soon': 'Soon',
   'nav.search': 'Search',
   'nav.searchHint': 'Ctrl+K',
 

@@ -19,7 +19,6 @@ export const zh = {
   'nav.sync': '团队同步',
   'nav.trash': '回收站',
   'nav.settings': '设置',
-  'nav.soon': '即将推出',
   'nav.search': '搜索',
   'nav.searchHint': 'Ctrl+K',
 
