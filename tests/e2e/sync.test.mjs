@@ -5,7 +5,8 @@
 //   a customer B adds arrives in A by itself (the folder watcher) →
 //   an edit in A goes out by itself (the edit debounce) →
 //   A and B change the same field at the same time → A's Conflicts list
-//   and the customer's page show both values → 采用对方的值 → B gets it.
+//   and the customer's page show both values → 采用对方的值 → B gets it →
+//   a third computer (the app on workspace C) joins on the Sync page.
 // Screenshots: target/e2e-shots/sNN-*.png.
 
 import { test, before, after } from 'node:test';
@@ -27,6 +28,7 @@ mkdirSync(SHOTS, { recursive: true });
 const dir = mkdtempSync(join(tmpdir(), 'kehu-e2e-sync-'));
 const DB_A = join(dir, 'a.db');
 const DB_B = join(dir, 'b.db');
+const DB_C = join(dir, 'c.db');
 const SHARED = join(dir, 'shared');
 mkdirSync(SHARED);
 
@@ -205,5 +207,56 @@ step('the Sync page in English', async () => {
   await wd.until('resolved row', async () => (await wd.findAll('[data-testid="sync-conflict"]')).length === 1);
   assert.match(await text('[data-testid="sync-conflict"]'), /李强的台式机 set B[\s\S]*this computer set A[\s\S]*Resolved/);
   await snap('sync-status-en');
+  const devices = await wd.find('[data-testid="sync-auto"]');
+  await wd.exec('arguments[0].scrollIntoView({ block: "end" })', { 'element-6066-11e4-a52e-4f735466cecf': devices.id });
+  await snap('sync-devices-en');
   await setLang('zh');
+});
+
+step('the timer interval is this computer’s setting, checked and kept', async () => {
+  await nav('sync');
+  const set = async (v) => {
+    const el = await wd.find('[data-testid="sync-interval"]');
+    await wd.exec(
+      'const e = arguments[0]; e.value = arguments[1]; e.dispatchEvent(new Event("input", { bubbles: true })); e.dispatchEvent(new Event("change", { bubbles: true }));',
+      { 'element-6066-11e4-a52e-4f735466cecf': el.id },
+      v,
+    );
+  };
+  await set('0');
+  await wd.until('refused', async () => /1 到 1440 分钟/.test(await text('[data-testid="sync-auto"]')));
+  await set('15');
+  const saved = await wd.until('saved', async () => {
+    const o = await invoke('sync_overview');
+    return o.auto.interval_min === 15 ? o : null;
+  });
+  assert.equal(saved.auto.enabled, true);
+});
+
+step('a third computer joins in the app: the team is listed and both customers arrive', async () => {
+  await wd.quit();
+  execFileSync(CLI, ['--db', DB_C, 'customer', 'add', '--name', '第三台电脑的客户']);
+  wd = new WebDriver(URL);
+  await wd.start(APP, ['--db', DB_C]);
+  await wd.find('[data-testid="today-page"]', { timeout: 30000 });
+  await nav('sync');
+  await fill('[data-testid="sync-folder"]', SHARED);
+  await click('[data-testid="sync-test"]');
+  await wd.until('team listed', async () => /找到 1 个团队/.test(await text('[data-testid="sync-check"]')));
+  const team = await text('[data-testid="sync-join-team"]');
+  assert.match(team, /华东销售部[\s\S]*2 台设备/);
+  await snap('sync-join-zh');
+  await click('[data-testid="sync-join"]');
+  await wd.find('[data-testid="sync-status"]', { timeout: 20000 });
+  assert.match(await text('[data-testid="sync-team"]'), /华东销售部/);
+  for (const name of [FROM_A, FROM_B]) {
+    await wd.until(`${name} in C`, () => findCustomer(name), 10000);
+  }
+  assert.equal((await findCustomer(FROM_B)).grade, 'A', 'the value taken on A');
+  // And C's own customer reaches B.
+  await wd.until('C sent its changes', async () => (await text('[data-testid="sync-pending"]')) === '0 条', 10000);
+  b('sync', 'now');
+  const list = b('customer', 'list', '--query', '第三台电脑');
+  assert.equal((list.rows ?? list).length, 1);
+  await snap('sync-joined-zh');
 });
