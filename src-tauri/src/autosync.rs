@@ -299,12 +299,13 @@ fn worker(app: AppHandle, tx: Sender<Msg>, rx: Receiver<Msg>) {
     };
     let mut plan = Planner::new(now_ms(), setup.auto.interval_min);
     let mut watcher: Option<(PathBuf, notify::RecommendedWatcher)> = None;
+    // Look at the watcher again: at start, after a Wake and after a round
+    // (a USB stick that was missing may be back), not every second.
+    let mut rewatch = true;
     let mut seen_version = ws.data_version().unwrap_or(0);
     loop {
-        // Follow the team folder (again, after a round: a USB stick that
-        // was missing may be back).
         let want = setup.team_dir.clone().filter(|_| setup.auto.enabled);
-        if watcher.as_ref().map(|(p, _)| p) != want.as_ref() {
+        if std::mem::take(&mut rewatch) && watcher.as_ref().map(|(p, _)| p) != want.as_ref() {
             watcher = None;
             *lock(&jobs.watching) = None;
             if let (Some(dir), Some(own)) = (&want, &setup.own_dir) {
@@ -327,6 +328,7 @@ fn worker(app: AppHandle, tx: Sender<Msg>, rx: Receiver<Msg>) {
                 }
                 plan.set_interval(now_ms(), setup.auto.interval_min);
                 seen_version = ws.data_version().unwrap_or(seen_version);
+                rewatch = true;
             }
             Ok(Msg::Folder) => plan.poke(now_ms(), FOLDER_DEBOUNCE_MS, Trigger::Folder),
             Err(RecvTimeoutError::Timeout) => {}
@@ -352,8 +354,9 @@ fn worker(app: AppHandle, tx: Sender<Msg>, rx: Receiver<Msg>) {
             let out = run_round(&app, why);
             plan.ran(now_ms());
             if out.error.is_some() {
-                watcher = None; // try the folder afresh next time
+                watcher = None; // try the folder afresh
             }
+            rewatch = true;
             // A fresh connection each round: a restored backup replaces
             // the file under the old one.
             if let Some(w) = open() {

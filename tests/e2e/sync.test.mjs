@@ -11,7 +11,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, existsSync, renameSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -259,4 +259,24 @@ step('a third computer joins in the app: the team is listed and both customers a
   const list = b('customer', 'list', '--query', '第三台电脑');
   assert.equal((list.rows ?? list).length, 1);
   await snap('sync-joined-zh');
+});
+
+step('a shared folder that went away gets a clear message; local work goes on and syncs later', async () => {
+  renameSync(SHARED, SHARED + '-away');
+  try {
+    await click('[data-testid="sync-now"]');
+    await wd.until('failure shown', async () => /找不到共享文件夹/.test(await text('[data-testid="sync-last-round"]')), 15000);
+    assert.match(await text('.page-head'), /同步失败/);
+    // Local work is not blocked.
+    await invoke('customer_create', { customer: { name: '离线时新增的客户' } });
+    await wd.until('pending', async () => (await text('[data-testid="sync-pending"]')) !== '0 条', 10000);
+    await snap('sync-folder-missing-zh');
+  } finally {
+    renameSync(SHARED + '-away', SHARED);
+  }
+  await click('[data-testid="sync-now"]');
+  await wd.until('sent once back', async () => (await text('[data-testid="sync-pending"]')) === '0 条', 15000);
+  assert.doesNotMatch(await text('[data-testid="sync-last-round"]'), /找不到/);
+  b('sync', 'now');
+  assert.equal((b('customer', 'list', '--query', '离线时新增').rows ?? []).length, 1);
 });
