@@ -106,8 +106,6 @@ fn industry_of(trade: &str) -> &'static str {
 /// Add `n` demo customers (and, on an empty workspace, a small team with
 /// "me"). Deterministic for a given `seed` and starting state.
 pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
-    let l = lists();
-    let mut rng = SmallRng::seed_from_u64(seed);
     let mut team: Vec<String> = members::list(ws.conn())?
         .into_iter()
         .map(|m| m.id)
@@ -138,6 +136,7 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
     }
     let _ = INDUSTRIES;
     let now = ws.now_ms();
+    let mut sampler = Sampler::new(seed, now, team);
     // Codes follow each customer's creation date; continue after existing ones.
     let mut seq_by_day = std::collections::HashMap::<String, u64>::new();
     let origin = "demo".to_string();
@@ -145,106 +144,11 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
         let chunk = (n - chunk_start).min(20_000);
         ws.write(&origin, |w| {
             for _ in 0..chunk {
-                let [province, city, district] = *l.regions.choose(&mut rng).unwrap();
-                let brand = l.brands.choose(&mut rng).unwrap();
-                let trade = l.trades.choose(&mut rng).unwrap();
-                let suffix = [
-                    "有限公司",
-                    "有限公司",
-                    "有限公司",
-                    "股份有限公司",
-                    "有限责任公司",
-                ]
-                .choose(&mut rng)
-                .unwrap();
-                let city_short = city.trim_end_matches('市');
-                let name = if rng.random_bool(0.7) {
-                    format!("{city_short}{brand}{trade}{suffix}")
-                } else {
-                    format!("{brand}{trade}{suffix}")
-                };
-                let created = now - rng.random_range(0..730) * DAY - rng.random_range(0..DAY);
-                let status = *[
-                    Status::Prospect,
-                    Status::Prospect,
-                    Status::Interested,
-                    Status::Interested,
-                    Status::Won,
-                    Status::Lost,
-                ]
-                .choose(&mut rng)
-                .unwrap();
-                let mut contacts = vec![];
-                for _ in 0..rng.random_range(1..=3) {
-                    let surname = l.surnames.choose(&mut rng).unwrap();
-                    let given = l.given.choose(&mut rng).unwrap();
-                    let mobile = format!(
-                        "1{}{:09}",
-                        ["3", "5", "7", "8", "9"].choose(&mut rng).unwrap(),
-                        rng.random_range(0..1_000_000_000u64)
-                    );
-                    let email = rng.random_bool(0.5).then(|| {
-                        format!(
-                            "{}{}@{}.com",
-                            pinyin_word(surname),
-                            rng.random_range(1..999),
-                            pinyin_word(brand)
-                        )
-                    });
-                    contacts.push(ContactFields {
-                        name: format!("{surname}{given}"),
-                        title: Some(l.titles.choose(&mut rng).unwrap().to_string()),
-                        mobile: Some(mobile),
-                        email,
-                        ..Default::default()
-                    });
-                }
-                let n_tags = rng.random_range(0..=3);
-                let tags: Vec<String> = l
-                    .tags
-                    .choose_multiple(&mut rng, n_tags)
-                    .map(|t| t.to_string())
-                    .collect();
-                let fields = CustomerFields {
-                    name,
-                    kind: CustomerKind::Company,
-                    industry: Some(industry_of(trade).to_string()),
-                    size: Some(SIZES.choose(&mut rng).unwrap().to_string()),
-                    province: Some(province.to_string()),
-                    city: Some(city.to_string()),
-                    district: Some(district.to_string()),
-                    address: Some(format!(
-                        "{city}{district}{}路{}号",
-                        l.brands.choose(&mut rng).unwrap(),
-                        rng.random_range(1..999)
-                    )),
-                    source: Some(SOURCES.choose(&mut rng).unwrap().to_string()),
-                    status,
-                    grade: Some(*Grade::ALL.choose(&mut rng).unwrap()),
-                    owner_id: Some(team.choose(&mut rng).unwrap().clone()),
-                    needs: None,
-                    budget: rng
-                        .random_bool(0.6)
-                        .then(|| (rng.random_range(1..500) * 10_000) as f64),
-                    purchase_cycle: Some(
-                        ["每月", "每季度", "每半年", "每年"]
-                            .choose(&mut rng)
-                            .unwrap()
-                            .to_string(),
-                    ),
-                    annual_purchase: rng
-                        .random_bool(0.5)
-                        .then(|| (rng.random_range(5..2000) * 1_000) as f64),
-                    first_contact_date: Some(
-                        chrono::DateTime::from_timestamp_millis(created)
-                            .unwrap_or_default()
-                            .format("%Y-%m-%d")
-                            .to_string(),
-                    ),
-                    notes: rng
-                        .random_bool(0.4)
-                        .then(|| l.notes.choose(&mut rng).unwrap().to_string()),
-                };
+                let DemoCustomer {
+                    customer: new,
+                    created,
+                    updated,
+                } = sampler.next_customer();
                 let day = crate::clock::local_date_compact(created);
                 let seq = match seq_by_day.get_mut(&day) {
                     Some(s) => s,
@@ -258,13 +162,7 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
                 let code = format!("C{day}{:03}", *seq);
                 // Stamp the insert with the last-update time, then set the
                 // creation time (one small index) rather than the reverse.
-                let updated = created + rng.random_range(0..(now - created).max(1));
                 w.set_now(updated);
-                let new = NewCustomer {
-                    fields,
-                    contacts,
-                    tags,
-                };
                 let id = customers::insert(w, new, Some(code))?;
                 w.tx()
                     .prepare_cached("UPDATE customers SET created_at = ?2 WHERE id = ?1")?
@@ -275,6 +173,153 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
         })?;
     }
     Ok(n)
+}
+
+/// A stream of demo customers: names, regions, contacts and tags drawn from
+/// the word lists. `generate` stores them; benchmarks that need only the
+/// customer rows (a 1M duplicate scan) can store them more cheaply.
+pub struct Sampler {
+    l: Lists,
+    rng: SmallRng,
+    now: i64,
+    team: Vec<String>,
+}
+
+/// One drawn customer with its creation and last-update times.
+pub struct DemoCustomer {
+    pub customer: NewCustomer,
+    pub created: i64,
+    pub updated: i64,
+}
+
+impl Sampler {
+    /// Customers created within two years before `now`, owned by one of `team`.
+    pub fn new(seed: u64, now: i64, team: Vec<String>) -> Sampler {
+        Sampler {
+            l: lists(),
+            rng: SmallRng::seed_from_u64(seed),
+            now,
+            team,
+        }
+    }
+
+    pub fn next_customer(&mut self) -> DemoCustomer {
+        let [province, city, district] = *self.l.regions.choose(&mut self.rng).unwrap();
+        let brand = self.l.brands.choose(&mut self.rng).unwrap();
+        let trade = self.l.trades.choose(&mut self.rng).unwrap();
+        let suffix = [
+            "有限公司",
+            "有限公司",
+            "有限公司",
+            "股份有限公司",
+            "有限责任公司",
+        ]
+        .choose(&mut self.rng)
+        .unwrap();
+        let city_short = city.trim_end_matches('市');
+        let name = if self.rng.random_bool(0.7) {
+            format!("{city_short}{brand}{trade}{suffix}")
+        } else {
+            format!("{brand}{trade}{suffix}")
+        };
+        let created =
+            self.now - self.rng.random_range(0..730) * DAY - self.rng.random_range(0..DAY);
+        let status = *[
+            Status::Prospect,
+            Status::Prospect,
+            Status::Interested,
+            Status::Interested,
+            Status::Won,
+            Status::Lost,
+        ]
+        .choose(&mut self.rng)
+        .unwrap();
+        let mut contacts = vec![];
+        for _ in 0..self.rng.random_range(1..=3) {
+            let surname = self.l.surnames.choose(&mut self.rng).unwrap();
+            let given = self.l.given.choose(&mut self.rng).unwrap();
+            let mobile = format!(
+                "1{}{:09}",
+                ["3", "5", "7", "8", "9"].choose(&mut self.rng).unwrap(),
+                self.rng.random_range(0..1_000_000_000u64)
+            );
+            let email = self.rng.random_bool(0.5).then(|| {
+                format!(
+                    "{}{}@{}.com",
+                    pinyin_word(surname),
+                    self.rng.random_range(1..999),
+                    pinyin_word(brand)
+                )
+            });
+            contacts.push(ContactFields {
+                name: format!("{surname}{given}"),
+                title: Some(self.l.titles.choose(&mut self.rng).unwrap().to_string()),
+                mobile: Some(mobile),
+                email,
+                ..Default::default()
+            });
+        }
+        let n_tags = self.rng.random_range(0..=3);
+        let tags: Vec<String> = self
+            .l
+            .tags
+            .choose_multiple(&mut self.rng, n_tags)
+            .map(|t| t.to_string())
+            .collect();
+        let fields = CustomerFields {
+            name,
+            kind: CustomerKind::Company,
+            industry: Some(industry_of(trade).to_string()),
+            size: Some(SIZES.choose(&mut self.rng).unwrap().to_string()),
+            province: Some(province.to_string()),
+            city: Some(city.to_string()),
+            district: Some(district.to_string()),
+            address: Some(format!(
+                "{city}{district}{}路{}号",
+                self.l.brands.choose(&mut self.rng).unwrap(),
+                self.rng.random_range(1..999)
+            )),
+            source: Some(SOURCES.choose(&mut self.rng).unwrap().to_string()),
+            status,
+            grade: Some(*Grade::ALL.choose(&mut self.rng).unwrap()),
+            owner_id: self.team.choose(&mut self.rng).cloned(),
+            needs: None,
+            budget: self
+                .rng
+                .random_bool(0.6)
+                .then(|| (self.rng.random_range(1..500) * 10_000) as f64),
+            purchase_cycle: Some(
+                ["每月", "每季度", "每半年", "每年"]
+                    .choose(&mut self.rng)
+                    .unwrap()
+                    .to_string(),
+            ),
+            annual_purchase: self
+                .rng
+                .random_bool(0.5)
+                .then(|| (self.rng.random_range(5..2000) * 1_000) as f64),
+            first_contact_date: Some(
+                chrono::DateTime::from_timestamp_millis(created)
+                    .unwrap_or_default()
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ),
+            notes: self
+                .rng
+                .random_bool(0.4)
+                .then(|| self.l.notes.choose(&mut self.rng).unwrap().to_string()),
+        };
+        let updated = created + self.rng.random_range(0..(self.now - created).max(1));
+        DemoCustomer {
+            customer: NewCustomer {
+                fields,
+                contacts,
+                tags,
+            },
+            created,
+            updated,
+        }
+    }
 }
 
 /// A lower-case latin word for demo email addresses.

@@ -676,3 +676,105 @@ fn names_that_differ_in_a_number_are_different_companies() {
     let m = score(&rec("杭州联华超市第3分店"), &rec("联华超市第3分店"), &s);
     assert!(m.score >= s.threshold, "{m:?}");
 }
+
+#[test]
+fn the_duplicate_threshold_is_a_setting_that_the_scan_and_the_hint_follow() {
+    let (_d, mut ws) = workspace();
+    let a = add(&mut ws, "深圳市腾云科技有限公司", None, &[]);
+    let b = add(&mut ws, "深圳市藤云科技有限公司", None, &[]);
+    let scan =
+        |ws: &Workspace| dedupe::scan(ws.conn(), &mut |_, _| {}, &AtomicBool::new(false)).unwrap();
+    let found = scan(&ws);
+    assert_eq!(
+        found.groups.len(),
+        1,
+        "the homophone pair is a duplicate by default"
+    );
+    let pair_score = found.groups[0].pairs[0].score;
+    assert!(pair_score < 1.0);
+
+    // Stricter than this pair: the scan no longer reports it, the hint still does.
+    let stricter = Settings {
+        threshold: (pair_score + 0.01).min(1.0),
+        ..dedupe::settings(ws.conn()).unwrap()
+    };
+    dedupe::set_settings(&mut ws, stricter).unwrap();
+    assert_eq!(dedupe::settings(ws.conn()).unwrap(), stricter);
+    assert!(scan(&ws).groups.is_empty());
+    let draft = Draft {
+        name: "深圳市藤云科技有限公司".into(),
+        exclude: Some(b.clone()),
+        ..Default::default()
+    };
+    let hint = dedupe::candidates_for(ws.conn(), &draft, 5).unwrap();
+    assert_eq!(
+        hint.iter()
+            .map(|c| c.customer_id.as_str())
+            .collect::<Vec<_>>(),
+        [a.as_str()]
+    );
+
+    // A hint threshold above the pair's score hides it while typing too.
+    let quiet = Settings {
+        hint_threshold: stricter.threshold,
+        ..stricter
+    };
+    dedupe::set_settings(&mut ws, quiet).unwrap();
+    assert!(dedupe::candidates_for(ws.conn(), &draft, 5)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn a_duplicate_threshold_out_of_range_is_refused_in_the_users_language() {
+    let (_d, mut ws) = workspace();
+    let before = dedupe::settings(ws.conn()).unwrap();
+    for bad in [
+        Settings {
+            threshold: 1.5,
+            ..before
+        },
+        Settings {
+            threshold: 0.2,
+            ..before
+        },
+        Settings {
+            threshold: f32::NAN,
+            ..before
+        },
+        Settings {
+            hint_threshold: 0.9,
+            threshold: 0.8,
+            ..before
+        },
+        Settings {
+            phone_bonus: -1.0,
+            ..before
+        },
+        Settings {
+            window: 0,
+            ..before
+        },
+    ] {
+        let err = dedupe::set_settings(&mut ws, bad).unwrap_err();
+        assert!(err.field().is_some(), "{err}");
+    }
+    let err = dedupe::set_settings(
+        &mut ws,
+        Settings {
+            threshold: 1.5,
+            ..before
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.field(), Some("threshold"));
+    assert!(
+        err.message(kehu::i18n::Lang::Zh).contains("判定重复的分数"),
+        "{err}"
+    );
+    assert_eq!(
+        dedupe::settings(ws.conn()).unwrap(),
+        before,
+        "nothing was saved"
+    );
+}

@@ -85,3 +85,41 @@ fn scan_check_merge_and_unmerge_from_the_command_line() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn the_thresholds_are_shown_and_changed_from_the_command_line() {
+    let cli = Cli::new();
+    let s = cli.json(&["dedupe", "settings"]);
+    assert_eq!(
+        s["threshold"].as_f64().map(|t| (t * 100.0).round()),
+        Some(85.0)
+    );
+    let s = cli.json(&[
+        "dedupe",
+        "settings",
+        "--threshold",
+        "0.9",
+        "--hint-threshold",
+        "0.75",
+    ]);
+    assert_eq!(
+        s["threshold"].as_f64().map(|t| (t * 100.0).round()),
+        Some(90.0)
+    );
+    let s = cli.json(&["dedupe", "settings"]);
+    assert_eq!(
+        s["hint_threshold"].as_f64().map(|t| (t * 100.0).round()),
+        Some(75.0)
+    );
+    let out = Command::cargo_bin("kehu")
+        .unwrap()
+        .env("KEHU_DB", &cli.db)
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["dedupe", "settings", "--threshold", "3"])
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("判定重复的分数要在 0.50 到 1.00 之间"));
+}

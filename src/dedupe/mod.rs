@@ -19,8 +19,8 @@ mod store;
 pub use merge::{history as merge_history, merge, unmerge, MergeRecord, MergeResult};
 pub use score::{prepare, score, Match, Prepared, Reason, Settings};
 pub use store::{
-    candidates_for, ignore, match_incoming, match_incoming_with, scan, scan_with, settings,
-    Candidate, Draft, DupGroup, DupPair, IncomingMatch, ScanResult, LOOKUP_BATCH,
+    candidates_for, ignore, match_incoming, match_incoming_with, scan, scan_with, set_settings,
+    settings, Candidate, Draft, DupGroup, DupPair, IncomingMatch, ScanResult, LOOKUP_BATCH,
 };
 
 /// What the matcher sees of a customer.
@@ -42,6 +42,15 @@ pub struct ScoredPair {
     pub a: usize,
     pub b: usize,
     pub m: Match,
+}
+
+/// A link between two records for grouping: indexes and score only, so a
+/// scan holds millions of them in little memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Link {
+    pub a: u32,
+    pub b: u32,
+    pub score: f32,
 }
 
 /// What [`find`] returns.
@@ -89,23 +98,17 @@ impl UnionFind {
 /// clusters only if no member of one has a clearly different name from a
 /// member of the other — so one shared agency phone cannot chain two
 /// companies together.
-pub fn group(
-    n: usize,
-    prepared: &[Prepared],
-    pairs: &[ScoredPair],
-    s: &Settings,
-) -> Vec<Vec<usize>> {
-    let mut order: Vec<&ScoredPair> = pairs.iter().collect();
-    order.sort_by(|x, y| {
-        y.m.score
-            .total_cmp(&x.m.score)
+pub fn group(n: usize, prepared: &[Prepared], links: &mut [Link], s: &Settings) -> Vec<Vec<usize>> {
+    links.sort_by(|x, y| {
+        y.score
+            .total_cmp(&x.score)
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
     let mut uf = UnionFind::new(n);
     let mut members: std::collections::HashMap<usize, Vec<usize>> =
         std::collections::HashMap::new();
-    for p in order {
-        let (ra, rb) = (uf.find(p.a), uf.find(p.b));
+    for p in links.iter() {
+        let (ra, rb) = (uf.find(p.a as usize), uf.find(p.b as usize));
         if ra == rb {
             continue;
         }
@@ -200,7 +203,15 @@ pub fn find_prepared(prepared: &[Prepared], s: &Settings) -> Found {
     .into_iter()
     .flatten()
     .collect();
-    let groups = group(prepared.len(), prepared, &pairs, s);
+    let mut links: Vec<Link> = pairs
+        .iter()
+        .map(|p| Link {
+            a: p.a as u32,
+            b: p.b as u32,
+            score: p.m.score,
+        })
+        .collect();
+    let groups = group(prepared.len(), prepared, &mut links, s);
     Found {
         pairs,
         groups,

@@ -113,14 +113,30 @@ pub struct Prepared {
     pub provinces: Vec<u8>,
     /// Provinces named in the region field only.
     pub region_provinces: Vec<u8>,
-    pub phones: Vec<String>,
-    pub emails: Vec<String>,
-    /// (name, is only a surname such as 张先生)
-    pub contacts: Vec<(String, bool)>,
+    /// Phones, e-mails and full contact names (not 张先生) are only ever
+    /// compared for equality: hashes of the normalised values, sorted, so a
+    /// million prepared records stay small.
+    pub phones: Vec<u64>,
+    pub emails: Vec<u64>,
+    pub contacts: Vec<u64>,
+}
+
+fn hash_of(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+fn hashes(values: impl Iterator<Item = String>) -> Vec<u64> {
+    let mut v: Vec<u64> = values.map(|x| hash_of(&x)).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 pub fn prepare(r: &Record) -> Prepared {
-    let name = normalize_name(&r.name);
+    let mut name = normalize_name(&r.name);
     let core: Vec<char> = name.core.chars().collect();
     let syl = syllables(&core);
     let alt = name
@@ -132,27 +148,25 @@ pub fn prepare(r: &Record) -> Prepared {
             (c, s)
         })
         .collect();
+    // Comparison reads the characters above, not these strings.
+    name.core = String::new();
+    name.alt_cores = vec![];
+    name.places = vec![];
     let region_provinces = parse_region(&r.region);
     let provinces = if region_provinces.is_empty() {
         name.provinces.clone()
     } else {
         region_provinces.clone()
     };
-    let mut phones: Vec<String> = r
-        .mobiles
-        .iter()
-        .filter_map(|m| normalize_phone(m))
-        .collect();
-    phones.sort();
-    phones.dedup();
-    let mut emails: Vec<String> = r.emails.iter().filter_map(|e| normalize_email(e)).collect();
-    emails.sort();
-    emails.dedup();
-    let contacts = r
-        .contacts
-        .iter()
-        .filter_map(|c| normalize_contact(c))
-        .collect();
+    let phones = hashes(r.mobiles.iter().filter_map(|m| normalize_phone(m)));
+    let emails = hashes(r.emails.iter().filter_map(|e| normalize_email(e)));
+    let contacts = hashes(
+        r.contacts
+            .iter()
+            .filter_map(|c| normalize_contact(c))
+            .filter(|(n, only_surname)| !only_surname && n.chars().count() >= 2)
+            .map(|(n, _)| n),
+    );
     Prepared {
         name,
         core,
@@ -373,14 +387,7 @@ pub fn score(a: &Prepared, b: &Prepared, s: &Settings) -> Match {
             "same email",
         ));
     }
-    let full = |p: &Prepared| -> Vec<String> {
-        p.contacts
-            .iter()
-            .filter(|(n, only_surname)| !only_surname && n.chars().count() >= 2)
-            .map(|(n, _)| n.clone())
-            .collect()
-    };
-    if shares(&full(a), &full(b)) {
+    if shares(&a.contacts, &b.contacts) {
         total += s.contact_bonus;
         reasons.push(Reason::new(
             "contact_same",

@@ -85,6 +85,48 @@ pub fn settings(conn: &Connection) -> Result<Settings> {
         .unwrap_or_default())
 }
 
+/// Save the duplicate settings (one change, synced like any setting). The
+/// thresholds are what people tune; the weights are checked too, since a
+/// CLI or a synced file can carry any number.
+pub fn set_settings(ws: &mut Workspace, s: Settings) -> Result<()> {
+    let unit = |v: f32| v.is_finite() && (0.0..=1.0).contains(&v);
+    if !(unit(s.threshold) && s.threshold >= 0.5) {
+        return Err(Error::validation(
+            "threshold",
+            "判定重复的分数要在 0.50 到 1.00 之间（默认 0.85，越高越严格）",
+            "The duplicate threshold must be between 0.50 and 1.00 (default 0.85; higher is stricter)",
+        ));
+    }
+    if !(unit(s.hint_threshold) && s.hint_threshold >= 0.3 && s.hint_threshold <= s.threshold) {
+        return Err(Error::validation(
+            "hint_threshold",
+            "录入提示的分数要在 0.30 到判定重复的分数之间（默认 0.70）",
+            "The hint threshold must be between 0.30 and the duplicate threshold (default 0.70)",
+        ));
+    }
+    let weights = [
+        s.phone_bonus,
+        s.email_bonus,
+        s.contact_bonus,
+        s.region_bonus,
+        s.region_penalty,
+        s.place_penalty,
+        s.branch_penalty,
+    ];
+    if !weights.into_iter().all(unit)
+        || !(2..=1000).contains(&s.max_block)
+        || !(1..=100).contains(&s.window)
+    {
+        return Err(Error::validation(
+            "dedupe",
+            "查重权重要在 0 到 1 之间，分块大小 2–1000，窗口 1–100",
+            "Weights must be between 0 and 1, block size 2–1000, window 1–100",
+        ));
+    }
+    let origin = ws.origin.clone();
+    ws.write(&origin, |w| crate::settings::put(w, "dedupe", &s))
+}
+
 /// The matcher's view of stored customers: id, code, record.
 pub(crate) fn load_records(
     conn: &Connection,
@@ -178,6 +220,25 @@ pub(crate) fn load_records(
         }
     }
     Ok(out)
+}
+
+/// Customer ids of a scan in one buffer (a million small strings would
+/// cost more in allocation overhead than in text).
+#[derive(Default)]
+struct Ids {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Ids {
+    fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len() as u32);
+    }
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
 }
 
 fn pair_key(a: &str, b: &str) -> (String, String) {
@@ -327,39 +388,96 @@ pub fn scan_with(
     cancel: &AtomicBool,
 ) -> Result<ScanResult> {
     let trace = std::env::var_os("KEHU_TRACE").is_some();
+    let anon = || {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("RssAnon:"))
+                    .map(|l| l.to_string())
+            })
+            .unwrap_or_default()
+    };
     let t0 = std::time::Instant::now();
-    let rows = load_records(conn, None)?;
-    let n = rows.len();
-    if trace {
-        eprintln!("dedupe scan: loaded {n} in {:?}", t0.elapsed());
-    }
-    // Work: preparing the records, then scoring pairs, in chunks so the
-    // scan can report progress and stop when cancelled.
     let cancelled = || ScanResult {
         cancelled: true,
         ..Default::default()
     };
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM customers WHERE deleted_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    let n = n as usize;
+    // Customers stream in with their contacts and are prepared a batch at a
+    // time, so the raw rows of a million customers are never all in memory.
+    let mut ids = Ids::default();
     let mut prepared: Vec<Prepared> = Vec::with_capacity(n);
-    for chunk in rows.chunks(8192) {
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(cancelled());
+    let mut batch: Vec<Record> = Vec::with_capacity(8192);
+    let mut stmt = conn.prepare(
+        "SELECT c.id, c.name, c.province, c.city, t.name, t.mobile, t.phone, t.email
+         FROM customers c
+         LEFT JOIN contacts t ON t.customer_id = c.id AND t.deleted_at IS NULL
+         WHERE c.deleted_at IS NULL ORDER BY c.rowid",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut last_id = String::new();
+    loop {
+        let row = rows.next()?;
+        let id: Option<String> = row.map(|r| r.get(0)).transpose()?;
+        let flush = match &id {
+            None => true,
+            Some(id) => *id != last_id && batch.len() >= 8192,
+        };
+        if flush && !batch.is_empty() {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(cancelled());
+            }
+            progress(prepared.len(), 2 * n);
+            prepared.extend(super::par_map(&batch, prepare));
+            batch.clear();
         }
-        progress(prepared.len(), 2 * n);
-        prepared.extend(super::par_map(chunk, |(_, _, r)| prepare(r)));
+        let (Some(r), Some(id)) = (row, id) else {
+            break;
+        };
+        if id != last_id {
+            ids.push(&id);
+            last_id = id;
+            let p: Option<String> = r.get(2)?;
+            let c: Option<String> = r.get(3)?;
+            batch.push(Record {
+                name: r.get(1)?,
+                region: format!("{}{}", p.unwrap_or_default(), c.unwrap_or_default()),
+                ..Default::default()
+            });
+        }
+        let rec = batch.last_mut().expect("a customer row came first");
+        if let Some(name) = r.get::<_, Option<String>>(4)? {
+            rec.contacts.push(name);
+            rec.mobiles.extend(r.get::<_, Option<String>>(5)?);
+            rec.mobiles.extend(r.get::<_, Option<String>>(6)?);
+            rec.emails.extend(r.get::<_, Option<String>>(7)?);
+        }
     }
+    drop(rows);
+    drop(stmt);
+    let n = prepared.len();
     if trace {
-        eprintln!("dedupe scan: prepared at {:?}", t0.elapsed());
+        eprintln!("dedupe scan: prepared at {:?} {}", t0.elapsed(), anon());
     }
     let cands = super::block::candidate_pairs(&prepared, s);
     if trace {
         eprintln!(
-            "dedupe scan: {} candidate pairs at {:?}",
+            "dedupe scan: {} candidate pairs at {:?} {}",
             cands.len(),
-            t0.elapsed()
+            t0.elapsed(),
+            anon()
         );
     }
     let decided = decided_pairs(conn)?;
-    let mut pairs = vec![];
+    // Only indexes and scores are kept per pair; the reasons are worked out
+    // again for the few pairs shown.
+    let mut links: Vec<super::Link> = vec![];
     let mut done = 0;
     for chunk in cands.chunks(65536) {
         if cancel.load(Ordering::Relaxed) {
@@ -367,70 +485,82 @@ pub fn scan_with(
         }
         progress(n + done * n / cands.len().max(1), 2 * n);
         done += chunk.len();
-        pairs.extend(
+        links.extend(
             super::par_map(chunk, |&(a, b)| {
-                let (a, b) = (a as usize, b as usize);
-                let m = score(&prepared[a], &prepared[b], s);
-                (m.score >= s.threshold && !decided.contains(&pair_key(&rows[a].0, &rows[b].0)))
-                    .then_some(super::ScoredPair { a, b, m })
+                let m = score(&prepared[a as usize], &prepared[b as usize], s);
+                (m.score >= s.threshold
+                    && !decided.contains(&pair_key(ids.get(a as usize), ids.get(b as usize))))
+                .then_some(super::Link {
+                    a,
+                    b,
+                    score: m.score,
+                })
             })
             .into_iter()
             .flatten(),
         );
     }
+    let compared = cands.len();
+    drop(cands);
     if trace {
         eprintln!(
-            "dedupe scan: scored, {} pairs over threshold at {:?}",
-            pairs.len(),
-            t0.elapsed()
+            "dedupe scan: scored, {} pairs over threshold at {:?} {}",
+            links.len(),
+            t0.elapsed(),
+            anon()
         );
     }
-    let groups = super::group(n, &prepared, &pairs, s);
+    // Sorted best first (and by index) by the grouping.
+    let groups = super::group(n, &prepared, &mut links, s);
     if trace {
-        eprintln!("dedupe scan: grouped at {:?}", t0.elapsed());
+        eprintln!("dedupe scan: grouped at {:?} {}", t0.elapsed(), anon());
     }
-    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    let mut group_of: Vec<u32> = vec![u32::MAX; n];
     for (gi, g) in groups.iter().enumerate() {
         for &i in g {
-            group_of.insert(i, gi);
+            group_of[i] = gi as u32;
         }
     }
-    let mut group_pairs: Vec<Vec<DupPair>> = vec![vec![]; groups.len()];
-    for p in &pairs {
-        if let (Some(ga), Some(gb)) = (group_of.get(&p.a), group_of.get(&p.b)) {
-            if ga == gb {
-                group_pairs[*ga].push(DupPair {
-                    a: rows[p.a].0.clone(),
-                    b: rows[p.b].0.clone(),
-                    score: p.m.score,
-                    reasons: p.m.reasons.clone(),
-                });
+    // A group of n copies of one name has n² pairs; keep, best first, the
+    // pairs that explain a member not yet explained (at most n per group).
+    let mut explained = vec![false; n];
+    let mut group_links: Vec<Vec<super::Link>> = vec![vec![]; groups.len()];
+    for l in &links {
+        let (a, b) = (l.a as usize, l.b as usize);
+        let g = group_of[a];
+        if g != u32::MAX && g == group_of[b] && (!explained[a] || !explained[b]) {
+            explained[a] = true;
+            explained[b] = true;
+            group_links[g as usize].push(*l);
+        }
+    }
+    drop(links);
+    let mut out: Vec<DupGroup> = groups
+        .into_iter()
+        .zip(group_links)
+        .map(|(g, gl)| {
+            let pairs: Vec<DupPair> = gl
+                .iter()
+                .map(|l| DupPair {
+                    a: ids.get(l.a as usize).to_string(),
+                    b: ids.get(l.b as usize).to_string(),
+                    score: l.score,
+                    reasons: score(&prepared[l.a as usize], &prepared[l.b as usize], s).reasons,
+                })
+                .collect();
+            DupGroup {
+                members: g.iter().map(|&i| ids.get(i).to_string()).collect(),
+                score: pairs.first().map(|p| p.score).unwrap_or(0.0),
+                pairs,
             }
-        }
-    }
-    let mut out = vec![];
-    for (g, mut gp) in groups.into_iter().zip(group_pairs) {
-        gp.sort_by(|x, y| y.score.total_cmp(&x.score));
-        // A group of n copies of one name has n² pairs; keep, best first,
-        // the pairs that explain a member not yet explained (at most n).
-        let mut explained: HashSet<String> = HashSet::new();
-        gp.retain(|p| {
-            let new_a = explained.insert(p.a.clone());
-            let new_b = explained.insert(p.b.clone());
-            new_a || new_b
-        });
-        out.push(DupGroup {
-            members: g.iter().map(|&i| rows[i].0.clone()).collect(),
-            score: gp.first().map(|p| p.score).unwrap_or(0.0),
-            pairs: gp,
-        });
-    }
+        })
+        .collect();
     out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.members.cmp(&y.members)));
     progress(2 * n, 2 * n);
     Ok(ScanResult {
         groups: out,
         customers: n,
-        compared: cands.len(),
+        compared,
         cancelled: false,
     })
 }

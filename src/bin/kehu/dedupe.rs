@@ -42,6 +42,15 @@ pub enum Cmd {
     Unmerge { merge_id: String },
     /// Remember that two customers are not duplicates.
     Ignore { a: String, b: String },
+    /// Show the duplicate settings, or change the thresholds.
+    Settings {
+        /// Pairs scoring at least this are duplicates (0.50–1.00; higher is stricter).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Candidates shown while typing score at least this.
+        #[arg(long)]
+        hint_threshold: Option<f32>,
+    },
 }
 
 fn code_of(ctx: &Ctx, id: &str) -> String {
@@ -213,6 +222,31 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                 output::json(&serde_json::json!({ "ignored": [a, b] }));
             } else {
                 println!("{}", l.pick("已标记为不重复", "Marked as not duplicates"));
+            }
+        }
+        Cmd::Settings {
+            threshold,
+            hint_threshold,
+        } => {
+            let mut s = dedupe::settings(ctx.ws.conn())?;
+            if threshold.is_some() || hint_threshold.is_some() {
+                s.threshold = threshold.unwrap_or(s.threshold);
+                s.hint_threshold = hint_threshold.unwrap_or(s.hint_threshold);
+                dedupe::set_settings(&mut ctx.ws, s)?;
+            }
+            if ctx.json {
+                output::json(&s);
+            } else {
+                println!(
+                    "{} {:.2}",
+                    l.pick("判定重复的分数：", "Duplicate threshold:"),
+                    s.threshold
+                );
+                println!(
+                    "{} {:.2}",
+                    l.pick("录入提示的分数：", "Hint threshold:"),
+                    s.hint_threshold
+                );
             }
         }
     }
