@@ -231,6 +231,15 @@ step('the timer interval is this computer’s setting, checked and kept', async 
     return o.auto.interval_min === 15 ? o : null;
   });
   assert.equal(saved.auto.enabled, true);
+  // The device name the team sees.
+  await click('[data-testid="sync-rename"]');
+  await fill('[data-testid="sync-device-name"]', '王芳的新笔记本');
+  await click('[data-testid="sync-device-save"]');
+  await wd.until('renamed', async () => /王芳的新笔记本/.test(await text('[data-testid="sync-status"]')));
+  await wd.until('B sees the new name', async () => {
+    b('sync', 'now');
+    return b('sync', 'status').peers.some((p) => p.name === '王芳的新笔记本');
+  }, 15000);
 });
 
 step('a third computer joins in the app: the team is listed and both customers arrive', async () => {
