@@ -6,7 +6,9 @@
 //   an edit in A goes out by itself (the edit debounce) →
 //   A and B change the same field at the same time → A's Conflicts list
 //   and the customer's page show both values → 采用对方的值 → B gets it →
-//   a third computer (the app on workspace C) joins on the Sync page.
+//   a third computer (the app on workspace C) joins on the Sync page →
+//   the folder goes away (clear message, local work goes on) and comes back →
+//   changes made while the app was closed arrive at the next start.
 // Screenshots: target/e2e-shots/sNN-*.png.
 
 import { test, before, after } from 'node:test';
@@ -288,4 +290,16 @@ step('a shared folder that went away gets a clear message; local work goes on an
   assert.doesNotMatch(await text('[data-testid="sync-last-round"]'), /找不到/);
   b('sync', 'now');
   assert.equal((b('customer', 'list', '--query', '离线时新增').rows ?? []).length, 1);
+});
+
+step('changes made while the app was closed arrive at the next start, without a click', async () => {
+  await wd.quit();
+  b('customer', 'add', '--name', '关机期间新增的客户');
+  b('sync', 'now');
+  wd = new WebDriver(URL);
+  await wd.start(APP, ['--db', DB_C]);
+  await wd.find('[data-testid="today-page"]', { timeout: 30000 });
+  await wd.until('arrived at start', () => findCustomer('关机期间新增的客户'), 20000);
+  await nav('sync');
+  assert.match(await text('[data-testid="sync-last-round"]'), /启动时/);
 });
