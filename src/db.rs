@@ -22,10 +22,29 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_analysis.sql"),
     include_str!("../migrations/0007_analysis_speed.sql"),
     include_str!("../migrations/0008_search_bulk.sql"),
+    DEDUPE_KEYS,
 ];
 
+const DEDUPE_KEYS: &str = include_str!("../migrations/0009_dedupe_keys.sql");
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+    Migrations::new(
+        MIGRATIONS
+            .iter()
+            .map(|&sql| {
+                if sql == DEDUPE_KEYS {
+                    // Keys are computed in Rust (pinyin), for the customers already there.
+                    M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
+                        crate::dedupe::index_all_names(tx)
+                            .map(|_| ())
+                            .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
+                    })
+                } else {
+                    M::up(sql)
+                }
+            })
+            .collect(),
+    )
 }
 
 /// The schema version this build writes.

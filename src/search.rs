@@ -156,7 +156,7 @@ pub fn index_customer(conn: &Connection, customer_id: &str) -> Result<()> {
         .execute(params![rid, body])?;
     conn.prepare_cached("INSERT INTO customer_grams(rowid, grams) VALUES (?1, ?2)")?
         .execute(params![rid, grams])?;
-    Ok(())
+    crate::dedupe::index_name(conn, customer_id, &doc.name)
 }
 
 pub fn unindex_customer(conn: &Connection, customer_id: &str) -> Result<()> {
@@ -172,7 +172,7 @@ pub fn unindex_customer(conn: &Connection, customer_id: &str) -> Result<()> {
         conn.execute("DELETE FROM customer_grams WHERE rowid = ?1", [rid])?;
         conn.execute("DELETE FROM search_docs WHERE rid = ?1", [rid])?;
     }
-    Ok(())
+    crate::dedupe::unindex_name(conn, customer_id)
 }
 
 /// Rebuild every search document (after a restore or a schema change).
@@ -180,7 +180,7 @@ pub fn reindex_all(conn: &Connection) -> Result<usize> {
     conn.execute_batch(
         "INSERT INTO customer_fts(customer_fts) VALUES ('delete-all');
          INSERT INTO customer_grams(customer_grams) VALUES ('delete-all');
-         DELETE FROM search_docs;",
+         DELETE FROM search_docs; DELETE FROM dedupe_keys;",
     )?;
     let ids: Vec<String> = conn
         .prepare("SELECT id FROM customers")?

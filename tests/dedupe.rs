@@ -778,3 +778,42 @@ fn a_duplicate_threshold_out_of_range_is_refused_in_the_users_language() {
         "nothing was saved"
     );
 }
+
+#[test]
+fn a_database_from_before_the_name_keys_gets_them_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.db");
+    let (a, b);
+    {
+        let mut ws = Workspace::open(&path).unwrap();
+        a = add(&mut ws, "深圳市腾云科技有限公司", None, &[]);
+        b = add(&mut ws, "河北天强建筑工程有限公司", None, &[]);
+        // As a build without the keys left it.
+        ws.conn()
+            .execute_batch("DROP TABLE dedupe_keys; PRAGMA user_version = 8;")
+            .unwrap();
+    }
+    let ws = Workspace::open(&path).unwrap();
+    let keyed: i64 = ws
+        .conn()
+        .query_row(
+            "SELECT count(DISTINCT customer_id) FROM dedupe_keys",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(keyed, 2);
+    let draft = Draft {
+        name: "藤云科技".into(),
+        ..Default::default()
+    };
+    let found = dedupe::candidates_for(ws.conn(), &draft, 5).unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|c| c.customer_id.as_str())
+            .collect::<Vec<_>>(),
+        [a.as_str()]
+    );
+    assert!(!found.iter().any(|c| c.customer_id == b));
+}

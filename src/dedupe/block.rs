@@ -16,17 +16,35 @@ fn key_of(kind: u8, item: impl Hash) -> u64 {
     h.finish()
 }
 
-/// Blocking keys of one record (hashed).
-pub fn keys(p: &Prepared) -> Vec<u64> {
-    let mut out = Vec::with_capacity(4);
+/// The name keys of a record as text: `n` + the first two syllables of each
+/// reading of the core, `i` + the initials of its first four. Stored in
+/// `dedupe_keys` (text, since a hash may change between builds) and hashed
+/// by [`keys`] for the scan, so both meet the same candidates.
+pub fn name_keys(p: &Prepared) -> Vec<String> {
+    let mut out = Vec::with_capacity(3);
     for syl in std::iter::once(&p.syllables).chain(p.alt.iter().map(|a| &a.1)) {
         if !syl.is_empty() {
-            out.push(key_of(b'n', &syl[..syl.len().min(2)]));
+            out.push(format!("n{}", sort_text(&syl[..syl.len().min(2)])));
         }
     }
     if p.syllables.len() >= 3 {
         let init: String = p.syllables.iter().take(4).map(|s| initial(*s)).collect();
-        out.push(key_of(b'i', init));
+        out.push(format!("i{init}"));
+    }
+    out
+}
+
+/// Packed syllables as fixed-width hex: text order = the scan's order of
+/// syllable lists (the neighbours in a large block).
+pub fn sort_text(syllables: &[u32]) -> String {
+    syllables.iter().map(|s| format!("{s:08x}")).collect()
+}
+
+/// Blocking keys of one record (hashed).
+pub fn keys(p: &Prepared) -> Vec<u64> {
+    let mut out = Vec::with_capacity(4);
+    for k in name_keys(p) {
+        out.push(key_of(b'n', k));
     }
     for m in &p.phones {
         out.push(key_of(b'm', m));
@@ -44,6 +62,20 @@ pub fn keys(p: &Prepared) -> Vec<u64> {
 /// pairs): at a million records that is the difference between a few
 /// hundred megabytes and a few gigabytes.
 pub fn candidate_pairs(records: &[Prepared], s: &Settings) -> Vec<(u32, u32)> {
+    packed_candidate_pairs(records, s)
+        .into_iter()
+        .map(unpack)
+        .collect()
+}
+
+/// A candidate pair `a << 32 | b` as `(a, b)`.
+pub fn unpack(p: u64) -> (u32, u32) {
+    ((p >> 32) as u32, p as u32)
+}
+
+/// [`candidate_pairs`] packed in one `u64` each (half the memory of a
+/// second vector at ten million pairs).
+pub fn packed_candidate_pairs(records: &[Prepared], s: &Settings) -> Vec<u64> {
     let mut entries: Vec<(u64, u32)> = Vec::with_capacity(records.len() * 3);
     for (i, p) in records.iter().enumerate() {
         entries.extend(keys(p).into_iter().map(|k| (k, i as u32)));
@@ -85,8 +117,6 @@ pub fn candidate_pairs(records: &[Prepared], s: &Settings) -> Vec<(u32, u32)> {
     drop(entries);
     pairs.sort_unstable();
     pairs.dedup();
+    pairs.shrink_to_fit();
     pairs
-        .into_iter()
-        .map(|p| ((p >> 32) as u32, p as u32))
-        .collect()
 }

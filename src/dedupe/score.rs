@@ -2,7 +2,7 @@
 //! in 0..=1 with the reasons a person can check.
 
 use super::normalize::{
-    normalize_contact, normalize_email, normalize_name, normalize_phone, syllables, NormName,
+    normalize_contact, normalize_email, normalize_name, normalize_phone, syllables,
 };
 use super::regions::parse_region;
 use super::Record;
@@ -100,25 +100,29 @@ impl Default for Settings {
     }
 }
 
-/// A record ready for comparison: everything normalised once.
+/// A record ready for comparison: everything normalised once, in boxed
+/// slices (a million of these are held by a full scan, so every word
+/// counts: about 350 bytes each).
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub name: NormName,
-    pub core: Vec<char>,
-    /// Other readings of the core (see [`NormName::alt_cores`]) and their pinyin.
-    pub alt: Vec<(Vec<char>, Vec<u32>)>,
+    /// Written with a registered legal form (有限公司, …).
+    pub legal: bool,
+    /// Provinces named in the name (see [`super::normalize::NormName::provinces`]).
+    pub name_provinces: Box<[u8]>,
+    /// The branch (分公司) part, if any (see [`super::normalize::NormName::branch`]).
+    pub branch: Option<Box<str>>,
+    pub core: Box<[char]>,
+    /// Other readings of the core (see [`super::normalize::NormName::alt_cores`]) and their pinyin.
+    pub alt: Box<[(Box<[char]>, Box<[u32]>)]>,
     /// Toneless pinyin syllables of the core, packed (see [`syllables`]).
-    pub syllables: Vec<u32>,
+    pub syllables: Box<[u32]>,
     /// Provinces from the region field, else from the name.
-    pub provinces: Vec<u8>,
-    /// Provinces named in the region field only.
-    pub region_provinces: Vec<u8>,
+    pub provinces: Box<[u8]>,
     /// Phones, e-mails and full contact names (not 张先生) are only ever
-    /// compared for equality: hashes of the normalised values, sorted, so a
-    /// million prepared records stay small.
-    pub phones: Vec<u64>,
-    pub emails: Vec<u64>,
-    pub contacts: Vec<u64>,
+    /// compared for equality: hashes of the normalised values, sorted.
+    pub phones: Box<[u64]>,
+    pub emails: Box<[u64]>,
+    pub contacts: Box<[u64]>,
 }
 
 fn hash_of(text: &str) -> u64 {
@@ -128,35 +132,31 @@ fn hash_of(text: &str) -> u64 {
     h.finish()
 }
 
-fn hashes(values: impl Iterator<Item = String>) -> Vec<u64> {
+fn hashes(values: impl Iterator<Item = String>) -> Box<[u64]> {
     let mut v: Vec<u64> = values.map(|x| hash_of(&x)).collect();
     v.sort_unstable();
     v.dedup();
-    v
+    v.into_boxed_slice()
 }
 
 pub fn prepare(r: &Record) -> Prepared {
-    let mut name = normalize_name(&r.name);
-    let core: Vec<char> = name.core.chars().collect();
-    let syl = syllables(&core);
+    let name = normalize_name(&r.name);
+    let core: Box<[char]> = name.core.chars().collect();
+    let syl = syllables(&core).into_boxed_slice();
     let alt = name
         .alt_cores
         .iter()
         .map(|a| {
-            let c: Vec<char> = a.chars().collect();
-            let s = syllables(&c);
+            let c: Box<[char]> = a.chars().collect();
+            let s = syllables(&c).into_boxed_slice();
             (c, s)
         })
         .collect();
-    // Comparison reads the characters above, not these strings.
-    name.core = String::new();
-    name.alt_cores = vec![];
-    name.places = vec![];
     let region_provinces = parse_region(&r.region);
     let provinces = if region_provinces.is_empty() {
         name.provinces.clone()
     } else {
-        region_provinces.clone()
+        region_provinces
     };
     let phones = hashes(r.mobiles.iter().filter_map(|m| normalize_phone(m)));
     let emails = hashes(r.emails.iter().filter_map(|e| normalize_email(e)));
@@ -168,12 +168,13 @@ pub fn prepare(r: &Record) -> Prepared {
             .map(|(n, _)| n),
     );
     Prepared {
-        name,
+        legal: name.legal,
+        name_provinces: name.provinces.into_boxed_slice(),
+        branch: name.branch.map(String::into_boxed_str),
         core,
         alt,
         syllables: syl,
-        provinces,
-        region_provinces,
+        provinces: provinces.into_boxed_slice(),
         phones,
         emails,
         contacts,
@@ -221,14 +222,14 @@ fn forms(p: &Prepared) -> Vec<Form<'_>> {
     let mut v = vec![Form {
         chars: &p.core,
         syl: &p.syllables,
-        legal: p.name.legal,
+        legal: p.legal,
         main: true,
     }];
-    for (c, s) in &p.alt {
+    for (c, s) in p.alt.iter() {
         v.push(Form {
             chars: c,
             syl: s,
-            legal: p.name.legal,
+            legal: p.legal,
             main: false,
         });
     }
@@ -396,7 +397,7 @@ pub fn score(a: &Prepared, b: &Prepared, s: &Settings) -> Match {
             "same contact",
         ));
     }
-    if disjoint(&a.name.provinces, &b.name.provinces) {
+    if disjoint(&a.name_provinces, &b.name_provinces) {
         total -= s.place_penalty;
         reasons.push(Reason::new(
             "place_different",
@@ -421,9 +422,9 @@ pub fn score(a: &Prepared, b: &Prepared, s: &Settings) -> Match {
             "same region",
         ));
     }
-    if a.name.branch != b.name.branch {
+    if a.branch != b.branch {
         total -= s.branch_penalty;
-        let (zh, en) = if a.name.branch.is_some() && b.name.branch.is_some() {
+        let (zh, en) = if a.branch.is_some() && b.branch.is_some() {
             ("分公司不同", "different branches")
         } else {
             ("分公司与总公司", "a branch and its head office")

@@ -85,6 +85,43 @@ pub fn settings(conn: &Connection) -> Result<Settings> {
         .unwrap_or_default())
 }
 
+/// Refresh the blocking keys of one customer's name (called with its
+/// search document, inside the write that changed it).
+pub fn index_name(conn: &Connection, customer_id: &str, name: &str) -> Result<()> {
+    unindex_name(conn, customer_id)?;
+    let p = prepare(&Record {
+        name: name.to_string(),
+        ..Default::default()
+    });
+    let sort = super::block::sort_text(&p.syllables);
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO dedupe_keys(key, sort, customer_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for k in super::block::name_keys(&p) {
+        stmt.execute(params![k, sort, customer_id])?;
+    }
+    Ok(())
+}
+
+pub fn unindex_name(conn: &Connection, customer_id: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM dedupe_keys WHERE customer_id = ?1")?
+        .execute([customer_id])?;
+    Ok(())
+}
+
+/// Keys for every customer (a new schema, a rebuilt search index).
+pub fn index_all_names(conn: &Connection) -> Result<usize> {
+    conn.execute("DELETE FROM dedupe_keys", [])?;
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT id, name FROM customers")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, name) in &rows {
+        index_name(conn, id, name)?;
+    }
+    Ok(rows.len())
+}
+
 /// Save the duplicate settings (one change, synced like any setting). The
 /// thresholds are what people tune; the weights are checked too, since a
 /// CLI or a synced file can carry any number.
@@ -300,31 +337,31 @@ pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<
             add(id?, &mut ids);
         }
     }
-    // Names: the pinyin of the core (and of its first two syllables) as a
-    // substring of the stored names' pinyin — homophones, traditional
-    // characters, short and full names all meet there.
-    let norm = normalize_name(&draft.name);
-    let mut phrases: Vec<(String, usize)> = vec![];
-    for core in std::iter::once(&norm.core).chain(norm.alt_cores.iter()) {
-        let chars: Vec<char> = core.chars().collect();
-        if chars.len() < 2 {
-            continue;
-        }
-        let (full, _) = crate::search::pinyin_forms(core);
-        let (head, _) = crate::search::pinyin_forms(&chars[..2].iter().collect::<String>());
-        if full.len() >= 3 {
-            phrases.push((full, 60));
-        }
-        if head.len() >= 3 {
-            phrases.push((head, 100));
+    // Names: the customers sharing a blocking key with the draft (the
+    // scan's candidates: same first two syllables of any reading of the
+    // core, same initials), the nearest in syllable order when a block is
+    // large; and stored names containing the core as typed (简称 in a full
+    // name), through the trigram index, which is selective for Chinese.
+    let sort = super::block::sort_text(&me.syllables);
+    let around = s.max_block as i64;
+    for key in super::block::name_keys(&me) {
+        for sql in [
+            "SELECT customer_id FROM dedupe_keys WHERE key = ?1 AND sort >= ?2 ORDER BY sort LIMIT ?3",
+            "SELECT customer_id FROM dedupe_keys WHERE key = ?1 AND sort < ?2 ORDER BY sort DESC LIMIT ?3",
+        ] {
+            let mut stmt = conn.prepare_cached(sql)?;
+            for id in stmt.query_map(params![key, sort, around], |r| r.get::<_, String>(0))? {
+                add(id?, &mut ids);
+            }
         }
     }
-    for (phrase, cap) in phrases {
+    let norm = normalize_name(&draft.name);
+    if norm.core.chars().count() >= 3 && !norm.core.is_ascii() {
         let mut stmt = conn.prepare_cached(
-            "SELECT d.customer_id FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1 LIMIT ?2) h
+            "SELECT d.customer_id FROM (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?1 LIMIT 60) h
              JOIN search_docs d ON d.rid = h.rowid",
         )?;
-        for id in stmt.query_map(params![fts_phrase(&phrase), cap as i64], |r| {
+        for id in stmt.query_map([fts_phrase(&norm.core.to_lowercase())], |r| {
             r.get::<_, String>(0)
         })? {
             add(id?, &mut ids);
@@ -465,7 +502,7 @@ pub fn scan_with(
     if trace {
         eprintln!("dedupe scan: prepared at {:?} {}", t0.elapsed(), anon());
     }
-    let cands = super::block::candidate_pairs(&prepared, s);
+    let cands = super::block::packed_candidate_pairs(&prepared, s);
     if trace {
         eprintln!(
             "dedupe scan: {} candidate pairs at {:?} {}",
@@ -486,7 +523,8 @@ pub fn scan_with(
         progress(n + done * n / cands.len().max(1), 2 * n);
         done += chunk.len();
         links.extend(
-            super::par_map(chunk, |&(a, b)| {
+            super::par_map(chunk, |&pair| {
+                let (a, b) = super::block::unpack(pair);
                 let m = score(&prepared[a as usize], &prepared[b as usize], s);
                 (m.score >= s.threshold
                     && !decided.contains(&pair_key(ids.get(a as usize), ids.get(b as usize))))

@@ -371,6 +371,25 @@ step('typing a near-duplicate shows the hint, and Duplicates finds, merges and u
   assert.ok(back.ok.total >= 2, 'both customers are back');
 });
 
+step('the matching thresholds are a setting on the Duplicates page', async () => {
+  await nav('duplicates');
+  await click('[data-testid="dup-settings"] summary');
+  await setValue('[data-testid="dup-threshold"]', '99');
+  await scrollTo('[data-testid="dup-settings-save"]');
+  await snap('duplicates-settings');
+  await click('[data-testid="dup-settings-save"]');
+  await wd.until('threshold saved', async () => (await invoke('dedupe_settings_get', {})).ok?.threshold > 0.985);
+  // Shown again when the page is opened anew.
+  await nav('today');
+  await nav('duplicates');
+  await wd.until('the saved threshold is shown', async () => /判定重复 ≥ 99%/.test(await text('[data-testid="dup-settings"] summary')));
+  // Back to the default.
+  await click('[data-testid="dup-settings"] summary');
+  await setValue('[data-testid="dup-threshold"]', '85');
+  await click('[data-testid="dup-settings-save"]');
+  await wd.until('default again', async () => Math.abs((await invoke('dedupe_settings_get', {})).ok?.threshold - 0.85) < 0.001);
+});
+
 step('the pages read well in English', async () => {
   await setLang('en');
   // Reminders follow the language chosen.

@@ -4,7 +4,7 @@
 use super::Res;
 use crate::jobs::{open_side, Jobs};
 use crate::state::AppState;
-use kehu::dedupe::{self, Candidate, Draft, MergeRecord, MergeResult, ScanResult};
+use kehu::dedupe::{self, Candidate, Draft, MergeRecord, MergeResult, ScanResult, Settings};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -65,4 +65,27 @@ pub async fn dedupe_unmerge(state: State<'_, AppState>, merge_id: String) -> Res
 #[tauri::command]
 pub async fn dedupe_history(state: State<'_, AppState>) -> Res<Vec<MergeRecord>> {
     state.with(|ws| dedupe::merge_history(ws.conn(), 100))
+}
+
+#[tauri::command]
+pub async fn dedupe_settings_get(state: State<'_, AppState>) -> Res<Settings> {
+    state.with(|ws| dedupe::settings(ws.conn()))
+}
+
+/// Save the thresholds (the weights keep their values); returns what is stored.
+#[tauri::command]
+pub async fn dedupe_settings_set(
+    state: State<'_, AppState>,
+    threshold: f32,
+    hint_threshold: f32,
+) -> Res<Settings> {
+    state.with(|ws| {
+        let s = Settings {
+            threshold,
+            hint_threshold,
+            ..dedupe::settings(ws.conn())?
+        };
+        dedupe::set_settings(ws, s)?;
+        dedupe::settings(ws.conn())
+    })
 }

@@ -92,6 +92,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         dedupe::dedupe_merge,
         dedupe::dedupe_unmerge,
         dedupe::dedupe_history,
+        dedupe::dedupe_settings_get,
+        dedupe::dedupe_settings_set,
         analysis::analysis_dashboard,
         analysis::analysis_pipeline_funnel,
         analysis::analysis_customer_funnel,

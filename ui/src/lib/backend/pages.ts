@@ -8,6 +8,7 @@ import { normalizeError } from '../error';
 import type { BoardColumn } from '../bindings/BoardColumn';
 import type { DupCandidate as Candidate } from '../bindings/DupCandidate';
 import type { CustomerQuery } from '../bindings/CustomerQuery';
+import type { DedupeSettings } from '../bindings/DedupeSettings';
 import type { DoneInput } from '../bindings/DoneInput';
 import type { DupDraft as Draft } from '../bindings/DupDraft';
 import type { Followup } from '../bindings/Followup';
@@ -89,6 +90,9 @@ export const pages = {
     call<MergeResult>('dedupe_merge', { master, others, choices }),
   dedupeUnmerge: (mergeId: string) => call<void>('dedupe_unmerge', { mergeId }),
   dedupeHistory: () => call<MergeRecord[]>('dedupe_history'),
+  dedupeSettings: () => call<DedupeSettings>('dedupe_settings_get'),
+  dedupeSettingsSet: (threshold: number, hintThreshold: number) =>
+    call<DedupeSettings>('dedupe_settings_set', { threshold, hintThreshold }),
 };
 
 export type { ImportProgress };
