@@ -26,11 +26,10 @@ fn automatic_sync_is_on_every_five_minutes_until_changed_and_stays_on_this_devic
     assert_eq!(sync_app::set_auto(&e.ws, set).unwrap(), set);
     assert_eq!(sync_app::auto(e.ws.conn()).unwrap(), set);
     // Device-local: no change-log entry, so nothing for the team to merge.
-    let logged: i64 = e
-        .ws
-        .conn()
-        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
-        .unwrap();
+    let logged: i64 =
+        e.ws.conn()
+            .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+            .unwrap();
     assert_eq!(logged, 0);
 }
 
