@@ -95,6 +95,17 @@ const COMMANDS: &[&str] = &[
     "daily_mark_seen",
     "daily_settings_get",
     "daily_settings_set",
+    // team sync
+    "sync_overview",
+    "sync_open_conflicts",
+    "sync_pick_folder",
+    "sync_check_folder",
+    "sync_setup",
+    "sync_now",
+    "sync_conflicts",
+    "sync_take",
+    "sync_rename_device",
+    "sync_auto_set",
 ];
 
 fn main() {

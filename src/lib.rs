@@ -28,6 +28,7 @@ pub mod reminders;
 pub mod search;
 pub mod settings;
 pub mod sync;
+pub mod sync_app;
 pub mod tags;
 pub mod template;
 pub mod today;

@@ -5,6 +5,7 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod autosync;
 mod commands;
 mod jobs;
 mod shell;
@@ -40,6 +41,7 @@ fn main() {
         ))
         .manage(app_state)
         .manage(jobs::Jobs::default())
+        .manage(autosync::SyncJobs::default())
         .setup(|app| {
             let tray = std::env::var_os("KEHU_NO_TRAY").is_none()
                 && match shell::build_tray(app.handle()) {

@@ -56,8 +56,10 @@ pub fn start_scheduler(app: &AppHandle) {
     if state.open_error().is_some() {
         return;
     }
-    // The daily report starts with the reminders (or, running, re-checks).
+    // The daily report and the background sync start with the reminders
+    // (or, running, re-check).
     start_daily(app);
+    crate::autosync::start(app);
     let lang = state.lang();
     let handle = app.clone();
     let on_action: kehu::reminders::ActionCallback = Box::new(move |a: &Action| match a {

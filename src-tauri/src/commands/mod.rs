@@ -15,6 +15,7 @@ pub mod members;
 pub mod opportunities;
 pub mod search;
 pub mod settings;
+pub mod sync;
 pub mod tags;
 
 use kehu::error::ErrorPayload;
@@ -109,5 +110,15 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         daily::daily_mark_seen,
         daily::daily_settings_get,
         daily::daily_settings_set,
+        sync::sync_overview,
+        sync::sync_open_conflicts,
+        sync::sync_pick_folder,
+        sync::sync_check_folder,
+        sync::sync_setup,
+        sync::sync_now,
+        sync::sync_conflicts,
+        sync::sync_take,
+        sync::sync_rename_device,
+        sync::sync_auto_set,
     ]
 }

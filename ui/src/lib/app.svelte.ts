@@ -24,7 +24,8 @@ export type Page =
   | { name: 'pipeline'; owner?: string; stage?: string }
   | { name: 'analysis' }
   | { name: 'import' }
-  | { name: 'duplicates' };
+  | { name: 'duplicates' }
+  | { name: 'sync' };
 
 function savedLang(): string | null {
   try {

@@ -10,7 +10,8 @@ export interface Names {
   tags: Map<string, string>;
 }
 
-function value(field: string, v: unknown, lang: Lang, names: Names): string {
+/** A stored value in words: labels for keys, names for ids, amounts in yuan. */
+export function value(field: string, v: unknown, lang: Lang, names: Names): string {
   const empty = translate(lang, 'common.empty');
   if (v === null || v === undefined || v === '') return empty;
   if (typeof v === 'boolean') return translate(lang, v ? 'common.yes' : 'common.no');
@@ -23,7 +24,7 @@ function value(field: string, v: unknown, lang: Lang, names: Names): string {
   return String(v);
 }
 
-function label(prefix: 'field' | 'contact', field: string, lang: Lang): string {
+export function label(prefix: 'field' | 'contact', field: string, lang: Lang): string {
   const k = `${prefix}.${field}`;
   return isKey(k) ? translate(lang, k) : field;
 }

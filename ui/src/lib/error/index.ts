@@ -21,6 +21,7 @@ const CODES: readonly Code[] = [
   'unwritable',
   'disk_full',
   'io',
+  'sync',
   'internal',
 ];
 

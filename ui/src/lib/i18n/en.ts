@@ -4,6 +4,7 @@ import type { Key } from './zh';
 import { enPages } from './en.pages';
 import { enAnalysis } from './en.analysis';
 import { enDaily } from './en.daily';
+import { enSync } from './en.sync';
 
 export const en: Record<Key, string> = {
   'app.name': 'Kehu',
@@ -18,7 +19,6 @@ export const en: Record<Key, string> = {
   'nav.sync': 'Team sync',
   'nav.trash': 'Trash',
   'nav.settings': 'Settings',
-  'nav.soon': 'Soon',
   'nav.search': 'Search',
   'nav.searchHint': 'Ctrl+K',
 
@@ -230,4 +230,5 @@ export const en: Record<Key, string> = {
   ...enPages,
   ...enAnalysis,
   ...enDaily,
+  ...enSync,
 };

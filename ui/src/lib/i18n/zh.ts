@@ -4,6 +4,7 @@
 import { zhPages } from './zh.pages';
 import { zhAnalysis } from './zh.analysis';
 import { zhDaily } from './zh.daily';
+import { zhSync } from './zh.sync';
 
 export const zh = {
   'app.name': 'Kehu 客户',
@@ -18,7 +19,6 @@ export const zh = {
   'nav.sync': '团队同步',
   'nav.trash': '回收站',
   'nav.settings': '设置',
-  'nav.soon': '即将推出',
   'nav.search': '搜索',
   'nav.searchHint': 'Ctrl+K',
 
@@ -230,6 +230,7 @@ export const zh = {
   ...zhPages,
   ...zhAnalysis,
   ...zhDaily,
+  ...zhSync,
 } as const;
 
 export type Key = keyof typeof zh;

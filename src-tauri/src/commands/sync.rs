@@ -1,0 +1,164 @@
+//! Team sync: adapters over `kehu::sync` (start or join a team in a shared
+//! folder, a round now, conflicts, the device name) and
+//! `kehu::sync_app` (the automatic-sync setting, testing a folder). Rounds
+//! run through the background sync (src/autosync.rs) so they never overlap.
+
+use super::Res;
+use crate::autosync::{self, RoundOutcome, SyncJobs, SyncState, Trigger};
+use crate::state::AppState;
+use kehu::sync::{self, Conflict, SyncStatus};
+use kehu::sync_app::{self, AutoSync, FolderCheck, TeamInfo};
+use serde::Serialize;
+use std::path::PathBuf;
+use tauri::{AppHandle, Manager, State};
+use tauri_plugin_dialog::DialogExt;
+use ts_rs::TS;
+
+/// Everything the Sync page shows.
+#[derive(Serialize, TS)]
+#[ts(export)]
+pub struct SyncOverview {
+    pub status: SyncStatus,
+    /// The team as its folder describes it (None when the folder is gone).
+    pub team: Option<TeamInfo>,
+    pub auto: AutoSync,
+    pub state: SyncState,
+}
+
+fn blocking_err(lang: kehu::Lang) -> kehu::error::ErrorPayload {
+    kehu::Error::Io(std::io::Error::other("task failed")).to_payload(lang)
+}
+
+#[tauri::command]
+pub async fn sync_overview(
+    state: State<'_, AppState>,
+    jobs: State<'_, SyncJobs>,
+) -> Res<SyncOverview> {
+    let (status, auto) = state.with(|ws| Ok((sync::status(ws)?, sync_app::auto(ws.conn())?)))?;
+    let team = match (&status.folder, &status.team_id) {
+        (Some(f), Some(id)) => sync_app::teams_in(std::path::Path::new(f))
+            .into_iter()
+            .find(|t| &t.team_id == id),
+        _ => None,
+    };
+    Ok(SyncOverview {
+        status,
+        team,
+        auto,
+        state: jobs.state(),
+    })
+}
+
+/// Open conflicts, for the badge beside 团队同步 in the sidebar.
+#[tauri::command]
+pub async fn sync_open_conflicts(state: State<'_, AppState>) -> Res<i64> {
+    state.with(|ws| Ok(sync::status(ws)?.open_conflicts))
+}
+
+/// Ask for the shared folder; None when the dialog was closed.
+#[tauri::command]
+pub async fn sync_pick_folder(app: AppHandle) -> Res<Option<String>> {
+    let picked = app.dialog().file().blocking_pick_folder();
+    Ok(picked
+        .and_then(|p| p.into_path().ok())
+        .map(|p| p.to_string_lossy().into()))
+}
+
+/// Is the folder there, writable, and which teams does it hold?
+#[tauri::command]
+pub async fn sync_check_folder(state: State<'_, AppState>, folder: String) -> Res<FolderCheck> {
+    let lang = state.lang();
+    let folder = PathBuf::from(folder.trim());
+    tauri::async_runtime::spawn_blocking(move || sync_app::check_folder(&folder, lang))
+        .await
+        .map_err(|_| blocking_err(lang))
+}
+
+/// Start a team (`team` None, with an optional `name`) or join one, then
+/// run the first round and let the background sync follow the folder.
+#[tauri::command]
+pub async fn sync_setup(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    folder: String,
+    join: bool,
+    team: Option<String>,
+    name: Option<String>,
+) -> Res<RoundOutcome> {
+    let lang = state.lang();
+    let folder = PathBuf::from(folder.trim());
+    state.with(|ws| {
+        if join {
+            sync::join(ws, &folder, team.as_deref().filter(|t| !t.is_empty()))
+        } else {
+            let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+            sync::init(ws, &folder, name)
+        }
+    })?;
+    let handle = app.clone();
+    let out =
+        tauri::async_runtime::spawn_blocking(move || autosync::run_round(&handle, Trigger::Setup))
+            .await
+            .map_err(|_| blocking_err(lang))?;
+    app.state::<SyncJobs>().wake();
+    Ok(out)
+}
+
+/// One round now (the 立即同步 button).
+#[tauri::command]
+pub async fn sync_now(app: AppHandle, state: State<'_, AppState>) -> Res<RoundOutcome> {
+    let lang = state.lang();
+    // Not set up: the core's own message, before anything runs.
+    state.with(|ws| {
+        sync::status(ws)?.configured.then_some(()).ok_or_else(|| {
+            kehu::Error::validation(
+                "sync",
+                "尚未设置团队同步：请先选择共享文件夹并创建或加入团队",
+                "Team sync is not set up: choose a shared folder and start or join a team first",
+            )
+        })
+    })?;
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || autosync::run_round(&handle, Trigger::Manual))
+        .await
+        .map_err(|_| blocking_err(lang))
+}
+
+/// Conflicts, newest first: open ones (or all), of one customer or all.
+#[tauri::command]
+pub async fn sync_conflicts(
+    state: State<'_, AppState>,
+    open_only: bool,
+    customer_id: Option<String>,
+) -> Res<Vec<Conflict>> {
+    state.with(|ws| {
+        let mut list = sync::conflicts(ws.conn(), open_only)?;
+        if let Some(id) = customer_id {
+            list.retain(|c| c.customer_id.as_deref() == Some(id.as_str()));
+        }
+        Ok(list)
+    })
+}
+
+/// Take the other value of a conflict (a new change that syncs).
+#[tauri::command]
+pub async fn sync_take(state: State<'_, AppState>, id: i64) -> Res<()> {
+    state.with(|ws| sync::take(ws, id))
+}
+
+#[tauri::command]
+pub async fn sync_rename_device(state: State<'_, AppState>, name: String) -> Res<()> {
+    state.with(|ws| sync::rename_device(ws, &name))
+}
+
+/// Save this device's automatic-sync setting; the background sync follows.
+#[tauri::command]
+pub async fn sync_auto_set(
+    state: State<'_, AppState>,
+    jobs: State<'_, SyncJobs>,
+    auto: AutoSync,
+) -> Res<AutoSync> {
+    let saved = state.with(|ws| sync_app::set_auto(ws, auto))?;
+    jobs.wake();
+    Ok(saved)
+}

@@ -1,0 +1,35 @@
+// Commands of team sync (src-tauri/src/commands/sync.rs). Same contract as
+// `api`: failures throw a UiError. Events: `sync-state` after each round
+// (and as one starts), `data-changed` when a round merged something.
+
+import { invoke } from '@tauri-apps/api/core';
+import { normalizeError } from '../error';
+import type { AutoSync } from '../bindings/AutoSync';
+import type { Conflict } from '../bindings/Conflict';
+import type { FolderCheck } from '../bindings/FolderCheck';
+import type { RoundOutcome } from '../bindings/RoundOutcome';
+import type { SyncOverview } from '../bindings/SyncOverview';
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw normalizeError(e);
+  }
+}
+
+export const sync = {
+  overview: () => call<SyncOverview>('sync_overview'),
+  openConflicts: () => call<number>('sync_open_conflicts'),
+  pickFolder: () => call<string | null>('sync_pick_folder'),
+  checkFolder: (folder: string) => call<FolderCheck>('sync_check_folder', { folder }),
+  /** Start a team (`join` false, optional `name`) or join `team` in `folder`; runs the first round. */
+  setup: (folder: string, join: boolean, team: string | null, name: string | null) =>
+    call<RoundOutcome>('sync_setup', { folder, join, team, name }),
+  now: () => call<RoundOutcome>('sync_now'),
+  conflicts: (openOnly: boolean, customerId: string | null = null) =>
+    call<Conflict[]>('sync_conflicts', { openOnly, customerId }),
+  take: (id: number) => call<void>('sync_take', { id }),
+  renameDevice: (name: string) => call<void>('sync_rename_device', { name }),
+  autoSet: (auto: AutoSync) => call<AutoSync>('sync_auto_set', { auto }),
+};
