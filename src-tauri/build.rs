@@ -78,6 +78,8 @@ const COMMANDS: &[&str] = &[
     "dedupe_merge",
     "dedupe_unmerge",
     "dedupe_history",
+    "dedupe_settings_get",
+    "dedupe_settings_set",
     // analysis
     "analysis_dashboard",
     "analysis_pipeline_funnel",

@@ -256,11 +256,16 @@ struct Setup {
 }
 
 fn read_setup(ws: &kehu::Workspace) -> kehu::Result<Setup> {
-    let cfg = kehu::sync::config(ws.conn())?;
+    // Only a folder can be watched; WebDAV and S3 teams sync on the timer,
+    // after edits and on the button.
+    let cfg = kehu::sync::config(ws.conn())?
+        .filter(|c| matches!(c.target, kehu::sync::Target::Folder { .. }));
     Ok(Setup {
         auto: kehu::sync_app::auto(ws.conn())?,
-        team_dir: cfg.as_ref().map(|c| c.team_dir()),
-        own_dir: cfg.as_ref().map(|c| c.device_dir(ws.device_id())),
+        team_dir: cfg.as_ref().map(|c| c.folder.join(c.team_dir())),
+        own_dir: cfg
+            .as_ref()
+            .map(|c| c.folder.join(c.device_dir(ws.device_id()))),
     })
 }
 
