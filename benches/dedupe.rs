@@ -263,6 +263,11 @@ fn main() {
         }
         ids.push(c.id);
     }
+    if std::env::var_os("KEHU_NO_AUTOCHECKPOINT").is_some() {
+        ws.conn()
+            .execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .unwrap();
+    }
     let (mut merges, mut unmerges) = (vec![], vec![]);
     for _ in 0..15 {
         let t = Instant::now();

@@ -10,3 +10,7 @@ CREATE TABLE dedupe_keys (
     PRIMARY KEY (key, sort, customer_id)
 ) WITHOUT ROWID;
 CREATE INDEX dedupe_keys_customer ON dedupe_keys(customer_id);
+
+-- A landline is looked up like a mobile (`mobile = ? OR phone = ?`): without
+-- its own index that OR scanned every contact.
+CREATE INDEX contacts_phone ON contacts(phone) WHERE phone IS NOT NULL;

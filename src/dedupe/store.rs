@@ -301,6 +301,8 @@ fn fts_phrase(s: &str) -> String {
 /// phone/email indexes and the pinyin in the search index, so it stays
 /// fast on a large base.
 pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<Vec<Candidate>> {
+    let trace = std::env::var_os("KEHU_TRACE_CHECK").is_some();
+    let t0 = std::time::Instant::now();
     let s = settings(conn)?;
     let record = Record {
         name: draft.name.clone(),
@@ -355,6 +357,9 @@ pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<
             }
         }
     }
+    if trace {
+        eprintln!("check: {} by keys at {:?}", ids.len(), t0.elapsed());
+    }
     let norm = normalize_name(&draft.name);
     if norm.core.chars().count() >= 3 && !norm.core.is_ascii() {
         let mut stmt = conn.prepare_cached(
@@ -374,7 +379,13 @@ pub fn candidates_for(conn: &Connection, draft: &Draft, limit: usize) -> Result<
         Some(_) => decided_pairs(conn)?,
         None => HashSet::new(),
     };
+    if trace {
+        eprintln!("check: {} with the core at {:?}", ids.len(), t0.elapsed());
+    }
     let records = load_records(conn, Some(&ids))?;
+    if trace {
+        eprintln!("check: loaded at {:?}", t0.elapsed());
+    }
     let mut out: Vec<Candidate> = records
         .into_iter()
         .filter(|(id, _, _)| {
