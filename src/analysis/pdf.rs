@@ -377,7 +377,7 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
         }}),
         json!({"label": p("客单价", "Average deal"),
                "value": sales.avg_deal.map(|x| fmt_amount(x, lang)).unwrap_or_else(|| NONE.into()),
-               "note": count(fa.total, "次跟进", "follow-ups")}),
+               "note": p("销售额 ÷ 成交单数", "won amount ÷ wins")}),
     ];
 
     // At most ~12 labels under the trend chart.
