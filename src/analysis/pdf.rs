@@ -232,6 +232,27 @@ pub fn typeset(data: &Value, today: chrono::NaiveDate) -> Result<Vec<u8>> {
     typst_pdf::pdf(&doc, &options).map_err(|errs| typeset_error(describe(&errs)))
 }
 
+/// Yuan: 16万元 in Chinese (as the daily report writes them), ¥160,000 in
+/// English (whole yuan from 1,000 up).
+fn money(x: f64, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => fmt_amount(x, lang),
+        Lang::En if x.abs() >= 1000.0 => {
+            let n = x.round() as i64;
+            let digits = n.unsigned_abs().to_string();
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            format!("{}¥{out}", if n < 0 { "-" } else { "" })
+        }
+        Lang::En => fmt_amount(x, lang),
+    }
+}
+
 /// "—" for an undefined figure.
 const NONE: &str = "—";
 
@@ -322,7 +343,7 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
             json!([
                 name_of(id).unwrap_or_else(|| p("未分配", "Unassigned")),
                 wins.to_string(),
-                fmt_amount(*amount, lang),
+                money(*amount, lang),
                 pct(ratio(*amount, sales.won_amount)),
             ])
         })
@@ -348,7 +369,7 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
         Lang::En => format!("{n} {en}"),
     };
     let kpis = vec![
-        json!({"label": p("销售额", "Won amount"), "value": fmt_amount(sales.won_amount, lang),
+        json!({"label": p("销售额", "Won amount"), "value": money(sales.won_amount, lang),
                "note": count(sales.wins, "单成交", "wins")}),
         json!({"label": p("商机赢单率", "Win rate"), "value": pct(conv.win_rate),
         "note": match lang {
@@ -363,20 +384,20 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
         json!({"label": p("平均成交周期", "Average cycle"), "value": days_text(cyc.avg_cycle_days, lang),
                "note": format!("{}{}", p("中位数 ", "median "), days_text(cyc.median_cycle_days, lang))}),
         json!({"label": p("回款率", "Collection rate"), "value": pct(sales.collection_rate),
-               "note": format!("{}{}", p("已回款 ", "received "), fmt_amount(sales.received_amount, lang))}),
+               "note": format!("{}{}", p("已回款 ", "received "), money(sales.received_amount, lang))}),
         json!({"label": p("目标完成率", "Target completion"), "value": pct(sales.target_completion),
         "note": match sales.target_amount {
-            Some(t) => format!("{}{}", p("目标 ", "target "), fmt_amount(t, lang)),
+            Some(t) => format!("{}{}", p("目标 ", "target "), money(t, lang)),
             None => p("未设定目标", "no target set"),
         }}),
         json!({"label": p("预计完成率", "Projected completion"), "value": pct(sales.projected_completion),
         "note": match sales.shortfall {
-            Some(s) if s > 0.0 => format!("{}{}", p("缺口 ", "shortfall "), fmt_amount(s, lang)),
+            Some(s) if s > 0.0 => format!("{}{}", p("缺口 ", "shortfall "), money(s, lang)),
             Some(_) => p("按当前进度可完成", "on track"),
             None => p("按当前日均推算", "at the current daily rate"),
         }}),
         json!({"label": p("客单价", "Average deal"),
-               "value": sales.avg_deal.map(|x| fmt_amount(x, lang)).unwrap_or_else(|| NONE.into()),
+               "value": sales.avg_deal.map(|x| money(x, lang)).unwrap_or_else(|| NONE.into()),
                "note": p("销售额 ÷ 成交单数", "won amount ÷ wins")}),
     ];
 
@@ -440,7 +461,7 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
         ]),
         json!([
             p("回款金额", "Received"),
-            fmt_amount(sales.received_amount, lang)
+            money(sales.received_amount, lang)
         ]),
         json!([p("跟进次数", "Follow-ups"), fa.total.to_string()]),
         json!([
@@ -468,6 +489,7 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
         ),
     };
     let labels = json!({
+        "colon": p("：", ": "),
         "period": p("统计周期", "Period"),
         "owner": p("负责人", "Owner"),
         "generated": p("生成时间", "Generated"),
@@ -525,7 +547,7 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
         "trend": {
             "points": points,
             "max_amount": max_amount,
-            "max_amount_text": fmt_amount(max_amount, lang),
+            "max_amount_text": money(max_amount, lang),
             "max_new": max_new,
             "note": by_text,
         },
