@@ -67,41 +67,73 @@ struct Fonts {
     families: Vec<String>,
 }
 
-fn font_files() -> Vec<PathBuf> {
+/// The font files to read: `KEHU_PDF_FONT` (a file, or a folder of font
+/// files) first, then the known CJK fonts in the usual system folders.
+/// The flag tells whether the first file is the one named.
+fn font_files() -> (Vec<PathBuf>, bool) {
     let mut out = vec![];
-    if let Some(p) = std::env::var_os("KEHU_PDF_FONT") {
-        out.push(PathBuf::from(p));
+    let mut named = false;
+    if let Some(p) = std::env::var_os("KEHU_PDF_FONT").map(PathBuf::from) {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&p)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| {
+                    f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        ["ttf", "otf", "ttc", "otc"].contains(&e.to_ascii_lowercase().as_str())
+                    })
+                })
+                .collect();
+            files.sort();
+            named = !files.is_empty();
+            out.extend(files);
+        } else if p.is_file() {
+            named = true;
+            out.push(p);
+        }
     }
-    for dir in FONT_DIRS {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let user_dirs = home.iter().flat_map(|h| {
+        [
+            h.join(".local/share/fonts"),
+            h.join(".fonts"),
+            h.join("Library/Fonts"),
+        ]
+    });
+    for dir in FONT_DIRS.iter().map(PathBuf::from).chain(user_dirs) {
         for f in FONT_FILES {
-            let p = Path::new(dir).join(f);
+            let p = dir.join(f);
             if p.is_file() {
                 out.push(p);
             }
         }
     }
-    out
+    (out, named)
 }
 
 fn missing_font() -> Error {
     Error::validation(
         "font",
-        "找不到中文字体，无法生成 PDF 报告。请安装思源黑体 / Noto Sans CJK（Debian/Ubuntu：sudo apt install fonts-noto-cjk），或用环境变量 KEHU_PDF_FONT 指定一个中文字体文件。",
-        "No Chinese font found, so the PDF report cannot be made. Install Noto Sans CJK (Debian/Ubuntu: sudo apt install fonts-noto-cjk), or name a CJK font file in the KEHU_PDF_FONT environment variable.",
+        "找不到中文字体，无法生成 PDF 报告。请安装思源黑体 / Noto Sans CJK（Debian/Ubuntu：sudo apt install fonts-noto-cjk），或用环境变量 KEHU_PDF_FONT 指定中文字体文件（或所在文件夹）。",
+        "No Chinese font found, so the PDF report cannot be made. Install Noto Sans CJK (Debian/Ubuntu: sudo apt install fonts-noto-cjk), or name a CJK font file (or folder) in the KEHU_PDF_FONT environment variable.",
     )
 }
 
-fn load_fonts() -> Result<Fonts> {
-    let mut fonts = vec![];
+/// Read the fonts of `files`; when `named`, the family of the first file
+/// comes first. Unreadable files are skipped; none at all is an error that
+/// says what to install.
+fn load_fonts(files: &[PathBuf], named: bool) -> Result<Fonts> {
+    let mut fonts: Vec<Font> = vec![];
     let mut families: Vec<String> = vec![];
-    for path in font_files() {
-        let Ok(data) = std::fs::read(&path) else {
+    for path in files {
+        let Ok(data) = std::fs::read(path) else {
             continue;
         };
         let before = fonts.len();
         fonts.extend(Font::iter(Bytes::new(data)));
-        // A font named by KEHU_PDF_FONT comes first whatever its family.
-        if before == 0 && std::env::var_os("KEHU_PDF_FONT").is_some() {
+        if named && before == 0 {
             if let Some(f) = fonts.first() {
                 families.push(f.info().family.clone());
             }
@@ -135,7 +167,8 @@ fn fonts() -> Result<&'static Fonts> {
         return Ok(f);
     }
     // Not cached on failure: installing the font helps without a restart.
-    let f = load_fonts()?;
+    let (files, named) = font_files();
+    let f = load_fonts(&files, named)?;
     Ok(FONTS.get_or_init(|| f))
 }
 
@@ -583,4 +616,36 @@ pub fn write_report(
     }
     std::fs::write(path, bytes)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_cjk_font_the_error_says_what_to_install_in_both_languages() {
+        let dir = std::env::temp_dir().join("kehu-no-such-font-dir");
+        let Err(e) = load_fonts(&[dir.join("NotoSansCJK-Regular.ttc")], true) else {
+            panic!("no font, no report");
+        };
+        let zh = e.message(Lang::Zh);
+        let en = e.message(Lang::En);
+        assert!(
+            zh.contains("找不到中文字体") && zh.contains("fonts-noto-cjk"),
+            "{zh}"
+        );
+        assert!(
+            en.contains("No Chinese font") && en.contains("KEHU_PDF_FONT"),
+            "{en}"
+        );
+    }
+
+    #[test]
+    fn english_amounts_have_thousands_separators() {
+        assert_eq!(money(160_000.0, Lang::En), "¥160,000");
+        assert_eq!(money(1_234_567.4, Lang::En), "¥1,234,567");
+        assert_eq!(money(999.5, Lang::En), "¥999.5");
+        assert_eq!(money(-2_500.0, Lang::En), "-¥2,500");
+        assert_eq!(money(160_000.0, Lang::Zh), "16万元");
+    }
 }
