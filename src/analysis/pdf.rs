@@ -262,7 +262,11 @@ pub fn typeset(data: &Value, today: chrono::NaiveDate) -> Result<Vec<u8>> {
         creator: Smart::Custom(Some("Kehu".into())),
         ..Default::default()
     };
-    typst_pdf::pdf(&doc, &options).map_err(|errs| typeset_error(describe(&errs)))
+    let pdf = typst_pdf::pdf(&doc, &options).map_err(|errs| typeset_error(describe(&errs)));
+    // Typst memoises layout work in process-wide caches; a report is a
+    // one-off, so free them rather than keep them for the app's lifetime.
+    typst::comemo::evict(0);
+    pdf
 }
 
 /// Yuan: 16万元 in Chinese (as the daily report writes them), ¥160,000 in
