@@ -269,10 +269,15 @@ pub fn typeset(data: &Value, today: chrono::NaiveDate) -> Result<Vec<u8>> {
     pdf
 }
 
-/// Yuan: 16万元 in Chinese (as the daily report writes them), ¥160,000 in
+/// Yuan: 16万元 or 2.95亿元 in Chinese (as the daily report writes them), ¥160,000 in
 /// English (whole yuan from 1,000 up).
 fn money(x: f64, lang: Lang) -> String {
     match lang {
+        // 2.95亿元 rather than 29533.5万元
+        Lang::Zh if x.abs() >= 1e8 => {
+            let y = format!("{:.2}", x / 1e8);
+            format!("{}亿元", y.trim_end_matches('0').trim_end_matches('.'))
+        }
         Lang::Zh => fmt_amount(x, lang),
         Lang::En if x.abs() >= 1000.0 => {
             let n = x.round() as i64;
@@ -651,5 +656,7 @@ mod tests {
         assert_eq!(money(999.5, Lang::En), "¥999.5");
         assert_eq!(money(-2_500.0, Lang::En), "-¥2,500");
         assert_eq!(money(160_000.0, Lang::Zh), "16万元");
+        assert_eq!(money(295_335_000.0, Lang::Zh), "2.95亿元");
+        assert_eq!(money(800.0, Lang::Zh), "800元");
     }
 }
