@@ -12,8 +12,10 @@ APT_PACKAGES=(
   webkit2gtk-driver xvfb imagemagick
   # desktop notifications on a real session bus
   dbus-x11 dunst libdbus-1-dev
-  # Chinese text
+  # Chinese text (also the embedded font of the PDF report)
   fonts-noto-cjk
+  # PDF report tests: pdftotext reads the text back, pdftoppm renders pages
+  poppler-utils
 )
 
 missing=()

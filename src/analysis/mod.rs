@@ -23,6 +23,7 @@
 pub mod daily;
 pub mod keywords;
 pub mod metrics;
+pub mod pdf;
 pub mod segments;
 pub mod targets;
 pub mod xlsx;

@@ -278,6 +278,22 @@ step('the report workbook is written where the save dialog says', async () => {
   assert.equal(readFileSync(out).subarray(0, 2).toString(), 'PK', 'an xlsx is a zip');
 });
 
+step('the PDF report is written where the save dialog says', async () => {
+  // The button sits next to the workbook's; the dialog leads to this command.
+  await wd.find('[data-testid="ana-export-pdf"]');
+  const now = new Date();
+  const filter = { from: new Date(now.getFullYear(), now.getMonth(), 1).getTime(), to: new Date(now.getFullYear(), now.getMonth() + 1, 1).getTime(), owner_id: null };
+  const out = join(dir, '销售报告.pdf');
+  const r = await wd.req('POST', '/execute/async', {
+    script:
+      'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke("analysis_export_pdf", arguments[0]).then((v) => done({ ok: true }), (e) => done({ err: e }));',
+    args: [{ filter, path: out }],
+  });
+  assert.deepEqual(r, { ok: true });
+  assert.ok(existsSync(out));
+  assert.equal(readFileSync(out).subarray(0, 5).toString(), '%PDF-', 'a PDF');
+});
+
 step('a bar of the dashboard and a segment open exactly their customers', async () => {
   await click('[data-testid="ana-tab-dashboard"]');
   await click('[data-testid="ana-period-this_quarter"]');

@@ -1,5 +1,5 @@
 //! The Analysis page: dashboard, funnels, trends, heatmap, sources,
-//! segments, targets and the report workbook. Each command is the core
+//! segments, targets, the report workbook and the PDF report. Each command is the core
 //! function of the same name (src/analysis/), so the page shows exactly the
 //! numbers of `kehu report …`.
 
@@ -78,6 +78,26 @@ pub async fn analysis_export(state: State<'_, AppState>, filter: Filter, path: S
     state.with(|ws| {
         let now = ws.now_ms();
         analysis::xlsx::write_report(
+            ws.conn(),
+            &filter.validated()?,
+            now,
+            ws.lang,
+            &PathBuf::from(&path),
+        )
+    })
+}
+
+/// Write the PDF report (销售报告: key figures, funnel and trend charts,
+/// tables by owner, source, loss reason and segment; A4, CJK font embedded).
+#[tauri::command]
+pub async fn analysis_export_pdf(
+    state: State<'_, AppState>,
+    filter: Filter,
+    path: String,
+) -> Res<()> {
+    state.with(|ws| {
+        let now = ws.now_ms();
+        analysis::pdf::write_report(
             ws.conn(),
             &filter.validated()?,
             now,

@@ -103,6 +103,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         analysis::analysis_segments,
         analysis::analysis_targets,
         analysis::analysis_export,
+        analysis::analysis_export_pdf,
         daily::analysis_keywords,
         daily::daily_latest,
         daily::daily_list,

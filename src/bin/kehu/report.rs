@@ -71,12 +71,14 @@ pub enum Cmd {
         #[arg(long, default_value_t = 30)]
         top: usize,
     },
-    /// Write the report workbook (one sheet per metric, native charts).
+    /// Write the report: an Excel workbook (one sheet per metric, native
+    /// charts) or a PDF (A4: key figures, funnel and trend charts, tables).
     Export {
         #[command(flatten)]
         scope: Scope,
-        #[arg(long, value_enum, default_value_t = Format::Xlsx)]
-        format: Format,
+        /// xlsx or pdf; default by the extension of --out (else xlsx).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -85,6 +87,7 @@ pub enum Cmd {
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
     Xlsx,
+    Pdf,
 }
 
 fn date_arg(field: &str, text: &str) -> Result<i64> {
@@ -144,8 +147,13 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
     let (scope, value) = match cmd {
         Cmd::Export { scope, format, out } => {
             let f = filter(ctx, &scope)?;
+            let pdf_ext = out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+            let format = format.unwrap_or(if pdf_ext { Format::Pdf } else { Format::Xlsx });
             match format {
                 Format::Xlsx => analysis::xlsx::write_report(ctx.ws.conn(), &f, now, l, &out)?,
+                Format::Pdf => analysis::pdf::write_report(ctx.ws.conn(), &f, now, l, &out)?,
             }
             if ctx.json {
                 output::json(&serde_json::json!({"path": out}));

@@ -34,4 +34,5 @@ export const analysis = {
   segments: (ownerId: string | null) => call<SegmentSummary>('analysis_segments', { ownerId }),
   targets: (period: string) => call<TargetReport>('analysis_targets', { period }),
   exportXlsx: (filter: Filter, path: string) => call<void>('analysis_export', { filter, path }),
+  exportPdf: (filter: Filter, path: string) => call<void>('analysis_export_pdf', { filter, path }),
 };

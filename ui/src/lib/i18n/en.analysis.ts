@@ -14,6 +14,7 @@ export const enAnalysis: Record<keyof typeof zhAnalysis, string> = {
   'ana.owner': 'Owner',
   'ana.allOwners': 'Whole team',
   'ana.export': 'Export Excel report',
+  'ana.exportPdf': 'Export PDF report',
   'ana.exportName': 'sales-report',
   'ana.exported': 'Report saved: {path}',
   'ana.tab.dashboard': 'Dashboard',

@@ -13,6 +13,7 @@ export const zhAnalysis = {
   'ana.owner': '负责人',
   'ana.allOwners': '全部团队',
   'ana.export': '导出 Excel 报表',
+  'ana.exportPdf': '导出 PDF 报告',
   'ana.exportName': '销售报表',
   'ana.exported': '报表已导出：{path}',
   'ana.tab.dashboard': '数据看板',
