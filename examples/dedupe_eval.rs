@@ -144,9 +144,9 @@ fn eval(dir: &str, s: &Settings, verbose: bool) {
             println!(
                 "  {} [{}] | {} [{}] | {:.3} {}",
                 name(a),
-                pa.name.core,
+                pa.core.iter().collect::<String>(),
                 name(b),
-                pb.name.core,
+                pb.core.iter().collect::<String>(),
                 m.score,
                 why.join("、")
             );
