@@ -502,25 +502,8 @@ fn main() {
     bench("xlsx report (month)", 3, || {
         analysis::xlsx::write_report(ws.conn(), &month, NOW, Lang::Zh, &out).unwrap()
     });
-    // The PDF: the same data as the workbook, typeset (fonts read once per
-    // process, so the warm-up run pays for them and the runs below do not).
-    let out = dir.path().join("report.pdf");
-    if wanted("pdf report") {
-        let t = Instant::now();
-        analysis::pdf::write_report(ws.conn(), &month, NOW, Lang::Zh, &out).unwrap();
-        println!(
-            "{:<44} {:>8.0} ms ({} KiB)",
-            "pdf report, first (reads the fonts)",
-            t.elapsed().as_secs_f64() * 1000.0,
-            std::fs::metadata(&out).unwrap().len() / 1024
-        );
-    }
-    bench("pdf report (month)", 3, || {
-        analysis::pdf::write_report(ws.conn(), &month, NOW, Lang::Zh, &out).unwrap()
-    });
-    bench("pdf report (quarter, by week)", 3, || {
-        analysis::pdf::write_report(ws.conn(), &quarter, NOW, Lang::Zh, &out).unwrap()
-    });
+    #[cfg(feature = "pdf")]
+    pdf_reports(&ws, &month, &quarter, dir.path());
     if !wanted("segment recompute_all") {
         return;
     }
@@ -530,4 +513,27 @@ fn main() {
         "segment recompute_all: {n} customers in a segment, {:.1} s",
         t.elapsed().as_secs_f64()
     );
+}
+
+/// The PDF: the same data as the workbook, typeset (fonts read once per
+/// process, so the warm-up run pays for them and the runs below do not).
+#[cfg(feature = "pdf")]
+fn pdf_reports(ws: &Workspace, month: &Filter, quarter: &Filter, dir: &std::path::Path) {
+    let out = dir.join("report.pdf");
+    if wanted("pdf report") {
+        let t = Instant::now();
+        analysis::pdf::write_report(ws.conn(), month, NOW, Lang::Zh, &out).unwrap();
+        println!(
+            "{:<44} {:>8.0} ms ({} KiB)",
+            "pdf report, first (reads the fonts)",
+            t.elapsed().as_secs_f64() * 1000.0,
+            std::fs::metadata(&out).unwrap().len() / 1024
+        );
+    }
+    bench("pdf report (month)", 3, || {
+        analysis::pdf::write_report(ws.conn(), month, NOW, Lang::Zh, &out).unwrap()
+    });
+    bench("pdf report (quarter, by week)", 3, || {
+        analysis::pdf::write_report(ws.conn(), quarter, NOW, Lang::Zh, &out).unwrap()
+    });
 }

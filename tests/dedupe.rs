@@ -790,7 +790,9 @@ fn a_database_from_before_the_name_keys_gets_them_when_opened() {
         b = add(&mut ws, "河北天强建筑工程有限公司", None, &[]);
         // As a build without the keys left it.
         ws.conn()
-            .execute_batch("DROP TABLE dedupe_keys; PRAGMA user_version = 8;")
+            .execute_batch(
+                "DROP TABLE dedupe_keys; DROP INDEX contacts_phone; PRAGMA user_version = 8;",
+            )
             .unwrap();
     }
     let ws = Workspace::open(&path).unwrap();

@@ -1,6 +1,7 @@
 //! The PDF report: a real PDF (typeset with the system CJK font) whose text,
 //! read back with `pdftotext` (poppler-utils), holds the title, the period,
 //! the owner and key figures worked out here from a small hand-made history.
+#![cfg(feature = "pdf")]
 mod common;
 
 use assert_cmd::Command;

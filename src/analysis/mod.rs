@@ -23,6 +23,7 @@
 pub mod daily;
 pub mod keywords;
 pub mod metrics;
+#[cfg(feature = "pdf")]
 pub mod pdf;
 pub mod segments;
 pub mod targets;

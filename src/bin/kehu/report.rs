@@ -153,7 +153,16 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
             let format = format.unwrap_or(if pdf_ext { Format::Pdf } else { Format::Xlsx });
             match format {
                 Format::Xlsx => analysis::xlsx::write_report(ctx.ws.conn(), &f, now, l, &out)?,
+                #[cfg(feature = "pdf")]
                 Format::Pdf => analysis::pdf::write_report(ctx.ws.conn(), &f, now, l, &out)?,
+                #[cfg(not(feature = "pdf"))]
+                Format::Pdf => {
+                    return Err(kehu::Error::validation(
+                        "format",
+                        "这个版本没有 PDF 报告，请导出 Excel",
+                        "This build has no PDF report; export to Excel",
+                    ))
+                }
             }
             if ctx.json {
                 output::json(&serde_json::json!({"path": out}));
