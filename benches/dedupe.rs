@@ -174,18 +174,12 @@ fn main() {
         "setup: {n} demo customers in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    if std::env::var_os("KEHU_FTS_OPTIMIZE").is_some() {
+    // Experiments on the search index's merge policy: KEHU_FTS_SQL runs
+    // after the setup.
+    if let Some(sql) = std::env::var_os("KEHU_FTS_SQL") {
         let t = Instant::now();
-        ws.conn()
-            .execute_batch(
-                "INSERT INTO customer_fts(customer_fts) VALUES ('optimize');
-                 INSERT INTO customer_grams(customer_grams) VALUES ('optimize');",
-            )
-            .unwrap();
-        println!(
-            "search index optimised in {:.2} s",
-            t.elapsed().as_secs_f64()
-        );
+        ws.conn().execute_batch(&sql.to_string_lossy()).unwrap();
+        println!("{sql:?} in {:.2} s", t.elapsed().as_secs_f64());
     }
     scan(&ws, n);
     if scan_only {

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_analysis_speed.sql"),
     include_str!("../migrations/0008_search_bulk.sql"),
     DEDUPE_KEYS,
+    include_str!("../migrations/0010_search_merge.sql"),
 ];
 
 const DEDUPE_KEYS: &str = include_str!("../migrations/0009_dedupe_keys.sql");
