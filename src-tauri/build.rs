@@ -90,6 +90,7 @@ const COMMANDS: &[&str] = &[
     "analysis_segments",
     "analysis_targets",
     "analysis_export",
+    "analysis_export_pdf",
     "analysis_keywords",
     "daily_latest",
     "daily_list",

@@ -123,3 +123,38 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         sync::sync_auto_set,
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    /// A command the handler serves but the build script or the window's
+    /// capability does not list is refused at run time ("not allowed"):
+    /// the three lists must agree.
+    #[test]
+    fn every_command_is_listed_in_the_build_script_and_allowed_for_the_window() {
+        let handler: Vec<String> = include_str!("mod.rs")
+            .split("generate_handler![")
+            .nth(1)
+            .expect("the handler list")
+            .split(']')
+            .next()
+            .unwrap()
+            .split(',')
+            .filter_map(|s| s.trim().rsplit("::").next().map(str::to_string))
+            .filter(|s| !s.is_empty())
+            .collect();
+        assert!(handler.len() > 50, "{handler:?}");
+        let build = include_str!("../../build.rs");
+        let caps = include_str!("../../capabilities/main.json");
+        for cmd in &handler {
+            assert!(
+                build.contains(&format!("\"{cmd}\"")),
+                "{cmd} is missing from build.rs"
+            );
+            let allow = format!("\"allow-{}\"", cmd.replace('_', "-"));
+            assert!(
+                caps.contains(&allow),
+                "{allow} is missing from capabilities/main.json"
+            );
+        }
+    }
+}
