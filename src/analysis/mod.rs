@@ -627,3 +627,78 @@ pub fn median(xs: &[f64]) -> Option<f64> {
 pub fn days(from: i64, to: i64) -> f64 {
     (to - from) as f64 / DAY_MS
 }
+
+/// What the report exports (xlsx, PDF) read: each data set loaded once and
+/// fed to every metric that needs it; the trend's bucket follows the
+/// period's length.
+// The PDF reads more of it than the workbook does.
+#[cfg_attr(not(feature = "pdf"), allow(dead_code))]
+pub(crate) struct ReportData {
+    pub pipe: Pipe,
+    pub set: AnalysisSettings,
+    pub closed: Vec<OppFacts>,
+    pub sales: Sales,
+    pub conv: Conversion,
+    pub cyc: Cycle,
+    pub pf: Funnel,
+    pub cf: Funnel,
+    pub by: Bucket,
+    pub tr: Vec<TrendPoint>,
+    pub fa: FollowupActivity,
+    pub src: Sources,
+}
+
+impl ReportData {
+    pub(crate) fn load(
+        conn: &Connection,
+        f: &Filter,
+        now: i64,
+        lang: crate::i18n::Lang,
+    ) -> Result<Self> {
+        let pipe = Pipe::load(conn)?;
+        let set = settings(conn)?;
+        let closed = opps_closed(conn, &pipe, f)?;
+        let created = opps_created(conn, &pipe, f)?;
+        let custs = customers_created(conn, f)?;
+        let target = targets::target_for(conn, f.owner_id.as_deref(), f.from, f.to)?
+            .and_then(|t| t.fields.amount);
+        let sales = sales_of(&pipe, &closed, f, now, target);
+        let conv = conversion_of(&pipe, &custs, &closed, &created);
+        let info = customer_info(
+            conn,
+            closed
+                .iter()
+                .filter(|o| matches!(o.outcome(&pipe), Outcome::Won(_)))
+                .map(|o| o.customer_id.as_str()),
+        )?;
+        let starts = info.into_iter().map(|(k, v)| (k, v.start)).collect();
+        let cyc = cycle_of(&pipe, &closed, &starts);
+        let pf = pipeline_funnel_of(&pipe, &created, lang);
+        let cf = customer_funnel_of(&custs, lang);
+        let by = if f.to - f.from <= 62 * 86_400_000 {
+            Bucket::Day
+        } else if f.to - f.from <= 200 * 86_400_000 {
+            Bucket::Week
+        } else {
+            Bucket::Month
+        };
+        let tr = trend_from(conn, &pipe, f, by, &closed, &custs)?;
+        let leads = leads_from(conn, &pipe, f, custs)?;
+        let fa = followup_activity_from(conn, f, &leads, set.source_win_days, lang)?;
+        let src = sources_of(&leads, set.source_win_days, lang);
+        Ok(ReportData {
+            pipe,
+            set,
+            closed,
+            sales,
+            conv,
+            cyc,
+            pf,
+            cf,
+            by,
+            tr,
+            fa,
+            src,
+        })
+    }
+}

@@ -325,38 +325,21 @@ fn funnel_json(fu: &Funnel, lang: Lang) -> Value {
 /// ratios are the same numbers as the xlsx report and the CLI.
 pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Result<Value> {
     let p = |zh: &str, en: &str| lang.pick(zh, en).to_string();
-    // Each data set is loaded once and feeds every part that reads it.
-    let pipe = Pipe::load(conn)?;
-    let set = settings(conn)?;
-    let closed = opps_closed(conn, &pipe, f)?;
-    let created = opps_created(conn, &pipe, f)?;
-    let custs = customers_created(conn, f)?;
-    let target = super::targets::target_for(conn, f.owner_id.as_deref(), f.from, f.to)?
-        .and_then(|t| t.fields.amount);
-    let sales = sales_of(&pipe, &closed, f, now, target);
-    let conv = conversion_of(&pipe, &custs, &closed, &created);
-    let info = customer_info(
-        conn,
-        closed
-            .iter()
-            .filter(|o| matches!(o.outcome(&pipe), Outcome::Won(_)))
-            .map(|o| o.customer_id.as_str()),
-    )?;
-    let starts = info.into_iter().map(|(k, v)| (k, v.start)).collect();
-    let cyc = cycle_of(&pipe, &closed, &starts);
-    let pf = pipeline_funnel_of(&pipe, &created, lang);
-    let cf = customer_funnel_of(&custs, lang);
-    let by = if f.to - f.from <= 62 * 86_400_000 {
-        Bucket::Day
-    } else if f.to - f.from <= 200 * 86_400_000 {
-        Bucket::Week
-    } else {
-        Bucket::Month
-    };
-    let tr = trend_from(conn, &pipe, f, by, &closed, &custs)?;
-    let leads = leads_from(conn, &pipe, f, custs)?;
-    let fa = followup_activity_from(conn, f, &leads, set.source_win_days, lang)?;
-    let src = sources_of(&leads, set.source_win_days, lang);
+    let ReportData {
+        pipe,
+        set,
+        closed,
+        sales,
+        conv,
+        cyc,
+        pf,
+        cf,
+        by,
+        tr,
+        fa,
+        src,
+        ..
+    } = ReportData::load(conn, f, now, lang)?;
     let seg = super::segments::summary(conn, f.owner_id.as_deref(), lang)?;
     let members = crate::members::list(conn)?;
     let name_of = |id: &str| {

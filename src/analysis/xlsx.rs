@@ -163,38 +163,17 @@ pub fn write_report(
         money: Format::new().set_num_format("#,##0.00"),
         days: Format::new().set_num_format("0.0"),
     };
-    // Each data set is loaded once and feeds every sheet that reads it.
-    let pipe = Pipe::load(conn)?;
-    let set = settings(conn)?;
-    let closed = opps_closed(conn, &pipe, f)?;
-    let created = opps_created(conn, &pipe, f)?;
-    let custs = customers_created(conn, f)?;
-    let target = super::targets::target_for(conn, f.owner_id.as_deref(), f.from, f.to)?
-        .and_then(|t| t.fields.amount);
-    let sales = sales_of(&pipe, &closed, f, now, target);
-    let conv = conversion_of(&pipe, &custs, &closed, &created);
-    let info = customer_info(
-        conn,
-        closed
-            .iter()
-            .filter(|o| matches!(o.outcome(&pipe), Outcome::Won(_)))
-            .map(|o| o.customer_id.as_str()),
-    )?;
-    let starts = info.into_iter().map(|(k, v)| (k, v.start)).collect();
-    let cyc = cycle_of(&pipe, &closed, &starts);
-    let pf = pipeline_funnel_of(&pipe, &created, lang);
-    let cf = customer_funnel_of(&custs, lang);
-    let by = if f.to - f.from <= 62 * 86_400_000 {
-        Bucket::Day
-    } else if f.to - f.from <= 200 * 86_400_000 {
-        Bucket::Week
-    } else {
-        Bucket::Month
-    };
-    let tr = trend_from(conn, &pipe, f, by, &closed, &custs)?;
-    let leads = leads_from(conn, &pipe, f, custs)?;
-    let fa = followup_activity_from(conn, f, &leads, set.source_win_days, lang)?;
-    let src = sources_of(&leads, set.source_win_days, lang);
+    let ReportData {
+        sales,
+        conv,
+        cyc,
+        pf,
+        cf,
+        tr,
+        fa,
+        src,
+        ..
+    } = ReportData::load(conn, f, now, lang)?;
 
     let mut wb = Workbook::new();
     // 概览
