@@ -431,6 +431,19 @@ pub fn create(ws: &mut Workspace, new: NewCustomer) -> Result<Customer> {
 /// Insert inside an open write. `code` may be given (import); otherwise the
 /// next free one is taken. Returns the new id.
 pub fn insert(w: &mut Writer, new: NewCustomer, code: Option<String>) -> Result<String> {
+    let now = w.now();
+    insert_created_at(w, new, code, now)
+}
+
+/// [`insert`] for a customer first recorded at `created_at`, last updated
+/// now (demo data spread over two years; records carried over from a
+/// spreadsheet keep their own age).
+pub fn insert_created_at(
+    w: &mut Writer,
+    new: NewCustomer,
+    code: Option<String>,
+    created_at: i64,
+) -> Result<String> {
     let fields = new.fields.validated(w.tx())?;
     let contacts = new
         .contacts
@@ -458,7 +471,7 @@ pub fn insert(w: &mut Writer, new: NewCustomer, code: Option<String>) -> Result<
         None => next_code(w.tx(), now)?,
     };
     let id = crate::new_id();
-    write_row(w, &id, &code, &fields, now, true)?;
+    write_row(w, &id, &code, &fields, now, Some(created_at))?;
     let mut record = serde_json::to_value(&fields)?;
     record["code"] = Value::String(code);
     log_create(w, "customer", &id, &record)?;
@@ -507,13 +520,13 @@ fn write_row(
     code: &str,
     f: &CustomerFields,
     now: i64,
-    insert: bool,
+    created_at: Option<i64>,
 ) -> Result<()> {
-    let sql = if insert {
+    let sql = if created_at.is_some() {
         "INSERT INTO customers(id, code, name, kind, industry, size, province, city, district, address,
             source, status, grade, owner_id, needs, budget, purchase_cycle, annual_purchase,
             first_contact_date, notes, created_at, updated_at, name_sort)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?21, ?22)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?23, ?21, ?22)"
     } else {
         "UPDATE customers SET code = ?2, name = ?3, kind = ?4, industry = ?5, size = ?6, province = ?7,
             city = ?8, district = ?9, address = ?10, source = ?11, status = ?12, grade = ?13, owner_id = ?14,
@@ -521,30 +534,38 @@ fn write_row(
             notes = ?20, updated_at = ?21, name_sort = ?22
          WHERE id = ?1"
     };
-    w.tx().prepare_cached(sql)?.execute(params![
-        id,
-        code,
-        f.name,
-        f.kind.key(),
-        f.industry,
-        f.size,
-        f.province,
-        f.city,
-        f.district,
-        f.address,
-        f.source,
-        f.status.key(),
-        f.grade.map(Grade::key),
-        f.owner_id,
-        f.needs,
-        f.budget,
-        f.purchase_cycle,
-        f.annual_purchase,
-        f.first_contact_date,
-        f.notes,
-        now,
-        sort_key(&f.name),
-    ])?;
+    let (kind, status) = (f.kind.key(), f.status.key());
+    let grade = f.grade.map(Grade::key);
+    let sort = sort_key(&f.name);
+    let created = created_at.unwrap_or(now);
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![
+        &id,
+        &code,
+        &f.name,
+        &kind,
+        &f.industry,
+        &f.size,
+        &f.province,
+        &f.city,
+        &f.district,
+        &f.address,
+        &f.source,
+        &status,
+        &grade,
+        &f.owner_id,
+        &f.needs,
+        &f.budget,
+        &f.purchase_cycle,
+        &f.annual_purchase,
+        &f.first_contact_date,
+        &f.notes,
+        &now,
+        &sort,
+    ];
+    if created_at.is_some() {
+        values.push(&created);
+    }
+    w.tx().prepare_cached(sql)?.execute(values.as_slice())?;
     Ok(())
 }
 
@@ -575,7 +596,7 @@ pub fn update_in(w: &mut Writer, id: &str, patch: &Map<String, Value>) -> Result
     let next = apply_patch(&current.fields, patch)?.validated(w.tx())?;
     let changed = log_diff(w, "customer", id, &current.fields, &next)?;
     if !changed.is_empty() {
-        write_row(w, id, &current.code, &next, w.now(), false)?;
+        write_row(w, id, &current.code, &next, w.now(), None)?;
         search::index_customer(w.tx(), id)?;
         crate::analysis::segments::recompute(w.tx(), id, w.now())?;
     }

@@ -160,13 +160,8 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
                 };
                 *seq += 1;
                 let code = format!("C{day}{:03}", *seq);
-                // Stamp the insert with the last-update time, then set the
-                // creation time (one small index) rather than the reverse.
                 w.set_now(updated);
-                let id = customers::insert(w, new, Some(code))?;
-                w.tx()
-                    .prepare_cached("UPDATE customers SET created_at = ?2 WHERE id = ?1")?
-                    .execute(rusqlite::params![id, created])?;
+                customers::insert_created_at(w, new, Some(code), created)?;
             }
             w.set_now(now);
             Ok(())
