@@ -136,17 +136,22 @@ fn main() {
         r.applied
     );
     let mut idle = vec![];
+    let mut idle_cpu = vec![];
     for _ in 0..20 {
-        let t = Instant::now();
+        let (t, c0) = (Instant::now(), cpu());
         let r = kehu::sync::sync_now(&mut b).unwrap();
         assert_eq!(r.applied + r.sent, 0);
         idle.push(t.elapsed().as_secs_f64() * 1000.0);
+        idle_cpu.push((cpu() - c0) * 1000.0);
     }
     idle.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    idle_cpu.sort_by(|x, y| x.partial_cmp(y).unwrap());
     println!(
-        "idle round: p50 {:.1} ms, max {:.1} ms",
+        "idle round: p50 {:.1} ms, max {:.1} ms wall; p50 {:.1} ms, max {:.1} ms CPU",
         idle[idle.len() / 2],
-        idle[idle.len() - 1]
+        idle[idle.len() - 1],
+        idle_cpu[idle.len() / 2],
+        idle_cpu[idle.len() - 1]
     );
     // An edit on every 10th customer, then one round on each side.
     let ids: Vec<String> = a

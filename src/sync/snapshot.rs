@@ -61,7 +61,7 @@ pub fn sections(conn: &Connection, me: &str) -> Result<Vec<Section>> {
                     old: None,
                     new: parse(r.get(4)?),
                     at: r.get(5)?,
-                    origin: "snapshot".into(),
+                    origin: "s".into(),
                     base_hlc: r.get(6)?,
                     base_device: r.get(7)?,
                 })
