@@ -115,14 +115,22 @@ fn kill_9_during_sync_apply_leaves_a_sound_database_and_the_next_sync_resumes_to
 
     let mut seed = 0x9E3779B97F4A7C15u64;
     let mut interrupted = 0;
-    for i in 0..12 {
+    let mut i = 0;
+    // At least ten kills that land while the round runs (the machine may
+    // be busier than when `full` was measured: runs that finished first
+    // do not count).
+    while interrupted < 10 {
+        assert!(
+            i < 40,
+            "only {interrupted} of {i} kills landed during the run"
+        );
         let db = dir.path().join(format!("k{i}.db"));
         std::fs::copy(&base, &db).unwrap();
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        // A point in [0, 1.1 × full).
-        let at = full.mul_f64((seed % 1000) as f64 / 1000.0 * 1.1);
+        // A point in [0.02, 0.97) of a whole run.
+        let at = full.mul_f64(0.02 + (seed % 1000) as f64 / 1000.0 * 0.95);
         let mut child = kehu(&db).args(["sync", "now"]).spawn().unwrap();
         std::thread::sleep(at);
         let finished = child.try_wait().unwrap().is_some();
@@ -143,7 +151,7 @@ fn kill_9_during_sync_apply_leaves_a_sound_database_and_the_next_sync_resumes_to
         for ext in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
         }
+        i += 1;
     }
-    eprintln!("{interrupted} of 12 runs killed mid-way (whole run {full:?})");
-    assert!(interrupted >= 10, "most kills must land during the run");
+    eprintln!("{interrupted} of {i} runs killed mid-way (whole run {full:?})");
 }
