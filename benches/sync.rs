@@ -84,6 +84,8 @@ fn main() {
         .unwrap();
     let t = Instant::now();
     kehu::sync::init_target(&mut a, &target, None, &creds).unwrap();
+    // No snapshot yet: the first joiner replays every entry.
+    kehu::sync::set_snapshot_settings(&a, Some(0), None).unwrap();
     let r = kehu::sync::sync_now(&mut a).unwrap();
     let send = t.elapsed();
     println!(
@@ -91,34 +93,65 @@ fn main() {
         r.sent,
         send.as_secs_f64()
     );
-    println!(
-        "shared files: {:.1} MB ({:.0} bytes per customer)",
-        dir_size(&shared) as f64 / 1e6,
-        dir_size(&shared) as f64 / n as f64
-    );
-    let mut b = Workspace::open(tmp.path().join("b.db")).unwrap();
+    let size = |what: &str| {
+        println!(
+            "shared files{what}: {:.1} MB ({:.0} bytes per customer)",
+            dir_size(&shared) as f64 / 1e6,
+            dir_size(&shared) as f64 / n as f64
+        )
+    };
+    size("");
+    let cpu = || {
+        // CPU time of this thread: the wall clock lies on a busy machine.
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+            .map(|ns| ns / 1e9)
+            .unwrap_or(0.0)
+    };
+    if !std::env::args().any(|a| a == "--skip-replay") {
+        let mut c = Workspace::open(tmp.path().join("c.db")).unwrap();
+        let (t, c0) = (Instant::now(), cpu());
+        kehu::sync::join_target(&mut c, &target, None, &creds).unwrap();
+        let r = kehu::sync::sync_now(&mut c).unwrap();
+        let (wall, used) = (t.elapsed().as_secs_f64(), cpu() - c0);
+        println!(
+            "join by replaying every segment: {} entries applied in {wall:.2} s wall, {used:.2} s CPU ({:.0} entries/s CPU)",
+            r.applied,
+            r.applied as f64 / used
+        );
+        drop(c);
+    }
     let t = Instant::now();
+    kehu::sync::write_snapshot(&mut a).unwrap();
+    println!("snapshot written in {:.2} s", t.elapsed().as_secs_f64());
+    size(" with one snapshot");
+    let mut b = Workspace::open(tmp.path().join("b.db")).unwrap();
+    let (t, c0) = (Instant::now(), cpu());
     kehu::sync::join_target(&mut b, &target, None, &creds).unwrap();
     let r = kehu::sync::sync_now(&mut b).unwrap();
-    let join = t.elapsed();
+    let (wall, used) = (t.elapsed().as_secs_f64(), cpu() - c0);
     println!(
-        "join + apply: {} entries in {:.2} s ({:.0} entries/s)",
-        r.applied,
-        join.as_secs_f64(),
-        r.applied as f64 / join.as_secs_f64()
+        "join from the snapshot: {} entries applied in {wall:.2} s wall, {used:.2} s CPU",
+        r.applied
     );
     let mut idle = vec![];
+    let mut idle_cpu = vec![];
     for _ in 0..20 {
-        let t = Instant::now();
+        let (t, c0) = (Instant::now(), cpu());
         let r = kehu::sync::sync_now(&mut b).unwrap();
         assert_eq!(r.applied + r.sent, 0);
         idle.push(t.elapsed().as_secs_f64() * 1000.0);
+        idle_cpu.push((cpu() - c0) * 1000.0);
     }
     idle.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    idle_cpu.sort_by(|x, y| x.partial_cmp(y).unwrap());
     println!(
-        "idle round: p50 {:.1} ms, max {:.1} ms",
+        "idle round: p50 {:.1} ms, max {:.1} ms wall; p50 {:.1} ms, max {:.1} ms CPU",
         idle[idle.len() / 2],
-        idle[idle.len() - 1]
+        idle[idle.len() - 1],
+        idle_cpu[idle.len() / 2],
+        idle_cpu[idle.len() - 1]
     );
     // An edit on every 10th customer, then one round on each side.
     let ids: Vec<String> = a

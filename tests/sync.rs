@@ -788,10 +788,20 @@ proptest! {
         ops in proptest::collection::vec(op(4), 1..60),
     ) {
         let (shared, mut devs) = team(n);
-        for o in &ops {
+        for (i, o) in ops.iter().enumerate() {
+            // Half way, one device writes a snapshot of what it holds.
+            if i == ops.len() / 2 {
+                sync::write_snapshot(&mut devs[0].ws).unwrap();
+            }
             let o = retarget(o, n);
             run(&mut devs, shared.path(), &o);
         }
+        settle(&mut devs);
+        // A device joining now starts from that snapshot and the segments
+        // after it, and must end like those that replayed everything.
+        let mut newcomer = device(3);
+        sync::join(&mut newcomer.ws, shared.path(), None).unwrap();
+        devs.push(newcomer);
         settle(&mut devs);
         let first = dump(&devs[0].ws);
         let activity = dump_activity(&devs[0].ws);
@@ -1086,4 +1096,205 @@ fn follow_ups_and_the_pipeline_reach_the_other_device_with_the_customers_follow_
         )
         .unwrap();
     assert_eq!(next, None, "the only planned visit went to the trash on B");
+}
+
+// ---- Snapshots and pruning ---------------------------------------------------
+
+fn snapshots(shared: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for team in std::fs::read_dir(shared.join("kehu-sync"))
+        .unwrap()
+        .flatten()
+    {
+        for d in std::fs::read_dir(team.path().join("devices"))
+            .unwrap()
+            .flatten()
+        {
+            for f in std::fs::read_dir(d.path()).unwrap().flatten() {
+                if f.path().extension().is_some_and(|e| e == "ksnap") {
+                    out.push(f.path());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Two devices with some history: customers, edits on both sides, a delete.
+fn busy_team() -> (tempfile::TempDir, Vec<Device>) {
+    let (shared, mut d) = team(2);
+    let mut ids = vec![];
+    for i in 0..12 {
+        let c = add(
+            &mut d[i % 2].ws,
+            &format!("客户{i}号公司"),
+            vec![contact("李雷", "13800138000")],
+            &["重点"],
+        );
+        ids.push(c.id);
+    }
+    settle(&mut d);
+    for (i, id) in ids.iter().enumerate() {
+        let dev = &mut d[(i + 1) % 2];
+        customers::update(
+            &mut dev.ws,
+            id,
+            &patch(&[("notes", json!(format!("第{i}次回访")))]),
+        )
+        .unwrap();
+        customers::update(&mut dev.ws, id, &patch(&[("city", json!("杭州"))])).unwrap();
+        // Overwritten values: a snapshot holds only the last of them.
+        customers::update(
+            &mut dev.ws,
+            id,
+            &patch(&[("notes", json!(format!("第{i}次报价")))]),
+        )
+        .unwrap();
+    }
+    customers::delete(&mut d[0].ws, &[ids[3].clone()]).unwrap();
+    settle(&mut d);
+    (shared, d)
+}
+
+fn log_len(ws: &Workspace) -> i64 {
+    ws.conn()
+        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_new_device_joins_from_a_snapshot_and_later_segments_and_ends_like_those_that_replayed_everything(
+) {
+    let (shared, mut d) = busy_team();
+    let snap = sync::write_snapshot(&mut d[0].ws).unwrap();
+    assert!(snap.is_some());
+    // After the snapshot: more changes on both devices, in segments only.
+    let late = add(&mut d[1].ws, "后来的客户", vec![], &["展会"]);
+    customers::update(&mut d[0].ws, &late.id, &patch(&[("grade", json!("A"))])).ok();
+    settle(&mut d);
+    customers::update(&mut d[0].ws, &late.id, &patch(&[("grade", json!("A"))])).unwrap();
+    settle(&mut d);
+
+    let mut c = device(11);
+    sync::join(&mut c.ws, shared.path(), None).unwrap();
+    let r = sync_now(&mut c);
+    assert_eq!(r.skipped_files, 0, "{r:?}");
+    assert_eq!(dump(&c.ws), dump(&d[0].ws));
+    assert_eq!(dump_activity(&c.ws), dump_activity(&d[0].ws));
+    // It did not replay every entry: the snapshot holds only the winners.
+    assert!(
+        log_len(&c.ws) < log_len(&d[0].ws),
+        "{} vs {}",
+        log_len(&c.ws),
+        log_len(&d[0].ws)
+    );
+    // Search works on what arrived through the snapshot.
+    assert_eq!(
+        kehu::search::search_ids(c.ws.conn(), "客户5号", 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    // And it goes on syncing like any device.
+    d.push(c);
+    customers::update(
+        &mut d[2].ws,
+        &late.id,
+        &patch(&[("notes", json!("新设备的修改"))]),
+    )
+    .unwrap();
+    settle(&mut d);
+    assert_eq!(dump(&d[0].ws), dump(&d[2].ws));
+    assert_eq!(dump(&d[1].ws), dump(&d[2].ws));
+}
+
+#[test]
+fn a_truncated_or_corrupt_snapshot_is_skipped_and_the_device_joins_from_the_segments() {
+    let (shared, mut d) = busy_team();
+    sync::write_snapshot(&mut d[0].ws).unwrap();
+    let snap = snapshots(shared.path()).pop().unwrap();
+    let good = std::fs::read(&snap).unwrap();
+    for (what, bytes) in [
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("bit-flipped", {
+            let mut b = good.clone();
+            let i = b.len() / 2;
+            b[i] ^= 0x01;
+            b
+        }),
+    ] {
+        std::fs::write(&snap, &bytes).unwrap();
+        let mut c = device(5);
+        sync::join(&mut c.ws, shared.path(), None).unwrap();
+        let r = sync_now(&mut c);
+        assert_eq!(r.skipped_files, 1, "{what}: {r:?}");
+        assert!(
+            r.problems.iter().any(|p| p.contains("ksnap")),
+            "{what}: {r:?}"
+        );
+        assert_eq!(dump(&c.ws), dump(&d[0].ws), "{what}");
+        assert_eq!(
+            log_len(&c.ws),
+            log_len(&d[0].ws),
+            "{what}: every entry replayed"
+        );
+    }
+}
+
+#[test]
+fn pruning_removes_only_segments_every_known_device_has_applied_and_a_new_device_still_joins() {
+    let (shared, mut d) = team(2);
+    for i in 0..3 {
+        add(&mut d[0].ws, &format!("甲{i}公司"), vec![], &[]);
+        sync_now(&mut d[0]);
+    }
+    settle(&mut d);
+    // Device A: a snapshot at every round, segments kept zero days.
+    sync::set_snapshot_settings(&d[0].ws, Some(1), Some(0)).unwrap();
+    let own_segments = |shared: &Path, d: &Device| -> Vec<PathBuf> {
+        let id = d.ws.device_id().to_string();
+        segments(shared)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(&id))
+            .collect()
+    };
+    let before = own_segments(shared.path(), &d[0]);
+    assert!(before.len() >= 3);
+    // B is away: A makes more changes and snapshots, but B has not seen them.
+    for i in 0..3 {
+        add(&mut d[0].ws, &format!("乙{i}公司"), vec![], &[]);
+        sync_now(&mut d[0]);
+    }
+    let unseen: Vec<PathBuf> = own_segments(shared.path(), &d[0])
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert_eq!(unseen.len(), 3);
+    for p in &unseen {
+        assert!(p.exists(), "a segment B has not applied was pruned: {p:?}");
+    }
+    // B catches up and says so; A then prunes what both have seen and its
+    // older snapshot covers, never what B lacks.
+    sync_now(&mut d[1]);
+    sync_now(&mut d[0]);
+    let after = own_segments(shared.path(), &d[0]);
+    assert!(
+        after.len() < before.len() + unseen.len(),
+        "something was pruned: {after:?}"
+    );
+    assert_eq!(dump(&d[0].ws), dump(&d[1].ws));
+    // A new device joins from a snapshot although early segments are gone.
+    let mut c = device(9);
+    sync::join(&mut c.ws, shared.path(), None).unwrap();
+    d.push(c);
+    settle(&mut d);
+    assert_eq!(dump(&d[2].ws), dump(&d[0].ws));
+    assert_eq!(
+        d[2].ws
+            .conn()
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        6
+    );
 }

@@ -452,6 +452,31 @@ pub struct Applier<'a, 't> {
     /// Customers whose follow-ups changed: their follow-up dates are derived.
     followup_customers: BTreeSet<String>,
     tags_renamed: BTreeSet<String>,
+    /// The upsert of each entity kind, built once.
+    row_sql: std::collections::HashMap<&'static str, String>,
+}
+
+fn upsert_sql(spec: &Spec) -> String {
+    let names: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
+    let placeholders: Vec<String> = (0..names.len()).map(|i| format!("?{}", i + 3)).collect();
+    let updates: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    let (stamp_cols, stamp_vals) = match spec.stamps {
+        Stamps::CreatedUpdated => ("created_at, updated_at, ", "?2, ?2, "),
+        Stamps::Created => ("created_at, ", "?2, "),
+        // ?2 must still be used once: bind it to nothing visible.
+        Stamps::None => ("", ""),
+    };
+    format!(
+        "INSERT INTO {t}(id, {stamp_cols}{cols}) SELECT ?1, {stamp_vals}{ph} WHERE ?2 IS NOT NULL
+         ON CONFLICT(id) DO UPDATE SET {up}",
+        t = spec.table,
+        cols = names.join(", "),
+        ph = placeholders.join(", "),
+        up = updates.join(", ")
+    )
 }
 
 fn to_sql(v: Option<&Value>) -> Sql {
@@ -504,6 +529,7 @@ impl<'a, 't> Applier<'a, 't> {
             customers: BTreeSet::new(),
             followup_customers: BTreeSet::new(),
             tags_renamed: BTreeSet::new(),
+            row_sql: Default::default(),
         }
     }
 
@@ -634,11 +660,8 @@ impl<'a, 't> Applier<'a, 't> {
             CustomerOf::Column(col) => {
                 let c: Option<String> = self
                     .tx
-                    .query_row(
-                        &format!("SELECT {col} FROM {} WHERE id = ?1", spec.table),
-                        [id],
-                        |r| r.get(0),
-                    )
+                    .prepare_cached(&format!("SELECT {col} FROM {} WHERE id = ?1", spec.table))?
+                    .query_row([id], |r| r.get(0))
                     .optional()?;
                 self.customers.extend(c);
             }
@@ -676,11 +699,6 @@ impl<'a, 't> Applier<'a, 't> {
         }
         let created = at;
         let names: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
-        let placeholders: Vec<String> = (0..names.len()).map(|i| format!("?{}", i + 3)).collect();
-        let updates: Vec<String> = names
-            .iter()
-            .map(|n| format!("{n} = excluded.{n}"))
-            .collect();
         // A unique value someone else holds is placed after the row exists
         // (a stand-in first); a free one goes straight in.
         let mut free = false;
@@ -705,20 +723,11 @@ impl<'a, 't> Applier<'a, 't> {
                 Sql::Text(wanted)
             };
         }
-        let (stamp_cols, stamp_vals) = match spec.stamps {
-            Stamps::CreatedUpdated => ("created_at, updated_at, ", "?2, ?2, "),
-            Stamps::Created => ("created_at, ", "?2, "),
-            // ?2 must still be used once: bind it to nothing visible.
-            Stamps::None => ("", ""),
-        };
-        let sql = format!(
-            "INSERT INTO {t}(id, {stamp_cols}{cols}) SELECT ?1, {stamp_vals}{ph} WHERE ?2 IS NOT NULL
-             ON CONFLICT(id) DO UPDATE SET {up}",
-            t = spec.table,
-            cols = names.join(", "),
-            ph = placeholders.join(", "),
-            up = updates.join(", ")
-        );
+        let sql = self
+            .row_sql
+            .entry(spec.entity)
+            .or_insert_with(|| upsert_sql(spec))
+            .clone();
         let mut all: Vec<Sql> = vec![Sql::Text(id.to_string()), Sql::Integer(created)];
         all.extend(values);
         self.tx

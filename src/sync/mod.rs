@@ -19,6 +19,7 @@ pub mod apply;
 pub mod crypt;
 pub mod secrets;
 pub mod segment;
+pub mod snapshot;
 pub mod transport;
 
 use crate::clock::{hlc_observe, hlc_physical};
@@ -351,6 +352,11 @@ fn device_name(conn: &Connection) -> Result<String> {
 /// Write `device.json` when what it says has changed.
 fn write_device_json(ws: &Workspace, cfg: &SyncConfig, t: &dyn Transport) -> Result<()> {
     let me = ws.me()?;
+    let seen: BTreeMap<String, i64> = ws
+        .conn()
+        .prepare("SELECT device_id, applied_hlc FROM sync_peers WHERE applied_hlc > 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     let member: Option<String> = match &me {
         Some(id) => ws
             .conn()
@@ -366,6 +372,9 @@ fn write_device_json(ws: &Workspace, cfg: &SyncConfig, t: &dyn Transport) -> Res
         "member": member,
         "app_version": env!("CARGO_PKG_VERSION"),
         "schema_version": crate::db::schema_version(),
+        // How far this device has applied each other device's entries:
+        // a device prunes only what everyone has seen.
+        "seen": seen,
     });
     let path = format!("{}/device.json", cfg.device_dir(ws.device_id()));
     let text = serde_json::to_string_pretty(&doc)?;
@@ -850,8 +859,28 @@ pub fn sync_now(ws: &mut Workspace) -> Result<SyncReport> {
             report.problems.push(e.to_string());
         }
     }
+    let key = team_key(ws)?;
+    // A device that has nothing of the others yet starts from the newest
+    // snapshot instead of replaying every segment.
+    let fresh: bool = ws.conn().query_row(
+        "SELECT NOT EXISTS(SELECT 1 FROM sync_peers WHERE applied_hlc > 0)",
+        [],
+        |r| r.get(0),
+    )?;
     let t0 = std::time::Instant::now();
-    let files = list_segments(ws, &cfg, t, &mut report)?;
+    let snap = if fresh {
+        snapshot::newest(ws, &cfg, t, key.as_ref(), &mut report)?
+    } else {
+        None
+    };
+    phase("snapshot read", t0);
+    let floor: BTreeMap<String, i64> = snap
+        .iter()
+        .flatten()
+        .map(|s| (s.device.clone(), s.hlc_to))
+        .collect();
+    let t0 = std::time::Instant::now();
+    let (files, seen, newest_snapshot) = list_segments(ws, &cfg, t, &floor, &mut report)?;
     phase("list", t0);
     let t0 = std::time::Instant::now();
     let mut blobs = vec![];
@@ -865,27 +894,49 @@ pub fn sync_now(ws: &mut Workspace) -> Result<SyncReport> {
         }
     }
     phase("download", t0);
-    let key = team_key(ws)?;
-    receive_blobs(ws, blobs, key.as_ref(), &mut report)?;
+    let mut sections = snap.unwrap_or_default();
+    sections.extend(decode_blobs(ws, blobs, key.as_ref(), &mut report)?);
+    receive_sections(ws, sections, &mut report)?;
     if report.renumbered > 0 {
         send_once(ws, &mut report);
     }
+    let _ = write_device_json(ws, &cfg, t);
+    if !floor.is_empty() {
+        // Joined from a snapshot: no need to write another one now.
+        let end: i64 =
+            ws.conn()
+                .query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+                    r.get(0)
+                })?;
+        set_meta(ws.conn(), "sync_snapshot_seq", &end.to_string())?;
+    }
+    match snapshot::maybe_write(ws, &cfg, t, newest_snapshot) {
+        Ok(_) => {}
+        Err(Error::Sync { zh, en }) => report.problems.push(format!("{zh} / {en}")),
+        Err(e) => report.problems.push(e.to_string()),
+    }
+    snapshot::prune(ws, &cfg, t, &seen)?;
     set_meta(ws.conn(), "sync_last_at", &ws.now_ms().to_string())?;
     Ok(report)
 }
 
 /// Segment files of other devices that may hold entries not applied yet.
+/// Also returns, for every other device with a folder, how far it says it
+/// has applied this device's entries (0 when it does not say).
 fn list_segments(
     ws: &Workspace,
     cfg: &SyncConfig,
     t: &dyn Transport,
+    floor: &BTreeMap<String, i64>,
     report: &mut SyncReport,
-) -> Result<Vec<String>> {
+) -> Result<(Vec<String>, BTreeMap<String, i64>, i64)> {
     let mut out = vec![];
+    let mut seen = BTreeMap::new();
+    let mut newest_snapshot = 0;
     let key = team_key(ws)?;
     let devices_dir = format!("{}/devices", cfg.team_dir());
     let Ok(list) = t.list(&devices_dir) else {
-        return Ok(out);
+        return Ok((out, seen, 0));
     };
     let mut devices: Vec<String> = list
         .into_iter()
@@ -898,12 +949,17 @@ fn list_segments(
             continue;
         }
         let dir = format!("{devices_dir}/{device}");
+        seen.insert(device.clone(), 0);
         if let Some(text) = t
             .read(&format!("{dir}/device.json"))
             .ok()
             .and_then(|b| unseal(key.as_ref(), &b).ok())
         {
             if let Ok(v) = serde_json::from_slice::<Value>(&text) {
+                seen.insert(
+                    device.clone(),
+                    v["seen"][ws.device_id()].as_i64().unwrap_or(0),
+                );
                 ws.conn().execute(
                     "INSERT INTO sync_peers(device_id, name, member, app_version, schema_version, last_seen)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -930,10 +986,16 @@ fn list_segments(
                 }
             }
         }
-        let applied = applied_hlc(ws.conn(), &device)?;
+        let applied =
+            applied_hlc(ws.conn(), &device)?.max(floor.get(&device).copied().unwrap_or(0));
         let Ok(files) = t.list(&dir) else {
             continue;
         };
+        for (n, _) in &files {
+            if let Some(h) = snapshot::snap_name(n) {
+                newest_snapshot = newest_snapshot.max(h);
+            }
+        }
         let mut names: Vec<String> = files
             .into_iter()
             .filter(|(n, is_dir)| !is_dir && n.ends_with(".kseg") && !segment::is_conflict_copy(n))
@@ -952,7 +1014,7 @@ fn list_segments(
             }
         }
     }
-    Ok(out)
+    Ok((out, seen, newest_snapshot))
 }
 
 fn applied_hlc(conn: &Connection, device: &str) -> Result<i64> {
@@ -987,17 +1049,18 @@ fn receive_files_with(
             }
         }
     }
-    receive_blobs(ws, blobs, key, report)
+    let sections = decode_blobs(ws, blobs, key, report)?;
+    receive_sections(ws, sections, report)
 }
 
-/// Check and merge the bytes of sync files, named by `label` (its path).
-fn receive_blobs(
+/// Check and decode the bytes of sync files, named by `label` (its path).
+/// Damaged ones are quarantined and reported.
+fn decode_blobs(
     ws: &mut Workspace,
     blobs: Vec<(String, Vec<u8>)>,
     key: Option<&(KeyParams, TeamKey)>,
     report: &mut SyncReport,
-) -> Result<()> {
-    let me = ws.device_id().to_string();
+) -> Result<Vec<Section>> {
     let now = ws.now_ms();
     let mut sections: Vec<Section> = vec![];
     let t = std::time::Instant::now();
@@ -1022,6 +1085,17 @@ fn receive_blobs(
         }
     }
     phase("read and decode", t);
+    Ok(sections)
+}
+
+/// Merge decoded sections in one transaction.
+fn receive_sections(
+    ws: &mut Workspace,
+    sections: Vec<Section>,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let me = ws.device_id().to_string();
+    let now = ws.now_ms();
     let mut by_device: BTreeMap<String, Vec<Section>> = BTreeMap::new();
     for s in sections {
         if s.device != me {
@@ -1044,6 +1118,10 @@ fn receive_blobs(
     // Entries of different devices arrive in any order: a contact may come
     // before its customer. Rows are checked against the merge state instead.
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    // A big batch (a join) touches far more pages than the default cache
+    // holds; spilling them to the WAL mid-transaction doubles the writing.
+    let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA cache_size = -262144")?;
     let result = (|| -> Result<()> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Local changes made since the last look go into the registers in
@@ -1052,7 +1130,9 @@ fn receive_blobs(
         let t = std::time::Instant::now();
         let mut ap = apply::Applier::new(&tx, &me, now);
         for (device, mut secs) in by_device {
-            secs.sort_by_key(|s| (s.hlc_from, s.hlc_to));
+            // A device's files chain by `prev_hlc`; a snapshot (prev 0)
+            // comes before the segments that continue it.
+            secs.sort_by_key(|s| (s.prev_hlc, s.hlc_to));
             let mut applied = applied_hlc(&tx, &device)?;
             for s in secs {
                 if s.hlc_to <= applied {
@@ -1106,7 +1186,9 @@ fn receive_blobs(
         phase("commit", t);
         Ok(())
     })();
-    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA cache_size = {cache}"
+    ))?;
     result?;
     report.renumbered += renumber(ws)?;
     Ok(())
@@ -1488,4 +1570,29 @@ fn sql_value(v: Option<&Value>) -> rusqlite::types::Value {
         Some(Value::String(s)) => Sql::Text(s.clone()),
         Some(v) => Sql::Text(v.to_string()),
     }
+}
+
+/// Send what is pending and write a snapshot of this device's merge state
+/// now (normally one is written every [`snapshot::SNAPSHOT_EVERY`] entries).
+pub fn write_snapshot(ws: &mut Workspace) -> Result<Option<String>> {
+    let cfg = require_config(ws)?;
+    let t = open_transport(ws, &cfg)?;
+    send_to(ws, &cfg, t.as_ref())?;
+    snapshot::maybe_write(ws, &cfg, t.as_ref(), -1)
+}
+
+/// Sync settings of this device: entries between snapshots (0 = never
+/// by itself) and days a segment is kept before it may be pruned.
+pub fn set_snapshot_settings(
+    ws: &Workspace,
+    every: Option<i64>,
+    retention_days: Option<i64>,
+) -> Result<()> {
+    if let Some(n) = every {
+        set_meta(ws.conn(), "sync_snapshot_every", &n.max(0).to_string())?;
+    }
+    if let Some(d) = retention_days {
+        set_meta(ws.conn(), "sync_retention_days", &d.max(0).to_string())?;
+    }
+    Ok(())
 }

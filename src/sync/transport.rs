@@ -30,6 +30,8 @@ pub trait Transport: Send + Sync {
     fn write(&self, path: &str, bytes: &[u8]) -> io::Result<()>;
     /// Is the place there and answering?
     fn check(&self) -> io::Result<()>;
+    /// Remove a file this device wrote (pruning old segments and snapshots).
+    fn remove(&self, path: &str) -> io::Result<()>;
     /// How a file is named in messages and the quarantine list.
     fn label(&self, path: &str) -> String {
         format!("{}/{path}", self.location().trim_end_matches('/'))
@@ -79,6 +81,9 @@ impl Transport for Folder {
             std::fs::create_dir_all(dir)?;
         }
         super::segment::write_atomic(&p, bytes)
+    }
+    fn remove(&self, path: &str) -> io::Result<()> {
+        std::fs::remove_file(self.path(path))
     }
     fn check(&self) -> io::Result<()> {
         if self.root.is_dir() {
@@ -372,6 +377,18 @@ impl Transport for WebDav {
         }
         Ok(())
     }
+    fn remove(&self, path: &str) -> io::Result<()> {
+        let (status, body) = self.send("DELETE", &self.url(path), &[], &[])?;
+        if (200..300).contains(&status) || status == 404 {
+            Ok(())
+        } else {
+            Err(status_err(
+                &format!("DELETE {path}"),
+                status,
+                &String::from_utf8_lossy(&body),
+            ))
+        }
+    }
     fn check(&self) -> io::Result<()> {
         let (status, body) = self.send("PROPFIND", &self.base, &[("Depth", "0")], &[])?;
         if status == 207 || (200..300).contains(&status) {
@@ -518,6 +535,23 @@ impl Transport for S3 {
         } else {
             Err(status_err(
                 &format!("PUT {path}"),
+                status,
+                &String::from_utf8_lossy(&body),
+            ))
+        }
+    }
+    fn remove(&self, path: &str) -> io::Result<()> {
+        use rusty_s3::S3Action;
+        let url = self
+            .bucket
+            .delete_object(Some(&self.creds), path)
+            .sign(SIGN_FOR);
+        let (status, body) = self.call("DELETE", url, &[])?;
+        if (200..300).contains(&status) || status == 404 {
+            Ok(())
+        } else {
+            Err(status_err(
+                &format!("DELETE {path}"),
                 status,
                 &String::from_utf8_lossy(&body),
             ))
