@@ -5,15 +5,16 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test deps ui test-core test-ui test-desktop test-e2e test-notify bench fmt check clippy
+.PHONY: run test deps ui test-core test-ui test-desktop test-e2e test-notify test-syncthing bench fmt check clippy
 
 ## Build and open the desktop app on the default database (demo data on first start).
 run: deps ui
 	cargo build --release -p kehu-desktop
 	./target/release/kehu-desktop
 
-## Everything: core tests, UI unit tests, end-to-end tests, notification tests.
-test: deps test-core test-ui test-desktop test-e2e test-notify
+## Everything: core tests, UI unit tests, end-to-end tests, notification tests,
+## team sync through two real Syncthing instances.
+test: deps test-core test-ui test-desktop test-e2e test-notify test-syncthing
 	@echo "All Kehu test suites passed."
 
 deps:
@@ -38,6 +39,10 @@ test-e2e:
 test-notify:
 	cargo build -p kehu --bin kehu
 	./tests/notify/run.sh target/debug/kehu
+
+test-syncthing:
+	cargo build -p kehu --bin kehu
+	./tests/syncthing/run.sh target/debug/kehu
 
 ## Benchmarks (speed targets of the issues); not part of `make test`.
 bench:

@@ -16,6 +16,8 @@ APT_PACKAGES=(
   fonts-noto-cjk
   # PDF report tests: pdftotext reads the text back, pdftoppm renders pages
   poppler-utils
+  # team sync test: two real Syncthing instances replicate on loopback
+  syncthing
 )
 
 missing=()
