@@ -436,6 +436,29 @@ fn the_customer_funnel_reads_status_history_from_the_change_log() {
         "p4 counts: it was 意向 before it was lost"
     );
     approx!(c.lead_conversion, 0.8);
+    // The dashboard counts the same from the status changes alone: also a
+    // lead created as 意向 and lost since, not one lost straight away.
+    e.clock.set(T0 + 6 * DAY);
+    let p6 = customers::create(
+        &mut e.ws,
+        NewCustomer {
+            fields: CustomerFields {
+                status: Status::Interested,
+                ..CustomerFields::named("客户六")
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .id;
+    let p7 = customer(&mut e, T0 + 6 * DAY, "客户七", None, &[]);
+    status(&mut e, T0 + 7 * DAY, &p6, Status::Lost);
+    status(&mut e, T0 + 7 * DAY, &p7, Status::Lost);
+    let c = analysis::conversion(e.ws.conn(), &p).unwrap();
+    assert_eq!((c.leads, c.converted), (7, 5));
+    let d = analysis::dashboard(e.ws.conn(), &p, T0 + 8 * DAY).unwrap();
+    approx!(d.lead_conversion.current, 5.0 / 7.0);
+    assert_eq!(d.lead_conversion.previous, None, "no leads before");
 }
 
 #[test]
@@ -979,6 +1002,12 @@ fn random_histories_agree_with_an_independent_computation() {
             (cyc[n / 2 - 1] + cyc[n / 2]) / 2.0
         };
         approx!(cy.median_cycle_days, med);
+        // the dashboard shows the same figures as the single reports
+        let d = analysis::dashboard(conn, &f, f.to + DAY).unwrap();
+        assert_eq!(d.lead_conversion.current, c.lead_conversion);
+        assert_eq!(d.win_rate.current, c.win_rate);
+        assert_eq!(d.sales.wins, won);
+        assert_eq!(d.avg_cycle_days.current, cy.avg_cycle_days);
     }
 }
 

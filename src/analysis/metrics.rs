@@ -889,18 +889,28 @@ pub fn dashboard(conn: &Connection, f: &Filter, now: i64) -> Result<Dashboard> {
             Outcome::Won(t) | Outcome::Lost(t) => f.contains(t),
             Outcome::Open => false,
         });
+    // Leads of both periods and how many of them ever reached 意向 or
+    // later: the status is that now, or a logged status change went to or
+    // came from it (the first change's old value is the status it was
+    // created with). The same count as the customer funnel's, from the
+    // status-change index alone instead of every creation record.
     let (custs_n, custs_p) = {
         let (mut n, mut p) = ((0, 0), (0, 0));
-        for c in customers_created(conn, &both)? {
-            let x = if f.contains(c.created_at) {
-                &mut n
-            } else {
-                &mut p
-            };
-            x.0 += 1;
-            if c.max_rank().is_some_and(|r| r >= 1) {
-                x.1 += 1;
-            }
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.created_at >= ?4, count(*),
+                sum(c.status IN ('interested', 'won') OR EXISTS (
+                    SELECT 1 FROM changes ch WHERE ch.entity_id = c.id AND ch.entity = 'customer'
+                      AND ch.field = 'status'
+                      AND (ch.new IN ('\"interested\"', '\"won\"') OR ch.old IN ('\"interested\"', '\"won\"'))))
+             FROM customers c
+             WHERE c.deleted_at IS NULL AND c.created_at >= ?1 AND c.created_at < ?2
+               AND (?3 IS NULL OR c.owner_id = ?3)
+             GROUP BY 1",
+        )?;
+        let mut rows = stmt.query(params![both.from, both.to, both.owner_id, f.from])?;
+        while let Some(r) = rows.next()? {
+            let x = if r.get::<_, bool>(0)? { &mut n } else { &mut p };
+            *x = (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?);
         }
         (n, p)
     };
