@@ -1,6 +1,8 @@
 //! The customer list: filter, search, sort and page. One page is one query
 //! plus a count, so it stays fast at 100k customers.
 
+use crate::analysis::keywords::TextField;
+use crate::analysis::Filter;
 use crate::customers::{Grade, Status};
 use crate::db::Workspace;
 use crate::error::Result;
@@ -42,6 +44,15 @@ pub struct CustomerQuery {
     pub city: Option<String>,
     /// Segment key (客户画像): high_value | potential | churn_risk.
     pub segment: Option<String>,
+    /// 线索来源, exactly; "未填写" / "Not given" = not set (as the source
+    /// breakdown names it).
+    pub source: Option<String>,
+    /// Customers behind a loss-reason bar: with an opportunity created in
+    /// the period (of the owner) that is lost now for that reason.
+    pub lost: Option<LostDeals>,
+    /// Customers behind a word of the keyword cloud: with a follow-up done
+    /// in the period (of the owner) whose text holds that keyword.
+    pub followup_word: Option<FollowupWord>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
     pub updated_from: Option<i64>,
@@ -53,6 +64,38 @@ pub struct CustomerQuery {
     pub offset: u32,
     /// Page size; 0 means 200.
     pub limit: u32,
+}
+
+/// A drill-down from the loss reasons (see [`CustomerQuery::lost`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, Default)]
+#[serde(default)]
+#[ts(export)]
+pub struct LostDeals {
+    /// 输单原因; "未填写" / "Not given" = none given.
+    pub reason: String,
+    /// When the opportunities were created, and their owner.
+    pub period: Filter,
+}
+
+/// A drill-down from the keyword cloud (see [`CustomerQuery::followup_word`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, Default)]
+#[serde(default)]
+#[ts(export)]
+pub struct FollowupWord {
+    pub word: String,
+    /// 沟通内容 or 客户反馈.
+    pub field: TextField,
+    /// When the follow-ups were done, and their owner.
+    pub period: Filter,
+}
+
+impl CustomerQuery {
+    /// Whether a drill-down filter that only SQL answers is set.
+    pub fn has_drill(&self) -> bool {
+        self.source.as_deref().is_some_and(|s| !s.is_empty())
+            || self.lost.is_some()
+            || self.followup_word.is_some()
+    }
 }
 
 /// One line of the list.
@@ -167,6 +210,31 @@ pub fn list(conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {
         wh.push(format!(
             "c.id IN (SELECT customer_id FROM customer_segments WHERE segment = {p})"
         ));
+    }
+    match q.source.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) if crate::analysis::is_not_given(s) => wh.push("c.source IS NULL".into()),
+        Some(s) => {
+            let p = arg(SqlValue::Text(s.into()), &mut args);
+            wh.push(format!("c.source = {p}"));
+        }
+        None => {}
+    }
+    let mut ids_in = |ids: Vec<String>, args: &mut Vec<SqlValue>| -> Result<()> {
+        let p = arg(SqlValue::Text(serde_json::to_string(&ids)?), args);
+        wh.push(format!("c.id IN (SELECT value FROM json_each({p}))"));
+        Ok(())
+    };
+    if let Some(l) = &q.lost {
+        ids_in(
+            crate::analysis::lost_customers(conn, &l.period, &l.reason)?,
+            &mut args,
+        )?;
+    }
+    if let Some(w) = &q.followup_word {
+        ids_in(
+            crate::analysis::keywords::customers_with_word(conn, &w.period, w.field, &w.word)?,
+            &mut args,
+        )?;
     }
     for (col, op, v) in [
         ("created_at", ">=", q.created_from),

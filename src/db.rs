@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_search_bulk.sql"),
     DEDUPE_KEYS,
     include_str!("../migrations/0010_search_merge.sql"),
+    include_str!("../migrations/0011_analysis_dashboard.sql"),
 ];
 
 const DEDUPE_KEYS: &str = include_str!("../migrations/0009_dedupe_keys.sql");

@@ -78,7 +78,7 @@ impl ListIndex {
     /// Can this query be answered here? Text search ranks by relevance and
     /// the trash is small: both stay in SQL.
     pub fn handles(q: &CustomerQuery) -> bool {
-        !q.trash && q.text.as_deref().is_none_or(|t| t.trim().is_empty())
+        !q.trash && !q.has_drill() && q.text.as_deref().is_none_or(|t| t.trim().is_empty())
     }
 
     pub fn page(&mut self, conn: &Connection, q: &CustomerQuery) -> Result<Page<CustomerRow>> {

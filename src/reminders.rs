@@ -196,16 +196,32 @@ enum Msg {
 
 /// Where a notifier reports what the person clicked.
 #[derive(Clone)]
-pub struct ActionSink(Option<Sender<Msg>>);
+pub struct ActionSink(Sink);
+
+#[derive(Clone)]
+enum Sink {
+    None,
+    Scheduler(Sender<Msg>),
+    Callback(std::sync::Arc<dyn Fn(&Action) + Send + Sync>),
+}
 
 impl ActionSink {
     /// A sink that drops every action (tests, platforms without actions).
     pub fn none() -> Self {
-        ActionSink(None)
+        ActionSink(Sink::None)
+    }
+    /// A sink that calls `f` with each action (notifications shown outside
+    /// the scheduler, such as the daily report's).
+    pub fn callback(f: impl Fn(&Action) + Send + Sync + 'static) -> Self {
+        ActionSink(Sink::Callback(std::sync::Arc::new(f)))
     }
     pub fn send(&self, a: Action) {
-        if let Some(tx) = &self.0 {
-            let _ = tx.send(Msg::Action(a));
+        match &self.0 {
+            Sink::None => {}
+            Sink::Scheduler(tx) => {
+                let _ = tx.send(Msg::Action(a));
+            }
+            Sink::Callback(f) => f(&a),
         }
     }
 }
@@ -425,7 +441,7 @@ impl Scheduler {
         // Open here so a bad path fails the caller, not the thread.
         let ws = Workspace::open(&path)?;
         let (tx, rx) = mpsc::channel::<Msg>();
-        let sink = ActionSink(Some(tx.clone()));
+        let sink = ActionSink(Sink::Scheduler(tx.clone()));
         let thread = std::thread::Builder::new()
             .name("kehu-reminders".into())
             .spawn(move || {

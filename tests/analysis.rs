@@ -436,6 +436,29 @@ fn the_customer_funnel_reads_status_history_from_the_change_log() {
         "p4 counts: it was 意向 before it was lost"
     );
     approx!(c.lead_conversion, 0.8);
+    // The dashboard counts the same from the status changes alone: also a
+    // lead created as 意向 and lost since, not one lost straight away.
+    e.clock.set(T0 + 6 * DAY);
+    let p6 = customers::create(
+        &mut e.ws,
+        NewCustomer {
+            fields: CustomerFields {
+                status: Status::Interested,
+                ..CustomerFields::named("客户六")
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .id;
+    let p7 = customer(&mut e, T0 + 6 * DAY, "客户七", None, &[]);
+    status(&mut e, T0 + 7 * DAY, &p6, Status::Lost);
+    status(&mut e, T0 + 7 * DAY, &p7, Status::Lost);
+    let c = analysis::conversion(e.ws.conn(), &p).unwrap();
+    assert_eq!((c.leads, c.converted), (7, 5));
+    let d = analysis::dashboard(e.ws.conn(), &p, T0 + 8 * DAY).unwrap();
+    approx!(d.lead_conversion.current, 5.0 / 7.0);
+    assert_eq!(d.lead_conversion.previous, None, "no leads before");
 }
 
 #[test]
@@ -979,6 +1002,12 @@ fn random_histories_agree_with_an_independent_computation() {
             (cyc[n / 2 - 1] + cyc[n / 2]) / 2.0
         };
         approx!(cy.median_cycle_days, med);
+        // the dashboard shows the same figures as the single reports
+        let d = analysis::dashboard(conn, &f, f.to + DAY).unwrap();
+        assert_eq!(d.lead_conversion.current, c.lead_conversion);
+        assert_eq!(d.win_rate.current, c.win_rate);
+        assert_eq!(d.sales.wins, won);
+        assert_eq!(d.avg_cycle_days.current, cy.avg_cycle_days);
     }
 }
 
@@ -1341,7 +1370,7 @@ fn back_filled_history_from_the_command_line_gives_the_reports_in_the_documented
     );
     assert_eq!(
         f["loss_reasons"],
-        json!([{"reason": "价格过高", "count": 1, "share": 1.0}])
+        json!([{"reason": "价格过高", "count": 1, "customers": 1, "share": 1.0}])
     );
 
     let c = kehu_json(
@@ -1457,4 +1486,241 @@ fn the_heatmap_counts_customers_and_won_amount_by_industry_and_province() {
         70_000.0,
         "D and F of 乙公司, no industry or province"
     );
+}
+
+fn listed(e: &Env, q: kehu::customer_list::CustomerQuery) -> Vec<String> {
+    let page = kehu::customer_list::page(&e.ws, &q).unwrap();
+    assert_eq!(
+        page.total as usize,
+        page.rows.len(),
+        "one page holds them all"
+    );
+    let mut ids: Vec<String> = page.rows.into_iter().map(|r| r.id).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_source_bar_opens_exactly_the_leads_it_counts() {
+    use kehu::customer_list::CustomerQuery;
+    let mut e = env();
+    let ids = lead_scenario(&mut e);
+    let ming = members::add(
+        &mut e.ws,
+        MemberFields {
+            name: "小明".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .id;
+    customers::assign_owner(&mut e.ws, &[ids[0].clone()], Some(&ming)).unwrap();
+    for owner in [None, Some(ming.as_str())] {
+        let p = Filter::new(T0, T0 + 10 * DAY).owner(owner);
+        for lang in [Lang::Zh, Lang::En] {
+            let s = analysis::sources(e.ws.conn(), &p, lang).unwrap();
+            assert!(!s.sources.is_empty());
+            for g in &s.sources {
+                let q = CustomerQuery {
+                    source: Some(g.key.clone()),
+                    owner: owner.map(str::to_string),
+                    created_from: Some(p.from),
+                    created_to: Some(p.to),
+                    ..Default::default()
+                };
+                assert_eq!(
+                    listed(&e, q).len() as i64,
+                    g.customers,
+                    "source {} of {owner:?}",
+                    g.key
+                );
+            }
+        }
+    }
+    // the unset bar is p5 alone; the 展会 bar of the team is p1 and p2
+    let q = |s: &str| CustomerQuery {
+        source: Some(s.into()),
+        created_from: Some(T0),
+        created_to: Some(T0 + 10 * DAY),
+        ..Default::default()
+    };
+    assert_eq!(listed(&e, q("未填写")), vec![ids[4].clone()]);
+    let mut zh = vec![ids[0].clone(), ids[1].clone()];
+    zh.sort();
+    assert_eq!(listed(&e, q("展会")), zh);
+}
+
+#[test]
+fn a_loss_reason_bar_opens_exactly_the_customers_of_its_lost_deals() {
+    use kehu::customer_list::{CustomerQuery, LostDeals};
+    let mut e = env();
+    pipeline_scenario(&mut e);
+    // a third customer with two deals lost for the same reason, one of
+    // them another salesperson's, and one lost without a reason
+    let ming = members::add(
+        &mut e.ws,
+        MemberFields {
+            name: "小明".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .id;
+    let c3 = customer(&mut e, T0 - DAY, "丙公司", None, &[]);
+    let x = opp(&mut e, T0 + 3 * DAY, &c3, 1_000.0);
+    let y = opp(&mut e, T0 + 3 * DAY, &c3, 2_000.0);
+    let z = opp(&mut e, T0 + 3 * DAY, &c3, 3_000.0);
+    e.clock.set(T0 + 3 * DAY);
+    opportunities::update(&mut e.ws, &y, &patch(&[("owner_id", json!(ming))])).unwrap();
+    stage(&mut e, T0 + 4 * DAY, &x, "输单", Some("价格过高"));
+    stage(&mut e, T0 + 4 * DAY, &y, "输单", Some("价格过高"));
+    stage(&mut e, T0 + 4 * DAY, &z, "输单", Some("交期太长"));
+    // a loss without any reason (as older data and imports have it)
+    for sql in [
+        "UPDATE opportunities SET loss_reason = NULL WHERE id = ?1",
+        "UPDATE opportunity_stage_history SET reason = NULL WHERE opportunity_id = ?1",
+    ] {
+        e.ws.conn().execute(sql, [&z]).unwrap();
+    }
+    for owner in [None, Some(ming.as_str())] {
+        let p = P.clone().owner(owner);
+        for lang in [Lang::Zh, Lang::En] {
+            let fu = analysis::pipeline_funnel(e.ws.conn(), &p, lang).unwrap();
+            assert!(!fu.loss_reasons.is_empty());
+            for r in &fu.loss_reasons {
+                let q = CustomerQuery {
+                    lost: Some(LostDeals {
+                        reason: r.reason.clone(),
+                        period: p.clone(),
+                    }),
+                    ..Default::default()
+                };
+                assert_eq!(
+                    listed(&e, q).len() as i64,
+                    r.customers,
+                    "reason {} of {owner:?}",
+                    r.reason
+                );
+            }
+        }
+    }
+    let fu = analysis::pipeline_funnel(e.ws.conn(), &P, Lang::Zh).unwrap();
+    let price = fu
+        .loss_reasons
+        .iter()
+        .find(|r| r.reason == "价格过高")
+        .unwrap();
+    // B (甲), E (乙), x and y (丙): four deals of three customers
+    assert_eq!((price.count, price.customers), (4, 3));
+    let none = fu
+        .loss_reasons
+        .iter()
+        .find(|r| r.reason == "未填写")
+        .unwrap();
+    assert_eq!((none.count, none.customers), (1, 1));
+    let q = CustomerQuery {
+        lost: Some(LostDeals {
+            reason: "Not given".into(),
+            period: P,
+        }),
+        ..Default::default()
+    };
+    assert_eq!(listed(&e, q), vec![c3]);
+}
+
+#[test]
+fn the_command_line_lists_the_customers_behind_a_source_a_loss_reason_and_a_keyword() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kehu.db");
+    let add = |name: &str, source: &str| {
+        kehu_json(
+            &db,
+            &["customer", "add", "--name", name, "--source", source],
+        )["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let a = add("甲公司", "展会");
+    let b = add("乙公司", "展会");
+    let c = add("丙公司", "官网表单");
+    let total = |args: &[&str]| {
+        let mut v = vec!["customer", "list"];
+        v.extend_from_slice(args);
+        kehu_json(&db, &v)["total"].as_i64().unwrap()
+    };
+    // sources: the leads of this month, as `report sources` counts them
+    let sources = kehu_json(&db, &["report", "sources"]);
+    for s in sources["sources"].as_array().unwrap() {
+        let key = s["key"].as_str().unwrap();
+        assert_eq!(
+            total(&["--source", key, "--period", &month_now()]),
+            s["customers"].as_i64().unwrap(),
+            "{key}"
+        );
+    }
+    assert_eq!(total(&["--source", "展会"]), 2);
+    assert_eq!(total(&["--source", "未填写"]), 0);
+
+    // a loss reason: the customers of the deals lost for it this month
+    for (code, reason) in [
+        (&a, "价格过高"),
+        (&b, "价格过高"),
+        (&b, "价格过高"),
+        (&c, "预算不足"),
+    ] {
+        let o = kehu_json(
+            &db,
+            &["opp", "add", code, "--name", "项目", "--amount", "1000"],
+        );
+        let id = o["id"].as_str().unwrap();
+        kehu_json(&db, &["opp", "stage", id, "输单", "--reason", reason]);
+    }
+    let funnel = kehu_json(&db, &["report", "funnel"]);
+    let price = funnel["loss_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reason"] == "价格过高")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (price["count"].as_i64(), price["customers"].as_i64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(total(&["--lost-reason", "价格过高"]), 2);
+    assert_eq!(total(&["--lost-reason", "预算不足"]), 1);
+    assert_eq!(
+        total(&["--lost-reason", "价格过高", "--period", "2001-01"]),
+        0
+    );
+
+    // a keyword of the follow-ups' content (or feedback)
+    for (code, content, feedback) in [
+        (&a, "客户对价格敏感", "希望快速交付"),
+        (&c, "价格敏感，再谈", "价格过高"),
+        (&b, "演示产品", "希望快速交付"),
+    ] {
+        kehu_json(
+            &db,
+            &[
+                "followup",
+                "add",
+                code,
+                "--done",
+                "--content",
+                content,
+                "--feedback",
+                feedback,
+            ],
+        );
+    }
+    assert_eq!(total(&["--keyword", "价格敏感"]), 2);
+    assert_eq!(total(&["--keyword", "快速交付"]), 0);
+    assert_eq!(total(&["--keyword", "快速交付", "--in-feedback"]), 2);
+}
+
+/// This month as `--period` takes it (local time, as the CLI reads it).
+fn month_now() -> String {
+    chrono::Local::now().format("%Y-%m").to_string()
 }

@@ -242,3 +242,110 @@ fn the_command_line_prints_the_keyword_cloud_as_json() {
     assert_eq!(v["feedback"][0]["word"], "快速交付");
     assert_eq!(v["needs"][0]["priority"], "high");
 }
+
+#[test]
+fn a_word_of_the_cloud_opens_exactly_the_customers_whose_follow_ups_hold_it() {
+    use kehu::analysis::keywords::TextField;
+    use kehu::customer_list::{self, CustomerQuery, FollowupWord};
+    let mut e = env();
+    let ming = members::add(
+        &mut e.ws,
+        MemberFields {
+            name: "小明".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .id;
+    let a = customer(&mut e, "甲公司", None, &[]);
+    let b = customer(&mut e, "乙公司", None, &[]);
+    let c = customer(&mut e, "丙公司", None, &[]);
+    let d = customer(&mut e, "丁公司", None, &[]);
+    note(
+        &mut e,
+        T0 + DAY,
+        &a,
+        None,
+        "客户对价格敏感，要ERP对接",
+        Some("价格过高"),
+    );
+    note(&mut e, T0 + 2 * DAY, &a, None, "价格敏感，再谈", None);
+    note(
+        &mut e,
+        T0 + 2 * DAY,
+        &b,
+        Some(&ming),
+        "希望快速交付，价格敏感",
+        None,
+    );
+    note(
+        &mut e,
+        T0 + 3 * DAY,
+        &c,
+        None,
+        "erp 系统演示",
+        Some("快速交付"),
+    );
+    // 价格 alone is not the phrase 价格敏感; before the period does not count
+    note(&mut e, T0 + 3 * DAY, &d, None, "价格再议", None);
+    note(&mut e, T0 - DAY, &d, None, "价格敏感", None);
+    // a customer in the trash is not read
+    let gone = customer(&mut e, "戊公司", None, &[]);
+    note(&mut e, T0 + 4 * DAY, &gone, None, "价格敏感", None);
+    customers::delete(&mut e.ws, &[gone]).unwrap();
+
+    for owner in [None, Some(ming.as_str())] {
+        let p = P.clone().owner(owner);
+        let cloud = keywords::compute(e.ws.conn(), &p, 50, T0).unwrap();
+        for (field, words) in [
+            (TextField::Content, &cloud.content),
+            (TextField::Feedback, &cloud.feedback),
+        ] {
+            assert!(!words.is_empty() || (owner.is_some() && field == TextField::Feedback));
+            for w in words {
+                let q = CustomerQuery {
+                    followup_word: Some(FollowupWord {
+                        word: w.word.clone(),
+                        field,
+                        period: p.clone(),
+                    }),
+                    ..Default::default()
+                };
+                let page = customer_list::page(&e.ws, &q).unwrap();
+                assert_eq!(page.total, w.customers as u32, "{} of {owner:?}", w.word);
+            }
+        }
+    }
+    let ids = |word: &str, field| {
+        let q = CustomerQuery {
+            followup_word: Some(FollowupWord {
+                word: word.into(),
+                field,
+                period: P,
+            }),
+            ..Default::default()
+        };
+        let mut v: Vec<String> = customer_list::page(&e.ws, &q)
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        ids("价格敏感", TextField::Content),
+        sorted(vec![a.clone(), b.clone()])
+    );
+    assert_eq!(
+        ids("erp", TextField::Content),
+        sorted(vec![a.clone(), c.clone()])
+    );
+    assert_eq!(ids("快速交付", TextField::Feedback), vec![c.clone()]);
+    assert!(!ids("价格", TextField::Content).contains(&a));
+}

@@ -342,3 +342,82 @@ fn kehu_report_export_writes_a_pdf_by_format_or_by_extension() {
         );
     }
 }
+
+#[test]
+fn the_pdf_report_ranks_the_salespeople_by_target_completion() {
+    let mut e = env();
+    let (f, _) = history(&mut e);
+    // 王芳 won 160,000 of her 200,000 (80%); 李雷 won 90,000 of 100,000 (90%)
+    let wang = members::list(e.ws.conn())
+        .unwrap()
+        .into_iter()
+        .find(|m| m.fields.name == "王芳")
+        .unwrap();
+    let li = members::add(
+        &mut e.ws,
+        MemberFields {
+            name: "李雷".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let c = customer(&mut e, f.from + DAY, "宁波东港机械有限公司", &li.id);
+    let o = opp(&mut e, f.from + 3 * DAY, &c, 90_000.0);
+    e.clock.set(f.from + 5 * DAY);
+    opportunities::update(&mut e.ws, &o, &patch(&[("owner_id", json!(li.id))])).unwrap();
+    opportunities::set_stage(&mut e.ws, &o, "合同签订", None).unwrap();
+    for (who, amount) in [(&wang.id, 200_000.0), (&li.id, 100_000.0)] {
+        targets::set(
+            &mut e.ws,
+            Some(who.as_str()),
+            "2025-11",
+            targets::TargetFields {
+                amount: Some(amount),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    e.clock.set(T0);
+    let path = e.dir.path().join("排名.pdf");
+    pdf::write_report(e.ws.conn(), &f, T0, Lang::Zh, &path).unwrap();
+    if let Some(dir) = std::env::var_os("KEHU_PDF_KEEP") {
+        std::fs::copy(&path, Path::new(&dir).join("report-ranking-zh.pdf")).unwrap();
+    }
+    let text = pdf_text(&path);
+    assert!(text.contains("目标完成与排名（2025-11）"), "title:\n{text}");
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| {
+                l.contains(name)
+                    && l.contains("万元")
+                    && l.trim_start().starts_with(|c: char| c.is_ascii_digit())
+            })
+            .unwrap_or_else(|| panic!("no ranking row of {name}:\n{text}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    // rank, name, won amount, target, completion, …
+    assert_eq!(&row("李雷")[..5], ["1", "李雷", "9万元", "10万元", "90%"]);
+    assert_eq!(&row("王芳")[..5], ["2", "王芳", "16万元", "20万元", "80%"]);
+    // the team line: its own target of 400,000
+    assert!(
+        text.lines()
+            .any(|l| l.contains("团队") && l.contains("25万元") && l.contains("40万元")),
+        "team row:\n{text}"
+    );
+
+    // English: the same table with English headings
+    let en = e.dir.path().join("ranking.pdf");
+    pdf::write_report(e.ws.conn(), &f, T0, Lang::En, &en).unwrap();
+    let text = pdf_text(&en);
+    assert!(text.contains("Targets and ranking (2025-11)"), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("李雷")
+            && l.contains("¥90,000")
+            && l.contains("¥100,000")
+            && l.contains("90%")),
+        "{text}"
+    );
+}

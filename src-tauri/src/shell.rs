@@ -99,15 +99,7 @@ pub fn daily_notification(
     rep: &kehu::analysis::daily::DailyReport,
     lang: kehu::Lang,
 ) -> kehu::reminders::Notification {
-    kehu::reminders::Notification {
-        title: lang
-            .pick("Kehu 日报（昨日）", "Kehu daily report (yesterday)")
-            .into(),
-        body: rep.lines.first().cloned().unwrap_or_default(),
-        customer_id: None,
-        followup_ids: vec![],
-        summary: true,
-    }
+    kehu::analysis::daily::notification(rep, lang)
 }
 
 /// One run: build yesterday's report when it is missing; the notification
@@ -161,9 +153,14 @@ pub fn start_daily(app: &AppHandle) {
                             if let Some(n) = n {
                                 let notifier = kehu::reminders::DesktopNotifier::new(lang);
                                 use kehu::reminders::Notifier;
-                                if let Err(e) =
-                                    notifier.notify(&n, &kehu::reminders::ActionSink::none())
-                                {
+                                // A click on it (its default action) opens Today.
+                                let h = handle.clone();
+                                let sink = kehu::reminders::ActionSink::callback(move |a| {
+                                    if let Action::OpenToday = a {
+                                        go(&h, "today", None);
+                                    }
+                                });
+                                if let Err(e) = notifier.notify(&n, &sink) {
                                     eprintln!("kehu: {}", e.message(lang));
                                 }
                                 let _ = handle.emit("daily-report", ());

@@ -581,6 +581,20 @@ pub fn report_day(now: i64) -> NaiveDate {
 /// Call at start and at [`next_run`]: builds and stores yesterday's report
 /// unless it is stored already (or the report is switched off). `Some` =
 /// a new report, to announce with one notification.
+/// The notification announcing a new daily report: its headline. A click
+/// (its default action) opens Today, where the report is shown.
+pub fn notification(rep: &DailyReport, lang: crate::Lang) -> crate::reminders::Notification {
+    crate::reminders::Notification {
+        title: lang
+            .pick("Kehu 日报（昨日）", "Kehu daily report (yesterday)")
+            .into(),
+        body: rep.lines.first().cloned().unwrap_or_default(),
+        customer_id: None,
+        followup_ids: vec![],
+        summary: true,
+    }
+}
+
 pub fn ensure(ws: &mut Workspace) -> Result<Option<DailyReport>> {
     if !settings(ws.conn())?.enabled {
         return Ok(None);

@@ -24,7 +24,7 @@ const STOPWORDS: &str = include_str!("../../assets/keywords/stopwords.txt");
 const DICT: &str = include_str!("../../assets/keywords/dict.txt");
 /// Bump when the segmentation or the word lists change: old caches are
 /// then recomputed.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Scopes kept in the cache.
 const CACHE_MAX: i64 = 64;
 
@@ -33,7 +33,11 @@ const CACHE_MAX: i64 = 64;
 #[ts(export)]
 pub struct Keyword {
     pub word: String,
+    /// Texts (follow-ups) containing it.
     pub count: i64,
+    /// The customers of those follow-ups (each once): what the customer
+    /// list shows for this word.
+    pub customers: i64,
 }
 
 /// A customer need and how many customers have it.
@@ -180,30 +184,38 @@ pub fn keywords_of(text: &str) -> Vec<String> {
     out
 }
 
+/// Distinct texts, each with the customers (by number) of the follow-ups
+/// holding it, once per follow-up.
+type Texts = HashMap<String, Vec<u32>>;
+
+/// Per keyword: the customers (by number) of the texts holding it, once
+/// per text.
+type Counts = HashMap<String, Vec<u32>>;
+
 /// Count keywords over distinct texts weighted by how often each occurs.
 /// Texts are segmented on as many threads as there are cores.
-fn count(texts: HashMap<String, i64>) -> HashMap<String, i64> {
-    let texts: Vec<(String, i64)> = texts.into_iter().collect();
+fn count(texts: Texts) -> Counts {
+    let texts: Vec<(String, Vec<u32>)> = texts.into_iter().collect();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 8);
     let chunk = texts.len().div_ceil(threads).max(1);
-    let parts: Vec<HashMap<String, i64>> = std::thread::scope(|s| {
+    let parts: Vec<Counts> = std::thread::scope(|s| {
         let handles: Vec<_> = texts
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
                     let mut seg = Segmenter::default();
                     let mut words = vec![];
-                    let mut m: HashMap<String, i64> = HashMap::new();
-                    for (text, n) in part {
+                    let mut m: Counts = HashMap::new();
+                    for (text, custs) in part {
                         seg.keywords(text, &mut words);
                         for w in &words {
                             match m.get_mut(w.as_str()) {
-                                Some(c) => *c += n,
+                                Some(c) => c.extend_from_slice(custs),
                                 None => {
-                                    m.insert(w.clone(), *n);
+                                    m.insert(w.clone(), custs.clone());
                                 }
                             }
                         }
@@ -217,19 +229,42 @@ fn count(texts: HashMap<String, i64>) -> HashMap<String, i64> {
             .map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    let mut all: HashMap<String, i64> = HashMap::new();
+    let mut all: Counts = HashMap::new();
     for p in parts {
-        for (w, n) in p {
-            *all.entry(w).or_default() += n;
+        for (w, c) in p {
+            all.entry(w).or_default().extend(c);
         }
     }
     all
 }
 
+/// The top `n` keywords, each with its distinct customers.
+fn top_texts(m: Counts, n: usize) -> Vec<Keyword> {
+    let mut v: Vec<(String, Vec<u32>)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    v.truncate(n);
+    v.into_iter()
+        .map(|(word, mut c)| {
+            let count = c.len() as i64;
+            c.sort_unstable();
+            c.dedup();
+            Keyword {
+                word,
+                count,
+                customers: c.len() as i64,
+            }
+        })
+        .collect()
+}
+
 fn top(m: HashMap<String, i64>, n: usize) -> Vec<Keyword> {
     let mut v: Vec<Keyword> = m
         .into_iter()
-        .map(|(word, count)| Keyword { word, count })
+        .map(|(word, count)| Keyword {
+            word,
+            count,
+            customers: count,
+        })
         .collect();
     v.sort_by(|a, b| b.count.cmp(&a.count).then(a.word.cmp(&b.word)));
     v.truncate(n);
@@ -311,11 +346,12 @@ pub fn cloud(conn: &Connection, f: &Filter, n: usize, now: i64) -> Result<Keywor
 /// Compute the cloud without the cache.
 pub fn compute(conn: &Connection, f: &Filter, n: usize, now: i64) -> Result<KeywordCloud> {
     // Identical texts are segmented once: notes repeat a lot.
-    let mut content: HashMap<String, i64> = HashMap::new();
-    let mut feedback: HashMap<String, i64> = HashMap::new();
+    let mut content: Texts = HashMap::new();
+    let mut feedback: Texts = HashMap::new();
+    let mut custs: HashMap<String, u32> = HashMap::new();
     let mut followups = 0;
     let mut stmt = conn.prepare_cached(
-        "SELECT content, feedback FROM followups
+        "SELECT content, feedback, customer_id FROM followups
          WHERE status = 'done' AND deleted_at IS NULL AND done_at >= ?1 AND done_at < ?2
            AND (?3 IS NULL OR owner_id = ?3)
            AND customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)",
@@ -323,6 +359,15 @@ pub fn compute(conn: &Connection, f: &Filter, n: usize, now: i64) -> Result<Keyw
     let mut rows = stmt.query(params![f.from, f.to, f.owner_id])?;
     while let Some(r) = rows.next()? {
         followups += 1;
+        let cid = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+        let cust = match custs.get(cid) {
+            Some(n) => *n,
+            None => {
+                let n = custs.len() as u32;
+                custs.insert(cid.to_string(), n);
+                n
+            }
+        };
         for (i, m) in [(0, &mut content), (1, &mut feedback)] {
             if let Some(t) = r
                 .get_ref(i)?
@@ -334,16 +379,16 @@ pub fn compute(conn: &Connection, f: &Filter, n: usize, now: i64) -> Result<Keyw
                     continue;
                 }
                 match m.get_mut(t) {
-                    Some(c) => *c += 1,
+                    Some(c) => c.push(cust),
                     None => {
-                        m.insert(t.to_string(), 1);
+                        m.insert(t.to_string(), vec![cust]);
                     }
                 }
             }
         }
     }
-    let content = top(count(content), n);
-    let feedback = top(count(feedback), n);
+    let content = top_texts(count(content), n);
+    let feedback = top_texts(count(feedback), n);
 
     // Needs: 核心需求 text and need tags of the owner's live customers.
     let rules = super::segments::rules(conn)?;
@@ -417,6 +462,66 @@ pub fn compute(conn: &Connection, f: &Filter, n: usize, now: i64) -> Result<Keyw
         computed_at: now,
         cached: false,
     })
+}
+
+/// Which text of a follow-up a keyword was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum TextField {
+    /// 沟通内容.
+    #[default]
+    Content,
+    /// 客户反馈.
+    Feedback,
+}
+
+/// The customers behind one word of the cloud: those with a follow-up the
+/// cloud read (done in the period, owner = the follow-up's, customer not in
+/// the trash) whose `field` contains `word` as a keyword, segmented as the
+/// cloud segments it. Sorted ids.
+pub fn customers_with_word(
+    conn: &Connection,
+    f: &Filter,
+    field: TextField,
+    word: &str,
+) -> Result<Vec<String>> {
+    let col = match field {
+        TextField::Content => "content",
+        TextField::Feedback => "feedback",
+    };
+    let word = word.trim();
+    // A keyword is a piece of the text (ASCII lowercased): texts without
+    // that piece cannot hold it, so only the rest is segmented.
+    let (needle, hay) = if word.is_ascii() {
+        (word.to_lowercase(), format!("lower({col})"))
+    } else {
+        (word.to_string(), col.to_string())
+    };
+    if needle.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT customer_id, {col} FROM followups
+         WHERE status = 'done' AND deleted_at IS NULL AND done_at >= ?1 AND done_at < ?2
+           AND (?3 IS NULL OR owner_id = ?3)
+           AND customer_id NOT IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)
+           AND instr({hay}, ?4) > 0"
+    ))?;
+    let mut rows = stmt.query(params![f.from, f.to, f.owner_id, needle])?;
+    let mut seg = Segmenter::default();
+    let mut words = vec![];
+    let mut ids: Vec<String> = vec![];
+    while let Some(r) = rows.next()? {
+        let text: String = r.get(1)?;
+        seg.keywords(text.trim(), &mut words);
+        if words.iter().any(|w| *w == needle) {
+            ids.push(r.get(0)?);
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 #[cfg(test)]

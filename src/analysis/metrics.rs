@@ -5,7 +5,7 @@ use super::*;
 use crate::customers::Status;
 use crate::followups::Kind;
 use crate::i18n::Lang;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 // ---------------------------------------------------------------- funnels
 
@@ -33,7 +33,11 @@ pub struct FunnelStage {
 #[ts(export)]
 pub struct LossReason {
     pub reason: String,
+    /// Lost opportunities with this reason.
     pub count: i64,
+    /// The customers of those opportunities (a customer with two such
+    /// deals counts once): what the customer list shows for this reason.
+    pub customers: i64,
     /// count / all lost records of the cohort.
     pub share: f64,
 }
@@ -88,7 +92,7 @@ pub fn pipeline_funnel_of(pipe: &Pipe, opps: &[OppFacts], lang: Lang) -> Funnel 
     let mut entered = vec![0i64; n];
     let mut stays: Vec<Vec<f64>> = vec![vec![]; n];
     let mut lost = 0;
-    let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
+    let mut reasons: BTreeMap<String, (i64, HashSet<&str>)> = BTreeMap::new();
     for o in opps {
         if let Some(m) = o.max_reached() {
             for e in entered.iter_mut().take(m + 1) {
@@ -103,11 +107,12 @@ pub fn pipeline_funnel_of(pipe: &Pipe, opps: &[OppFacts], lang: Lang) -> Funnel 
         if let Outcome::Lost(_) = o.outcome(pipe) {
             lost += 1;
             let r = o
-                .loss_reason
-                .clone()
-                .or_else(|| o.stays.last().and_then(|s| s.reason.clone()))
-                .unwrap_or_else(|| lang.pick("未填写", "Not given").to_string());
-            *reasons.entry(r).or_default() += 1;
+                .reason_given()
+                .map(str::to_string)
+                .unwrap_or_else(|| lang.pick(NOT_GIVEN.0, NOT_GIVEN.1).to_string());
+            let e = reasons.entry(r).or_default();
+            e.0 += 1;
+            e.1.insert(o.customer_id.as_str());
         }
     }
     let labels = pipe
@@ -123,17 +128,46 @@ pub fn pipeline_funnel_of(pipe: &Pipe, opps: &[OppFacts], lang: Lang) -> Funnel 
     }
 }
 
-fn top_reasons(reasons: BTreeMap<String, i64>, lost: i64) -> Vec<LossReason> {
+fn top_reasons(reasons: BTreeMap<String, (i64, HashSet<&str>)>, lost: i64) -> Vec<LossReason> {
     let mut v: Vec<_> = reasons.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
     v.into_iter()
         .take(3)
-        .map(|(reason, count)| LossReason {
+        .map(|(reason, (count, custs))| LossReason {
             reason,
             count,
+            customers: custs.len() as i64,
             share: count as f64 / lost as f64,
         })
         .collect()
+}
+
+/// The label of a loss without a reason ("未填写" / "Not given"), as the
+/// loss-reason and source breakdowns show it.
+pub const NOT_GIVEN: (&str, &str) = ("未填写", "Not given");
+
+/// Whether a breakdown key names "no value" (in either language).
+pub fn is_not_given(key: &str) -> bool {
+    key == NOT_GIVEN.0 || key == NOT_GIVEN.1
+}
+
+/// The customers behind one loss-reason bar: those with an opportunity
+/// created in the period (of the owner) that is lost now for `reason`
+/// ("未填写" / "Not given" = no reason given). Sorted ids.
+pub fn lost_customers(conn: &Connection, f: &Filter, reason: &str) -> Result<Vec<String>> {
+    let pipe = Pipe::load(conn)?;
+    let mut ids: Vec<String> = opps_created(conn, &pipe, f)?
+        .into_iter()
+        .filter(|o| matches!(o.outcome(&pipe), Outcome::Lost(_)))
+        .filter(|o| match o.reason_given() {
+            Some(r) => r == reason,
+            None => is_not_given(reason),
+        })
+        .map(|o| o.customer_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// 客户漏斗 (潜在 → 意向 → 成交; 流失 aside) over the customers created in
@@ -769,7 +803,7 @@ pub fn sources(conn: &Connection, f: &Filter, lang: Lang) -> Result<Sources> {
 }
 
 pub fn sources_of(leads: &[LeadFacts], win_days: i64, lang: Lang) -> Sources {
-    let none = lang.pick("未填写", "Not given");
+    let none = lang.pick(NOT_GIVEN.0, NOT_GIVEN.1);
     Sources {
         win_days,
         sources: group_wins(
@@ -855,18 +889,28 @@ pub fn dashboard(conn: &Connection, f: &Filter, now: i64) -> Result<Dashboard> {
             Outcome::Won(t) | Outcome::Lost(t) => f.contains(t),
             Outcome::Open => false,
         });
+    // Leads of both periods and how many of them ever reached 意向 or
+    // later: the status is that now, or a logged status change went to or
+    // came from it (the first change's old value is the status it was
+    // created with). The same count as the customer funnel's, from the
+    // status-change index alone instead of every creation record.
     let (custs_n, custs_p) = {
         let (mut n, mut p) = ((0, 0), (0, 0));
-        for c in customers_created(conn, &both)? {
-            let x = if f.contains(c.created_at) {
-                &mut n
-            } else {
-                &mut p
-            };
-            x.0 += 1;
-            if c.max_rank().is_some_and(|r| r >= 1) {
-                x.1 += 1;
-            }
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.created_at >= ?4, count(*),
+                sum(c.status IN ('interested', 'won') OR EXISTS (
+                    SELECT 1 FROM changes ch WHERE ch.entity_id = c.id AND ch.entity = 'customer'
+                      AND ch.field = 'status'
+                      AND (ch.new IN ('\"interested\"', '\"won\"') OR ch.old IN ('\"interested\"', '\"won\"'))))
+             FROM customers c
+             WHERE c.deleted_at IS NULL AND c.created_at >= ?1 AND c.created_at < ?2
+               AND (?3 IS NULL OR c.owner_id = ?3)
+             GROUP BY 1",
+        )?;
+        let mut rows = stmt.query(params![both.from, both.to, both.owner_id, f.from])?;
+        while let Some(r) = rows.next()? {
+            let x = if r.get::<_, bool>(0)? { &mut n } else { &mut p };
+            *x = (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?);
         }
         (n, p)
     };

@@ -242,6 +242,13 @@ impl OppFacts {
     pub fn max_reached(&self) -> Option<usize> {
         self.stays.iter().filter_map(|s| s.idx).max()
     }
+    /// The loss reason: the deal's own, else the one given with its last
+    /// stage change.
+    pub fn reason_given(&self) -> Option<&str> {
+        self.loss_reason
+            .as_deref()
+            .or_else(|| self.stays.last().and_then(|s| s.reason.as_deref()))
+    }
     /// 成交金额, else the expected amount, else 0.
     pub fn deal_amount(&self) -> f64 {
         self.won_amount.or(self.expected).unwrap_or(0.0)

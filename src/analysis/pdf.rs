@@ -451,6 +451,40 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
         Bucket::Month => p("按月", "by month"),
     };
 
+    // Targets and ranking of the target period the report falls in:
+    // every member, best completion first, then the team.
+    let tgt = targets::report(conn, &targets::period_key(f), now, lang)?;
+    let target_text = |t: &targets::TargetRow| {
+        t.target
+            .amount
+            .map(|a| money(a, lang))
+            .unwrap_or_else(|| NONE.into())
+    };
+    let mut target_rows: Vec<Value> = tgt
+        .members
+        .iter()
+        .map(|m| {
+            json!([
+                m.rank.map(|r| r.to_string()).unwrap_or_else(|| NONE.into()),
+                m.name,
+                money(m.won_amount, lang),
+                target_text(m),
+                pct(m.target_completion),
+                pct(m.projected_completion),
+            ])
+        })
+        .collect();
+    if !target_rows.is_empty() {
+        target_rows.push(json!([
+            "",
+            tgt.team.name,
+            money(tgt.team.won_amount, lang),
+            target_text(&tgt.team),
+            pct(tgt.team.target_completion),
+            pct(tgt.team.projected_completion),
+        ]));
+    }
+
     let loss_reasons: Vec<Value> = pf
         .loss_reasons
         .iter()
@@ -551,6 +585,10 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
         "figure": p("指标", "Figure"),
         "value": p("数值", "Value"),
         "empty": p("本期暂无数据", "No data in this period"),
+        "rank": p("排名", "Rank"),
+        "target": p("目标金额", "Target"),
+        "completion": p("完成率", "Completion"),
+        "projected": p("预计完成率", "Projected"),
     });
     Ok(json!({
         "lang": lang.pick("zh", "en"),
@@ -585,6 +623,17 @@ pub fn report_data(conn: &Connection, f: &Filter, now: i64, lang: Lang) -> Resul
             Lang::En => format!("Current customers ({} in all), whatever the period; a customer can be in several segments.", seg.customers),
         },
         "more": more,
+        "targets": {
+            "title": match lang {
+                Lang::Zh => format!("目标完成与排名（{}）", tgt.period),
+                Lang::En => format!("Targets and ranking ({})", tgt.period),
+            },
+            "rows": target_rows,
+            "note": p(
+                "排名按目标完成率（销售额 ÷ 目标金额），未设目标的按销售额排在后面；预计完成率按当前日均推算到期末。",
+                "Ranked by target completion (won amount ÷ target); members without a target follow by won amount. Projection: the current daily rate to the end of the period.",
+            ),
+        },
     }))
 }
 

@@ -73,6 +73,18 @@ pub fn parse_period(text: &str) -> Result<(String, i64, i64)> {
     Ok((norm, local_midnight(a), local_midnight(b)))
 }
 
+/// The target period a report of `f` is measured against: `2026-Q4` when
+/// `f` is exactly that quarter, else the month `f` starts in (as the
+/// Analysis page picks it).
+pub fn period_key(f: &Filter) -> String {
+    let d = local_date(f.from);
+    let key = format!("{}-Q{}", d.year(), d.month0() / 3 + 1);
+    match parse_period(&key) {
+        Ok((_, a, b)) if a == f.from && b == f.to => key,
+        _ => month_key(f.from),
+    }
+}
+
 /// The month (`2026-11`) containing `ms`, local time.
 pub fn month_key(ms: i64) -> String {
     local_date(ms).format("%Y-%m").to_string()

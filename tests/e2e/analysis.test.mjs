@@ -242,11 +242,118 @@ step('the heatmap by industry or grade and region, as count or amount; a cell op
   await snap('heatmap-grade-amount-zh');
 });
 
-step('lead sources and loss reasons', async () => {
+/** Click the top bar of a bar chart; returns its label and value. */
+async function clickTopBar(testid) {
+  const bar = await wd.exec(`
+    const el = document.querySelector('[data-testid="${testid}"]');
+    const c = el.__chart;
+    const o = c.getOption();
+    const n = o.yAxis[0].data.length;
+    const v = o.series[0].data[n - 1];
+    const [x, y] = c.convertToPixel({ seriesIndex: 0 }, [v / 2, n - 1]);
+    return { name: o.yAxis[0].data[n - 1], value: v, dx: Math.round(x - el.clientWidth / 2), dy: Math.round(y - el.clientHeight / 2) };`);
+  await pointAt(testid, bar.dx, bar.dy);
+  return bar;
+}
+async function pointAt(testid, dx, dy) {
+  const chartEl = await wd.find(`[data-testid="${testid}"]`);
+  await wd.req('POST', '/actions', {
+    actions: [
+      {
+        type: 'pointer',
+        id: 'mouse',
+        parameters: { pointerType: 'mouse' },
+        actions: [
+          { type: 'pointerMove', origin: { [EL]: chartEl.id }, x: dx, y: dy },
+          { type: 'pointerDown', button: 0 },
+          { type: 'pointerUp', button: 0 },
+        ],
+      },
+    ],
+  });
+  await wd.req('DELETE', '/actions').catch(() => {});
+}
+const listCount = async () => {
+  const m = /共 (\d+) 个客户/.exec(await text('[data-testid="list-count"]'));
+  return m ? Number(m[1]) : null;
+};
+async function invoke(cmd, args) {
+  const r = await wd.req('POST', '/execute/async', {
+    script:
+      'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => done({ ok: v }), (e) => done({ err: e }));',
+    args: [cmd, args],
+  });
+  assert.ok(!r.err, JSON.stringify(r.err));
+  return r.ok;
+}
+const quarterFilter = () => {
+  const now = new Date();
+  const q = now.getMonth() - (now.getMonth() % 3);
+  return { from: new Date(now.getFullYear(), q, 1).getTime(), to: new Date(now.getFullYear(), q + 3, 1).getTime(), owner_id: null };
+};
+
+step('lead sources and loss reasons; a source bar and a loss reason open exactly their customers', async () => {
+  await click('[data-testid="ana-period-this_quarter"]');
   await click('[data-testid="ana-tab-sources"]');
   await wd.find('[data-testid="ana-sources"]');
   await drawn('chart-sources');
   await snap('sources-loss-zh');
+
+  // The biggest source: the list shows as many customers as the bar counts.
+  const src = await clickTopBar('chart-sources');
+  assert.ok(src.value > 0, 'the demo data has leads with a source this quarter');
+  await wd.find('[data-testid="list-drill"]');
+  assert.match(await text('[data-testid="list-drill"]'), new RegExp(`来源：${src.name}`));
+  await wd.until(`list of ${src.value} (${src.name})`, async () => (await listCount()) === src.value);
+  await snap('customers-from-source-zh');
+
+  // The top loss reason counts deals; its customers are what the list shows.
+  await nav('analysis');
+  await wd.find('[data-testid="ana-sources"]', { timeout: 20000 });
+  const funnel = await invoke('analysis_pipeline_funnel', { filter: quarterFilter() });
+  if (funnel.loss_reasons.length) {
+    await drawn('chart-loss');
+    const loss = await clickTopBar('chart-loss');
+    const r = funnel.loss_reasons.find((x) => x.reason === loss.name);
+    assert.ok(r, `${loss.name} is a loss reason`);
+    assert.equal(loss.value, r.count);
+    await wd.find('[data-testid="list-drill"]');
+    assert.match(await text('[data-testid="list-drill"]'), new RegExp(`商机输单原因：${loss.name}`));
+    await wd.until(`list of ${r.customers} (${loss.name})`, async () => (await listCount()) === r.customers);
+    await snap('customers-from-loss-zh');
+    await nav('analysis');
+  }
+});
+
+step('a word of the keyword cloud opens exactly the customers whose follow-ups hold it', async () => {
+  await click('[data-testid="ana-tab-keywords"]');
+  await wd.find('[data-testid="ana-keywords"]', { timeout: 30000 });
+  await drawn('kw-cloud-content');
+  // The most frequent word, where the cloud drew it.
+  const word = await wd.until('a word laid out', async () =>
+    wd.exec(`
+      const el = document.querySelector('[data-testid="kw-cloud-content"]');
+      const c = el.__chart;
+      const d = c.getOption().series[0].data;
+      const top = d.reduce((a, b) => (b.count > a.count ? b : a));
+      const i = d.indexOf(top);
+      const g = c.getModel().getSeriesByIndex(0).getData().getItemGraphicEl(i);
+      if (!g) return null;
+      const r = g.getBoundingRect();
+      const t = g.transform || [1, 0, 0, 1, g.x || 0, g.y || 0];
+      const x = t[0] * (r.x + r.width / 2) + t[4];
+      const y = t[3] * (r.y + r.height / 2) + t[5];
+      return { name: top.name, customers: top.customers, dx: Math.round(x - el.clientWidth / 2), dy: Math.round(y - el.clientHeight / 2) };`),
+  );
+  assert.ok(word.customers > 0);
+  await pointAt('kw-cloud-content', word.dx, word.dy);
+  await wd.find('[data-testid="list-drill"]');
+  assert.match(await text('[data-testid="list-drill"]'), new RegExp(`沟通内容含“${word.name}”`));
+  await wd.until(`list of ${word.customers} (${word.name})`, async () => (await listCount()) === word.customers);
+  await snap('customers-from-keyword-zh');
+  await nav('analysis');
+  await click('[data-testid="ana-period-this_month"]');
+  await click('[data-testid="ana-tab-dashboard"]');
 });
 
 step('a period without data shows a friendly empty state', async () => {

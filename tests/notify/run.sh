@@ -153,4 +153,39 @@ if [[ $((after - before)) != 1 || "$missed" != 1 ]]; then
     cat "$work/run3.log"; exit 1
 fi
 echo "ok 3: 3 missed reminders shown as one summary"
+
+# 4. The daily report: one notification, carrying a default action; a
+#    click on it (dunst invokes the default action) asks to open Today.
+dunstctl close-all
+daily="Kehu 日报（昨日）"
+"$kehu" remind run --daily --json >"$work/run4.log" 2>&1 &
+run4=$!
+pids+=($run4)
+count=0
+for _ in $(seq 100); do
+    read -r count _ <<<"$(notifies "$daily")"
+    [[ "$count" == 1 ]] && break
+    sleep 0.1
+done
+[[ "$count" == 1 ]] || { echo "FAIL: no daily report notification"; cat "$work/run4.log"; exit 1; }
+python3 - "$work/monitor.log" "$daily" <<'PY' || { echo "FAIL: the daily report notification has no default action"; exit 1; }
+import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+for block in text.split("method call ")[1:]:
+    strings = re.findall(r'^\s+string "(.*)"$', block, re.M)
+    if "member=Notify" in block and len(strings) >= 3 and strings[2] == sys.argv[2]:
+        # actions follow the body: pairs of key, label
+        sys.exit(0 if "default" in strings[4:] else 1)
+sys.exit(1)
+PY
+sleep 0.5
+dunstctl action 0
+clicked=false
+for _ in $(seq 50); do
+    grep -q '"open_today"' "$work/run4.log" && { clicked=true; break; }
+    sleep 0.1
+done
+kill "$run4"; wait "$run4" 2>/dev/null || true
+$clicked || { echo "FAIL: clicking the daily report did not ask for Today"; cat "$work/run4.log"; exit 1; }
+echo "ok 4: the daily report notification opens Today when clicked"
 echo "PASS"

@@ -100,6 +100,31 @@ pub struct ListArgs {
     province: Option<String>,
     #[arg(long)]
     city: Option<String>,
+    /// 线索来源 (as `report sources` names it; 未填写 = not set); with a period
+    /// (--from/--to/--period): the leads created in it.
+    #[arg(long)]
+    source: Option<String>,
+    /// Customers with a deal created in the period (--from/--to/--period,
+    /// default this month) that is lost for this reason (as `report funnel`
+    /// names it); --owner is then the deal's owner.
+    #[arg(long)]
+    lost_reason: Option<String>,
+    /// Customers with a follow-up done in the period whose 沟通内容 holds this
+    /// keyword (as the keyword cloud cuts it); --owner is then the follow-up's.
+    #[arg(long)]
+    keyword: Option<String>,
+    /// With --keyword: look in 客户反馈 instead of 沟通内容.
+    #[arg(long, requires = "keyword")]
+    in_feedback: bool,
+    /// First day of the drill-down period (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Day after the drill-down period (exclusive).
+    #[arg(long)]
+    to: Option<String>,
+    /// The drill-down period as a month or quarter: 2026-11 or 2026-Q4.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    period: Option<String>,
     /// List the trash.
     #[arg(long)]
     trash: bool,
@@ -348,7 +373,54 @@ fn list(ctx: &mut Ctx, a: ListArgs) -> Result<()> {
         Some(o) => owner_id(ctx, o)?,
         None => None,
     };
+    let has_period = a.from.is_some() || a.to.is_some() || a.period.is_some();
+    let by_deal = a.lost_reason.is_some() || a.keyword.is_some();
+    let range = if has_period || by_deal {
+        Some(crate::report::period(
+            ctx,
+            a.from.as_deref(),
+            a.to.as_deref(),
+            a.period.as_deref(),
+        )?)
+    } else {
+        None
+    };
+    let period = |(from, to): (i64, i64)| {
+        kehu::analysis::Filter {
+            from,
+            to,
+            owner_id: owner.clone().filter(|o| o != "none"),
+        }
+        .validated()
+    };
+    let lost = match (&a.lost_reason, range) {
+        (Some(r), Some(p)) => Some(customer_list::LostDeals {
+            reason: r.clone(),
+            period: period(p)?,
+        }),
+        _ => None,
+    };
+    let followup_word = match (&a.keyword, range) {
+        (Some(w), Some(p)) => Some(customer_list::FollowupWord {
+            word: w.clone(),
+            field: if a.in_feedback {
+                kehu::analysis::keywords::TextField::Feedback
+            } else {
+                kehu::analysis::keywords::TextField::Content
+            },
+            period: period(p)?,
+        }),
+        _ => None,
+    };
+    // Without a deal or follow-up drill-down, a period is when the
+    // customers were created (the leads of `report sources`).
+    let created = range.filter(|_| !by_deal);
     let q = CustomerQuery {
+        source: a.source,
+        lost,
+        followup_word,
+        created_from: created.map(|r| r.0),
+        created_to: created.map(|r| r.1),
         text: a.query,
         status: a
             .status
@@ -361,7 +433,7 @@ fn list(ctx: &mut Ctx, a: ListArgs) -> Result<()> {
             .map(|s| parse_grade(s))
             .collect::<Result<_>>()?,
         tag: a.tag,
-        owner,
+        owner: if by_deal { None } else { owner },
         industry: a.industry,
         province: a.province,
         city: a.city,

@@ -14,8 +14,14 @@ pub enum Cmd {
         #[arg(long)]
         at: Option<String>,
     },
-    /// Run the reminder scheduler with desktop notifications until stopped.
-    Run,
+    /// Run the reminder scheduler with desktop notifications until stopped;
+    /// prints each notification and what was clicked on it.
+    Run {
+        /// Also build yesterday's daily report (日报) at start when it is
+        /// missing and announce it, as the app does.
+        #[arg(long)]
+        daily: bool,
+    },
     /// Remind again later.
     Snooze {
         id: String,
@@ -78,7 +84,7 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                 );
             }
         }
-        Cmd::Run => {
+        Cmd::Run { daily } => {
             let path = ctx
                 .ws
                 .path()
@@ -93,7 +99,23 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
                     )
                 );
             }
-            let handle = Scheduler::spawn(path, Loud(DesktopNotifier::new(l), ctx.json), l)?;
+            let json = ctx.json;
+            let notifier = Loud(DesktopNotifier::new(l), json);
+            let clicked = move |a: &reminders::Action| {
+                if json {
+                    println!("{}", serde_json::json!({ "action": a }));
+                } else {
+                    println!("{} {a:?}", l.pick("点击：", "Clicked:"));
+                }
+            };
+            if daily {
+                if let Some(rep) = kehu::analysis::daily::ensure(&mut ctx.ws)? {
+                    let n = kehu::analysis::daily::notification(&rep, l);
+                    // A click opens Today in the app; here it is printed.
+                    let _ = notifier.notify(&n, &ActionSink::callback(clicked));
+                }
+            }
+            let handle = Scheduler::spawn_with(path, notifier, l, Some(Box::new(clicked)))?;
             handle.join();
         }
         Cmd::Snooze { id, minutes } => {

@@ -104,27 +104,38 @@ fn date_arg(field: &str, text: &str) -> Result<i64> {
 
 /// The filter of a scope at time `now`.
 pub fn filter(ctx: &Ctx, s: &Scope) -> Result<Filter> {
-    let now = ctx.ws.now_ms();
-    let (from, to) = if let Some(p) = &s.period {
-        let (_, a, b) = targets::parse_period(p)?;
-        (a, b)
-    } else {
-        let (ma, mb) = analysis::month_of(now);
-        let from = s.from.as_deref().map(|t| date_arg("from", t)).transpose()?;
-        let to = s.to.as_deref().map(|t| date_arg("to", t)).transpose()?;
-        match (from, to) {
-            (None, None) => (ma, mb),
-            (Some(a), None) => (a, analysis::month_of(a).1.max(a + 86_400_000)),
-            (None, Some(b)) => (analysis::month_of(b - 1).0, b),
-            (Some(a), Some(b)) => (a, b),
-        }
-    };
+    let (from, to) = period(ctx, s.from.as_deref(), s.to.as_deref(), s.period.as_deref())?;
     let owner_id = s
         .owner
         .as_deref()
         .map(|o| kehu::members::resolve(ctx.ws.conn(), o).map(|m| m.id))
         .transpose()?;
     Filter { from, to, owner_id }.validated()
+}
+
+/// [from, to) of `--from`/`--to` (local days, `--to` exclusive) or
+/// `--period 2026-11|2026-Q4`; default this month.
+pub fn period(
+    ctx: &Ctx,
+    from: Option<&str>,
+    to: Option<&str>,
+    period: Option<&str>,
+) -> Result<(i64, i64)> {
+    let now = ctx.ws.now_ms();
+    Ok(if let Some(p) = period {
+        let (_, a, b) = targets::parse_period(p)?;
+        (a, b)
+    } else {
+        let (ma, mb) = analysis::month_of(now);
+        let from = from.map(|t| date_arg("from", t)).transpose()?;
+        let to = to.map(|t| date_arg("to", t)).transpose()?;
+        match (from, to) {
+            (None, None) => (ma, mb),
+            (Some(a), None) => (a, analysis::month_of(a).1.max(a + 86_400_000)),
+            (None, Some(b)) => (analysis::month_of(b - 1).0, b),
+            (Some(a), Some(b)) => (a, b),
+        }
+    })
 }
 
 fn bucket(s: &Scope) -> Result<Option<Bucket>> {

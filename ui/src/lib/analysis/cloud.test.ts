@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cloudColour, cloudWords, needGroups, rankShares, wordCloudOption, CLOUD_COLOURS } from './cloud';
 
-const kw = (word: string, count: number) => ({ word, count });
+const kw = (word: string, count: number, customers = count) => ({ word, count, customers });
 
 describe('cloudWords', () => {
   it('is empty without words (the page shows its empty state)', () => {
@@ -57,8 +57,8 @@ describe('needGroups', () => {
 
 describe('wordCloudOption', () => {
   it('draws every word horizontally, sized by its weight, with its count in the tooltip', () => {
-    const words = cloudWords([kw('价格敏感', 9), kw('快速交付', 4), kw('售后', 1)]);
-    const o = wordCloudOption(words, (n) => `${n} 次`, 14, 38);
+    const words = cloudWords([kw('价格敏感', 9, 7), kw('快速交付', 4), kw('售后', 1)]);
+    const o = wordCloudOption(words, (n, k) => `${n} 次 · ${k} 位`, 14, 38);
     const s = o.series[0];
     expect(s.type).toBe('wordCloud');
     expect(s.rotationRange).toEqual([0, 0]);
@@ -66,6 +66,8 @@ describe('wordCloudOption', () => {
     expect(s.data.map((d: { name: string }) => d.name).sort()).toEqual(['价格敏感', '售后', '快速交付'].sort());
     const top = s.data.find((d: { name: string }) => d.name === '价格敏感');
     expect(top.value).toBe(1);
-    expect(o.tooltip.formatter({ name: '价格敏感', data: top })).toBe('价格敏感：<b>9 次</b>');
+    // the follow-ups and the customers a click lists
+    expect(top.customers).toBe(7);
+    expect(o.tooltip.formatter({ name: '价格敏感', data: top })).toBe('价格敏感：<b>9 次 · 7 位</b>');
   });
 });

@@ -9,6 +9,8 @@ import type { Need } from '../bindings/Need';
 export interface CloudWord {
   word: string;
   count: number;
+  /** Customers of those follow-ups (what a click lists). */
+  customers: number;
   /** Font size in px. */
   size: number;
   /** 0 (rarest) … 1 (most frequent): picks the colour. */
@@ -32,7 +34,7 @@ export function cloudWords(words: Keyword[], min = 13, max = 36): CloudWord[] {
   const sized = live.map((w, i) => {
     const byCount = hi === lo ? 1 : (counts[i] - lo) / (hi - lo);
     const weight = hi === lo ? 1 : (byCount + ranks[i]) / 2;
-    return { word: w.word, count: w.count, weight, size: Math.round(min + weight * (max - min)) };
+    return { word: w.word, count: w.count, customers: w.customers ?? w.count, weight, size: Math.round(min + weight * (max - min)) };
   });
   // Most frequent first (ties alphabetical), then spread from the middle.
   sized.sort((a, b) => b.count - a.count || a.word.localeCompare(b.word, 'zh-CN'));
@@ -62,12 +64,18 @@ export function cloudColour(weight: number): string {
  * canvas shows the same sizes as `cloudWords` computed; horizontal only
  * (Chinese reads badly turned).
  */
-export function wordCloudOption(words: CloudWord[], countText: (n: number) => string, min = 14, max = 38): Option {
+export function wordCloudOption(
+  words: CloudWord[],
+  countText: (n: number, customers: number) => string,
+  min = 14,
+  max = 38,
+): Option {
   return {
     tooltip: {
       confine: true,
       textStyle: { fontFamily: FONT },
-      formatter: (p: { name: string; data: { count: number } }) => `${p.name}：<b>${countText(p.data.count)}</b>`,
+      formatter: (p: { name: string; data: { count: number; customers: number } }) =>
+        `${p.name}：<b>${countText(p.data.count, p.data.customers)}</b>`,
     },
     series: [
       {
@@ -91,6 +99,7 @@ export function wordCloudOption(words: CloudWord[], countText: (n: number) => st
           name: w.word,
           value: w.weight,
           count: w.count,
+          customers: w.customers,
           textStyle: { color: cloudColour(w.weight), fontWeight: w.weight > 0.5 ? 600 : 400 },
         })),
       },

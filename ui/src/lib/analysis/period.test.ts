@@ -6,11 +6,14 @@ import {
   dayText,
   defaultBucket,
   heatCellQuery,
+  lostQuery,
   parseDay,
   periodRange,
   previousRange,
+  sourceQuery,
   targetPeriod,
   toFilter,
+  wordQuery,
 } from './period';
 
 const at = (y: number, m: number, d: number, h = 0) => new Date(y, m - 1, d, h).getTime();
@@ -102,6 +105,15 @@ describe('drill-down queries', () => {
     expect(breakdownQuery('owner', '', f).owner).toBe('none');
     expect(breakdownQuery('region', '浙江省', f)).toEqual({ owner: 'm1', province: '浙江省' });
     expect(breakdownQuery('industry', '制造业', toFilter(f, null))).toEqual({ owner: null, industry: '制造业' });
+  });
+  it('a source bar is the leads of the period (and owner) from that source', () => {
+    expect(sourceQuery('展会', f)).toEqual({ owner: 'm1', created_from: f.from, created_to: f.to, source: '展会' });
+  });
+  it('a loss reason and a word carry the period and owner of their deals and follow-ups', () => {
+    expect(lostQuery('价格过高', f)).toEqual({ lost: { reason: '价格过高', period: f } });
+    expect(wordQuery('价格敏感', 'feedback', f)).toEqual({ followup_word: { word: '价格敏感', field: 'feedback', period: f } });
+    // a copy: changing the page's filter later does not change the drill-down
+    expect(lostQuery('x', f).lost!.period).not.toBe(f);
   });
   it('activeKeys lists only what filters', () => {
     expect(activeKeys({ status: [], owner: null, province: '浙江省', created_to: 5 })).toEqual(['created_to', 'province']);

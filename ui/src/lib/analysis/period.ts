@@ -8,6 +8,7 @@ import type { CustomerQuery } from '../bindings/CustomerQuery';
 import type { Filter } from '../bindings/Filter';
 import type { Grade } from '../bindings/Grade';
 import type { Status } from '../bindings/Status';
+import type { TextField } from '../bindings/TextField';
 
 /** The page's choices (period, owner, tab…), kept while the app runs. */
 export const kept: Record<string, unknown> = {};
@@ -152,6 +153,21 @@ export function breakdownQuery(dim: BreakdownDim, key: string, f: Filter): Parti
 /** Customers created in one step of a trend line. */
 export function createdQuery(from: number, to: number, f: Filter): Partial<CustomerQuery> {
   return { owner: f.owner_id, created_from: from, created_to: to };
+}
+
+/** Leads behind a source bar: created in the period (of the owner) with that source ("未填写" = none). */
+export function sourceQuery(source: string, f: Filter): Partial<CustomerQuery> {
+  return { owner: f.owner_id, created_from: f.from, created_to: f.to, source };
+}
+
+/** Customers behind a loss-reason bar: with a deal created in the period (of the owner) lost for that reason. */
+export function lostQuery(reason: string, f: Filter): Partial<CustomerQuery> {
+  return { lost: { reason, period: { ...f } } };
+}
+
+/** Customers behind a word of the keyword cloud: a follow-up done in the period (of the owner) holds it. */
+export function wordQuery(word: string, field: TextField, f: Filter): Partial<CustomerQuery> {
+  return { followup_word: { word, field, period: { ...f } } };
 }
 
 /** Keys of a drill-down query that carry a filter (for "filtered by …" chips). */

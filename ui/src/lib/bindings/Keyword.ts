@@ -3,4 +3,13 @@
 /**
  * One keyword and how many texts contain it.
  */
-export type Keyword = { word: string, count: number, };
+export type Keyword = { word: string, 
+/**
+ * Texts (follow-ups) containing it.
+ */
+count: number, 
+/**
+ * The customers of those follow-ups (each once): what the customer
+ * list shows for this word.
+ */
+customers: number, };

@@ -33,6 +33,7 @@ export const enDaily: Record<keyof typeof zhDaily, string> = {
   'kw.needs': 'Needs by priority',
   'kw.followups': '{n} follow-ups done in the period',
   'kw.times': '{n}×',
+  'kw.timesCustomers': '{n} follow-ups · {k} customers',
   'kw.needsHint': '{n} customers with needs',
   'kw.priority.high': 'High',
   'kw.priority.medium': 'Medium',
@@ -43,5 +44,5 @@ export const enDaily: Record<keyof typeof zhDaily, string> = {
   'kw.customers': '{n} customers · {v}',
   'kw.none': 'None',
   'kw.empty': 'No follow-ups were done in this period: nothing to analyse yet.',
-  'kw.hint': 'Bigger words come up in more follow-ups; hover for the count.',
+  'kw.hint': 'Bigger words come up in more follow-ups; hover for the count, click to list the customers.',
 };

@@ -32,6 +32,7 @@ export const zhDaily = {
   'kw.needs': '客户需求优先级',
   'kw.followups': '本期 {n} 条已完成跟进',
   'kw.times': '{n} 次',
+  'kw.timesCustomers': '{n} 条跟进 · {k} 位客户',
   'kw.needsHint': '{n} 位客户填写了核心需求或需求标签',
   'kw.priority.high': '高优先级',
   'kw.priority.medium': '中优先级',
@@ -42,5 +43,5 @@ export const zhDaily = {
   'kw.customers': '{n} 位客户 · {v}',
   'kw.none': '暂无',
   'kw.empty': '这段时间还没有已完成的跟进，没有可分析的沟通内容。',
-  'kw.hint': '字越大表示提到该词的跟进越多；悬停查看次数。',
+  'kw.hint': '字越大表示提到该词的跟进越多；悬停查看次数，点击查看相关客户。',
 };
