@@ -1324,3 +1324,358 @@ fn a_row_repeating_an_earlier_row_of_the_file_follows_the_policy() {
     );
     assert_eq!(rep.imported, 2);
 }
+
+fn opportunities_of(ws: &Workspace) -> Vec<(String, String, String, Option<f64>, Option<String>)> {
+    ws.conn()
+        .prepare(
+            "SELECT c.name, o.name, o.stage, o.expected_amount, o.expected_close_date
+             FROM opportunities o JOIN customers c ON c.id = o.customer_id ORDER BY o.name",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn the_template_filled_with_an_opportunity_row_imports_it_as_a_deal_with_history() {
+    let mut e = env();
+    let path = e.dir.path().join("template.xlsx");
+    kehu::template::write_template(&path).unwrap();
+    let pv = import::preview(&e.ws, &path, &opts()).unwrap();
+    assert_eq!(pv.opportunity_sheet.as_deref(), Some("销售机会"));
+    assert_eq!(pv.opportunity_rows, 1);
+    let rep = import_file(&mut e.ws, &path, &opts());
+    assert_eq!(
+        rep.opportunities_imported, 1,
+        "{:?}",
+        rep.opportunity_failures
+    );
+    assert!(rep.opportunity_failures.is_empty());
+    assert_eq!(
+        opportunities_of(&e.ws),
+        vec![(
+            "杭州云帆科技有限公司".to_string(),
+            "2024 年度设备采购".to_string(),
+            "proposal".to_string(),
+            Some(50000.0),
+            Some("2024-06-30".to_string())
+        )]
+    );
+    // Written as a deal made by hand: a change-log record and a stage stay.
+    assert_eq!(count(&e.ws, "opportunity_stage_history"), 1);
+    let logged: i64 = e
+        .ws
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM changes WHERE entity = 'opportunity' AND field = '*' AND origin LIKE 'import:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logged, 1);
+}
+
+fn opportunity_sheet(rows: Vec<Vec<V>>) -> Vec<Vec<V>> {
+    let mut all = vec![vec![
+        S("客户编号"),
+        S("客户名称"),
+        S("机会名称"),
+        S("预计金额（万元）"),
+        S("成交金额"),
+        S("预计成交日期"),
+        S("销售阶段"),
+        S("输单原因"),
+    ]];
+    all.extend(rows);
+    all
+}
+
+#[test]
+fn opportunity_rows_are_checked_one_by_one_and_undo_removes_the_deals() {
+    let mut e = env();
+    let old = add(&mut e.ws, "老客户有限公司", vec![], &[]);
+    let path = e.dir.path().join("deals.xlsx");
+    write_xlsx(
+        &path,
+        &[
+            (
+                "客户",
+                vec![
+                    vec![S("客户编号"), S("客户名称"), S("手机")],
+                    vec![S("CL9001"), S("新客户有限公司"), S("13800138000")],
+                ],
+            ),
+            (
+                "商机",
+                opportunity_sheet(vec![
+                    // Keyed by a code the same file creates; 万 from the header.
+                    vec![
+                        S("CL9001"),
+                        E,
+                        S("一期"),
+                        N(12.5),
+                        S("1,200,000元"),
+                        S("2024/6/30"),
+                        S("Negotiation"),
+                        E,
+                    ],
+                    // Keyed by the name of an existing customer; 万 in the cell.
+                    vec![
+                        E,
+                        S("老客户有限公司"),
+                        S("续约"),
+                        S("3万"),
+                        E,
+                        D(2024, 9, 1),
+                        S("需求分析"),
+                        E,
+                    ],
+                    // Lost with its reason.
+                    vec![
+                        E,
+                        S("老客户有限公司"),
+                        S("旧项目"),
+                        E,
+                        E,
+                        E,
+                        S("输单"),
+                        S("价格太高"),
+                    ],
+                    // Unknown customer.
+                    vec![S("NOPE-1"), E, S("无主"), N(1.0), E, E, E, E],
+                    // A stage misspelt, an amount and a date that are not.
+                    vec![
+                        E,
+                        S("新客户有限公司"),
+                        S("二期"),
+                        S("很多"),
+                        E,
+                        S("下个月"),
+                        S("方案提交"),
+                        E,
+                    ],
+                    // Lost without a reason.
+                    vec![E, S("新客户有限公司"), S("三期"), E, E, E, S("输单"), E],
+                ]),
+            ),
+        ],
+    );
+    let pv = import::preview(&e.ws, &path, &opts()).unwrap();
+    assert_eq!(
+        (pv.opportunity_sheet.as_deref(), pv.opportunity_rows),
+        (Some("商机"), 6)
+    );
+    let rep = import_file(&mut e.ws, &path, &opts());
+    assert_eq!(rep.imported, 1);
+    assert_eq!(
+        rep.opportunities_imported, 3,
+        "{:?}",
+        rep.opportunity_failures
+    );
+    let deals = opportunities_of(&e.ws);
+    assert_eq!(
+        deals
+            .iter()
+            .map(|d| (d.1.as_str(), d.2.as_str(), d.3, d.4.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("一期", "negotiation", Some(125000.0), Some("2024-06-30")),
+            ("旧项目", "lost", None, None),
+            ("续约", "needs_analysis", Some(30000.0), Some("2024-09-01")),
+        ]
+    );
+    let won: f64 =
+        e.ws.conn()
+            .query_row(
+                "SELECT won_amount FROM opportunities WHERE name = '一期'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+    assert_eq!(won, 1_200_000.0);
+    let (reason, stays): (String, i64) = e
+        .ws
+        .conn()
+        .query_row(
+            "SELECT loss_reason, (SELECT count(*) FROM opportunity_stage_history h WHERE h.opportunity_id = o.id)
+             FROM opportunities o WHERE name = '旧项目'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (reason.as_str(), stays),
+        ("价格太高", 2),
+        "entered at the first stage, then lost"
+    );
+
+    let fails = &rep.opportunity_failures;
+    assert_eq!(
+        fails.iter().map(|f| f.row).collect::<Vec<_>>(),
+        vec![5, 6, 7]
+    );
+    let unknown = &fails[0].issues[0];
+    assert_eq!(unknown.field, "customer");
+    assert!(unknown.zh.contains("找不到客户“NOPE-1”"), "{}", unknown.zh);
+    assert!(
+        unknown.en.contains("No customer “NOPE-1”"),
+        "{}",
+        unknown.en
+    );
+    let by_field = |f: &str| fails[1].issues.iter().find(|i| i.field == f).cloned();
+    let stage = by_field("stage").expect("the misspelt stage");
+    assert_eq!(stage.suggestion.as_deref(), Some("方案提供"));
+    assert!(stage.zh.contains("是否是“方案提供”"), "{}", stage.zh);
+    assert!(by_field("expected_amount").unwrap().zh.contains("很多"));
+    assert!(by_field("expected_close_date")
+        .unwrap()
+        .en
+        .contains("下个月"));
+    assert_eq!(fails[2].issues[0].field, "reason");
+
+    // The error report carries the failed deals on a sheet of their own.
+    let report = e.dir.path().join("err.xlsx");
+    import::report::write_error_report(&rep, &report, kehu::Lang::Zh).unwrap();
+    assert_eq!(
+        import::read::sheet_names(&report).unwrap(),
+        ["导入失败的行", "商机"]
+    );
+    let t = import::read::read(&report, import::read::SheetPick::Named("商机"), None).unwrap();
+    assert_eq!(t.rows.len(), 4);
+    assert!(t.rows[1].last().unwrap().display().contains("找不到客户"));
+
+    let undo = import::undo(&mut e.ws, rep.job_id.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        undo.opportunities_removed, 2,
+        "the deals of the customer that stays"
+    );
+    assert_eq!(count(&e.ws, "opportunities"), 0);
+    assert_eq!(count(&e.ws, "opportunity_stage_history"), 0);
+    assert!(customers::get(e.ws.conn(), &old.id).is_ok());
+}
+
+#[test]
+fn rows_repeating_a_customer_with_other_contact_persons_add_contacts_to_one_customer() {
+    let mut e = env();
+    let path = e.dir.path().join("per_contact.csv");
+    std::fs::write(
+        &path,
+        "客户编号,客户名称,联系人,手机,职务,所属行业\n\
+         ,杭州云帆科技有限公司,张伟,13800138000,采购经理,\n\
+         ,杭州云帆科技有限公司,李娜,13912345678,财务,制造业\n\
+         ,杭州云帆科技有限公司,王强,,总经理,\n\
+         CL7001,宁波海信贸易有限公司,赵敏,13700000001,,\n\
+         CL7001,宁波海信贸易有限公司,钱力,13700000002,,\n\
+         CL7001,温州别的公司,孙燕,13700000003,,\n",
+    )
+    .unwrap();
+    let pv = import::preview(&e.ws, &path, &opts()).unwrap();
+    assert_eq!((pv.create, pv.update, pv.fail), (2, 3, 1));
+    assert_eq!(
+        pv.rows
+            .iter()
+            .find(|r| r.row == 3)
+            .unwrap()
+            .matched
+            .as_ref()
+            .unwrap()
+            .row,
+        Some(2)
+    );
+    let rep = import_file(&mut e.ws, &path, &opts());
+    assert_eq!(
+        (rep.imported, rep.updated, rep.failed),
+        (2, 3, 1),
+        "{:?}",
+        rep.failures
+    );
+    assert_eq!(
+        rep.failures[0].issues[0].field, "code",
+        "same code, another name"
+    );
+    assert_eq!(count(&e.ws, "customers"), 2);
+    let yf = customer_by_name(&e.ws, "杭州云帆科技有限公司");
+    let mut names: Vec<(&str, bool)> = yf
+        .contacts
+        .iter()
+        .map(|c| (c.fields.name.as_str(), c.fields.is_primary))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![("张伟", true), ("李娜", false), ("王强", false)]
+    );
+    assert_eq!(
+        yf.fields.industry.as_deref(),
+        Some("制造业"),
+        "a later row fills an empty field"
+    );
+    assert_eq!(
+        customer_by_name(&e.ws, "宁波海信贸易有限公司")
+            .contacts
+            .len(),
+        2
+    );
+    import::undo(&mut e.ws, rep.job_id.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (count(&e.ws, "customers"), count(&e.ws, "contacts")),
+        (0, 0)
+    );
+}
+
+/// tests/fixtures/libreoffice.{xls,ods}: written by openpyxl, converted by
+/// LibreOffice (scripts/make-fixtures.sh regenerates them).
+fn libreoffice_fixture_imports(ext: &str) {
+    let mut e = env();
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/libreoffice.{ext}"));
+    let rep = import_file(&mut e.ws, &path, &opts());
+    assert_eq!((rep.imported, rep.failed), (3, 0), "{:?}", rep.failures);
+    let c = customer_by_name(&e.ws, "杭州云帆科技有限公司");
+    assert_eq!(c.fields.first_contact_date.as_deref(), Some("2024-03-01"));
+    assert_eq!(c.fields.annual_purchase, Some(1_250_000.5));
+    assert_eq!(c.fields.industry.as_deref(), Some("制造业"));
+    assert_eq!(c.fields.grade, Some(customers::Grade::A));
+    assert_eq!(c.fields.notes.as_deref(), Some("华东重点客户"));
+    assert_eq!(c.contacts[0].fields.name, "张伟");
+    assert_eq!(c.contacts[0].fields.mobile.as_deref(), Some("13800138000"));
+    let d = customer_by_name(&e.ws, "成都锦江餐饮管理有限公司");
+    assert_eq!(d.fields.first_contact_date.as_deref(), Some("2024-02-29"));
+    assert_eq!(d.fields.annual_purchase, Some(0.75));
+    assert_eq!(
+        customer_by_name(&e.ws, "深圳前海贸易有限公司")
+            .fields
+            .first_contact_date
+            .as_deref(),
+        Some("2023-12-31")
+    );
+    assert_eq!(
+        rep.opportunities_imported, 1,
+        "{:?}",
+        rep.opportunity_failures
+    );
+    assert_eq!(
+        opportunities_of(&e.ws),
+        vec![(
+            "杭州云帆科技有限公司".to_string(),
+            "年度设备采购".to_string(),
+            "proposal".to_string(),
+            Some(50000.0),
+            Some("2024-06-30".to_string())
+        )]
+    );
+}
+
+#[test]
+fn an_xls_written_by_libreoffice_imports_dates_numbers_and_chinese_text() {
+    libreoffice_fixture_imports("xls");
+}
+
+#[test]
+fn an_ods_written_by_libreoffice_imports_dates_numbers_and_chinese_text() {
+    libreoffice_fixture_imports("ods");
+}

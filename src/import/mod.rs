@@ -12,6 +12,7 @@
 
 pub mod followups;
 pub mod mapping;
+pub mod opportunities;
 pub mod read;
 pub mod report;
 
@@ -171,6 +172,9 @@ pub struct Preview {
     /// A follow-up sheet imported along (跟进记录), and its row count.
     pub followup_sheet: Option<String>,
     pub followup_rows: usize,
+    /// An opportunity sheet imported along (销售机会), and its row count.
+    pub opportunity_sheet: Option<String>,
+    pub opportunity_rows: usize,
 }
 
 /// Progress of a running import.
@@ -214,6 +218,11 @@ pub struct ImportReport {
     pub followups_imported: usize,
     pub followup_headers: Vec<String>,
     pub followup_failures: Vec<FailedRow>,
+    /// The opportunity sheet of the workbook, if it has one (销售机会).
+    pub opportunity_sheet: Option<String>,
+    pub opportunities_imported: usize,
+    pub opportunity_headers: Vec<String>,
+    pub opportunity_failures: Vec<FailedRow>,
 }
 
 /// One recorded import (the import log page).
@@ -276,6 +285,9 @@ struct Converted {
     issues: Vec<RowIssue>,
     matched: Option<RowMatch>,
     action: RowAction,
+    /// The row repeats an earlier row's customer (same code or same name)
+    /// to add another contact person to it.
+    contact_row: bool,
 }
 
 fn issue(field: &str, zh: impl Into<String>, en: impl Into<String>) -> RowIssue {
@@ -775,6 +787,7 @@ fn convert_row(
         issues,
         matched,
         action: RowAction::Create,
+        contact_row: false,
     }
 }
 
@@ -889,6 +902,9 @@ fn convert_all(
     let ex = Existing::load(conn)?;
     let mut out = Vec::with_capacity(table.rows.len().saturating_sub(plan.header_row + 1));
     let mut codes_in_file: HashMap<String, usize> = HashMap::new();
+    // Index in `out` of the first row creating each code / normalised name.
+    let mut first_by_code: HashMap<String, usize> = HashMap::new();
+    let mut first_by_name: HashMap<String, usize> = HashMap::new();
     for i in plan.header_row + 1..table.rows.len() {
         // Each data row moves into its conversion: the sheet is held once.
         let raw = std::mem::take(&mut table.rows[i]);
@@ -896,6 +912,41 @@ fn convert_all(
             continue;
         }
         let mut c = convert_row(i + 1, raw, &plan, table.date1904, &ex, conn);
+        // A sheet listing one row per contact person repeats the customer:
+        // such a row adds its contact to the customer of the first row.
+        let key = normalize_name(&c.new.fields.name);
+        let first = match &c.code {
+            Some(code) => first_by_code.get(code).copied(),
+            None => first_by_name.get(&key).copied(),
+        };
+        if let Some(k) = first {
+            let earlier: &Converted = &out[k];
+            let same = normalize_name(&earlier.new.fields.name) == key
+                && (c.code.is_none() || c.code == earlier.code);
+            if same
+                && earlier.action == RowAction::Create
+                && c.issues.is_empty()
+                && c.matched.is_none()
+                && !c.new.contacts.is_empty()
+            {
+                c.contact_row = true;
+                c.matched = Some(RowMatch {
+                    customer_id: String::new(),
+                    code: earlier.code.clone().unwrap_or_default(),
+                    name: earlier.new.fields.name.clone(),
+                    reason: "file".into(),
+                    score: None,
+                    reasons: vec![],
+                    row: Some(earlier.row),
+                });
+                c.action = RowAction::Update;
+                if c.action != RowAction::Fail && out.len() >= PREVIEW_ROWS {
+                    c.raw = Vec::new();
+                }
+                out.push(c);
+                continue;
+            }
+        }
         if let Some(code) = &c.code {
             if let Some(first) = codes_in_file.get(code) {
                 c.issues.push(issue(
@@ -910,6 +961,12 @@ fn convert_all(
             }
         }
         c.action = decide(&mut c, opts.on_duplicate);
+        if c.action == RowAction::Create {
+            if let Some(code) = &c.code {
+                first_by_code.entry(code.clone()).or_insert(out.len());
+            }
+            first_by_name.entry(key).or_insert(out.len());
+        }
         // Original cells are kept for failed rows (error report) and the
         // rows a preview shows; the rest are dropped to bound memory.
         if c.action != RowAction::Fail && out.len() >= PREVIEW_ROWS {
@@ -925,10 +982,13 @@ fn convert_all(
 pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Preview> {
     let mut table = read_table(path, opts)?;
     let (mapping, _, rows) = convert_all(ws.conn(), &mut table, opts)?;
-    let fu = if table.format == FileFormat::Csv {
-        None
+    let (fu, opp) = if table.format == FileFormat::Csv {
+        (None, None)
     } else {
-        followups::find(path, &table.sheet, &table.sheet_names)?
+        (
+            followups::find(path, &table.sheet, &table.sheet_names)?,
+            opportunities::find(path, &table.sheet, &table.sheet_names)?,
+        )
     };
     let count = |a| rows.iter().filter(|r| r.action == a).count();
     let mut shown: Vec<&Converted> = rows
@@ -965,6 +1025,8 @@ pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Prev
         mapping,
         followup_rows: fu.as_ref().map_or(0, |f| f.len()),
         followup_sheet: fu.map(|f| f.name),
+        opportunity_rows: opp.as_ref().map_or(0, |f| f.len()),
+        opportunity_sheet: opp.map(|f| f.name),
     })
 }
 
@@ -1003,15 +1065,26 @@ pub fn run(
         followups_imported: 0,
         followup_headers: vec![],
         followup_failures: vec![],
+        opportunity_sheet: None,
+        opportunities_imported: 0,
+        opportunity_headers: vec![],
+        opportunity_failures: vec![],
     };
-    let fu_sheet = if table.format == FileFormat::Csv {
-        None
+    let (fu_sheet, opp_sheet) = if table.format == FileFormat::Csv {
+        (None, None)
     } else {
-        followups::find(path, &table.sheet, &table.sheet_names)?
+        (
+            followups::find(path, &table.sheet, &table.sheet_names)?,
+            opportunities::find(path, &table.sheet, &table.sheet_names)?,
+        )
     };
     if let Some(f) = &fu_sheet {
         report.followup_sheet = Some(f.name.clone());
         report.followup_headers = f.headers.clone();
+    }
+    if let Some(f) = &opp_sheet {
+        report.opportunity_sheet = Some(f.name.clone());
+        report.opportunity_headers = f.headers.clone();
     }
     if dry_run {
         for r in rows {
@@ -1076,6 +1149,12 @@ pub fn run(
                     } else {
                         let id = target.unwrap_or_default();
                         customer_of_row.insert(row_no, id.clone());
+                        // A contact row completes the customer its file
+                        // creates whatever the policy for existing ones.
+                        let policy = match (r.contact_row, policy) {
+                            (true, OnDuplicate::Skip | OnDuplicate::Create) => OnDuplicate::Fill,
+                            (_, p) => p,
+                        };
                         update_existing(w, &id, &r, policy)
                     };
                     match res {
@@ -1096,11 +1175,18 @@ pub fn run(
                 }
             }
         }
-        if let Some(sheet) = &fu_sheet {
+        if fu_sheet.is_some() || opp_sheet.is_some() {
             let members = Existing::load(w.tx())?.members;
-            let (n, fails) = followups::write_all(w, sheet, &members)?;
-            rep.followups_imported = n;
-            rep.followup_failures = fails;
+            if let Some(sheet) = &fu_sheet {
+                let (n, fails) = followups::write_all(w, sheet, &members)?;
+                rep.followups_imported = n;
+                rep.followup_failures = fails;
+            }
+            if let Some(sheet) = &opp_sheet {
+                let (n, fails) = opportunities::write_all(w, sheet, &members)?;
+                rep.opportunities_imported = n;
+                rep.opportunity_failures = fails;
+            }
         }
         progress(Progress { done: total, total });
         let finished = w.now();
@@ -1296,6 +1382,8 @@ pub struct UndoReport {
     pub restored: usize,
     /// Fields changed again after the import, left as they are now.
     pub kept_newer: usize,
+    /// Opportunities the import added to customers that stay, now removed.
+    pub opportunities_removed: usize,
 }
 
 /// Reverse a whole import, in one transaction, from the change log:
@@ -1432,6 +1520,45 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
                         w.log("followup", eid, "*", parse(new), None)?;
                         crate::followups::refresh_customer(w, &cid)?;
                         touched.insert(cid);
+                    }
+                }
+                ("opportunity", "*") if old.is_none() => {
+                    let cid: Option<String> = w
+                        .tx()
+                        .query_row(
+                            "SELECT customer_id FROM opportunities WHERE id = ?1",
+                            [eid],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    // Deals of customers the import created go with them.
+                    if let Some(cid) = cid.filter(|c| !created.contains(c)) {
+                        let stays: Vec<(String, Value)> = w
+                            .tx()
+                            .prepare(
+                                "SELECT id, stage, entered_at, left_at, reason FROM opportunity_stage_history
+                                 WHERE opportunity_id = ?1",
+                            )?
+                            .query_map([eid], |r| {
+                                Ok((
+                                    r.get(0)?,
+                                    serde_json::json!({
+                                        "opportunity_id": eid, "stage": r.get::<_, String>(1)?,
+                                        "entered_at": r.get::<_, i64>(2)?,
+                                        "left_at": r.get::<_, Option<i64>>(3)?,
+                                        "reason": r.get::<_, Option<String>>(4)?,
+                                    }),
+                                ))
+                            })?
+                            .collect::<rusqlite::Result<_>>()?;
+                        w.tx()
+                            .execute("DELETE FROM opportunities WHERE id = ?1", [eid])?;
+                        for (h, rec) in stays {
+                            w.log("opportunity_stage", &h, "*", Some(rec), None)?;
+                        }
+                        w.log("opportunity", eid, "*", parse(new), None)?;
+                        crate::analysis::segments::recompute(w.tx(), &cid, w.now())?;
+                        rep.opportunities_removed += 1;
                     }
                 }
                 _ => {}

@@ -91,19 +91,35 @@ pub fn write_error_report(report: &ImportReport, path: &Path, lang: Lang) -> Res
             .map_err(xlsx_error)?;
     }
     ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
-    if !report.followup_failures.is_empty() {
+    for (sheet, default, headers, failures) in [
+        (
+            &report.followup_sheet,
+            "跟进记录",
+            &report.followup_headers,
+            &report.followup_failures,
+        ),
+        (
+            &report.opportunity_sheet,
+            "销售机会",
+            &report.opportunity_headers,
+            &report.opportunity_failures,
+        ),
+    ] {
+        if failures.is_empty() {
+            continue;
+        }
         let ws = wb.add_worksheet();
-        ws.set_name(report.followup_sheet.as_deref().unwrap_or("跟进记录"))
+        ws.set_name(sheet.as_deref().unwrap_or(default))
             .map_err(xlsx_error)?;
-        let width = report.followup_headers.len() as u16;
-        for (i, h) in report.followup_headers.iter().enumerate() {
+        let width = headers.len() as u16;
+        for (i, h) in headers.iter().enumerate() {
             ws.write_string_with_format(0, i as u16, h, &head)
                 .map_err(xlsx_error)?;
             ws.set_column_width(i as u16, 14).map_err(xlsx_error)?;
         }
         ws.write_string_with_format(0, width, error_header(lang), &head)
             .map_err(xlsx_error)?;
-        for (n, f) in report.followup_failures.iter().enumerate() {
+        for (n, f) in failures.iter().enumerate() {
             for (c, v) in f.cells.iter().enumerate() {
                 ws.write_string(n as u32 + 1, c as u16, v)
                     .map_err(xlsx_error)?;

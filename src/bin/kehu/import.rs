@@ -105,7 +105,10 @@ pub fn run(ctx: &mut Ctx, a: Args) -> Result<()> {
         &cancel,
     )?;
     if let Some(p) = &a.errors {
-        if report.failed > 0 || !report.followup_failures.is_empty() {
+        if report.failed > 0
+            || !report.followup_failures.is_empty()
+            || !report.opportunity_failures.is_empty()
+        {
             import::report::write_error_report(&report, p, lang)?;
         }
     }
@@ -141,6 +144,21 @@ pub fn run(ctx: &mut Ctx, a: Args) -> Result<()> {
                 "follow-ups (sheet “{sheet}”): {} imported, {} failed",
                 report.followups_imported,
                 report.followup_failures.len()
+            );
+        }
+    }
+    if let Some(sheet) = &report.opportunity_sheet {
+        if lang == kehu::Lang::Zh {
+            println!(
+                "销售机会（工作表“{sheet}”）：导入 {}，失败 {}",
+                report.opportunities_imported,
+                report.opportunity_failures.len()
+            );
+        } else {
+            println!(
+                "opportunities (sheet “{sheet}”): {} imported, {} failed",
+                report.opportunities_imported,
+                report.opportunity_failures.len()
             );
         }
     }

@@ -11,4 +11,8 @@ rows: Array<PreviewRow>,
 /**
  * A follow-up sheet imported along (跟进记录), and its row count.
  */
-followup_sheet: string | null, followup_rows: number, };
+followup_sheet: string | null, followup_rows: number, 
+/**
+ * An opportunity sheet imported along (销售机会), and its row count.
+ */
+opportunity_sheet: string | null, opportunity_rows: number, };

@@ -12,4 +12,8 @@ job_id: string | null, file_name: string, total: number, imported: number, updat
 /**
  * The follow-up sheet of the workbook, if it has one (跟进记录).
  */
-followup_sheet: string | null, followups_imported: number, followup_headers: Array<string>, followup_failures: Array<FailedRow>, };
+followup_sheet: string | null, followups_imported: number, followup_headers: Array<string>, followup_failures: Array<FailedRow>, 
+/**
+ * The opportunity sheet of the workbook, if it has one (销售机会).
+ */
+opportunity_sheet: string | null, opportunities_imported: number, opportunity_headers: Array<string>, opportunity_failures: Array<FailedRow>, };

@@ -15,4 +15,8 @@ restored: number,
 /**
  * Fields changed again after the import, left as they are now.
  */
-kept_newer: number, };
+kept_newer: number, 
+/**
+ * Opportunities the import added to customers that stay, now removed.
+ */
+opportunities_removed: number, };

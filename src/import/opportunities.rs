@@ -1,0 +1,371 @@
+//! The opportunity sheet of a workbook (seed 004's 销售数据基础录入表, the
+//! template's 销售机会 sheet): rows keyed by customer code or name, imported
+//! in the same transaction as the customer sheet, so a deal can belong to a
+//! customer the same file creates. Each deal goes through the core's
+//! [`crate::opportunities::insert`] (change log and stage history as for a
+//! deal made by hand); undo removes them with the rest of the import.
+
+use super::mapping::{header_texts, norm_header};
+use super::read::{self, Cell, SheetPick, Table};
+use super::{closest, date_of, is_blank_amount, issue, parse_amount, text_of, FailedRow, RowIssue};
+use crate::changelog::Writer;
+use crate::error::{Error, Result};
+use crate::i18n::Lang;
+use crate::opportunities::{self, NewOpportunity, OpportunityFields};
+use crate::pipeline::{self, LOST};
+use rusqlite::OptionalExtension;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Col {
+    Code,
+    Customer,
+    Name,
+    /// Amount columns carry their unit (1 or 10 000 when the header says 万).
+    Expected(f64),
+    Won(f64),
+    Received(f64),
+    CloseDate,
+    Stage,
+    Owner,
+    LossReason,
+    Notes,
+}
+
+fn unit_of(h: &str) -> f64 {
+    if h.contains('万') || h.contains("10k") {
+        10_000.0
+    } else {
+        1.0
+    }
+}
+
+fn col_for(h: &str) -> Option<Col> {
+    let n = norm_header(h);
+    // Amount headers come with units in brackets: 预计成交金额(元), 金额（万元）.
+    let bare: String = n
+        .split(['(', '（', '[', '【'])
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let unit = unit_of(h);
+    Some(match bare.as_str() {
+        "客户编号" | "客户编码" | "customercode" => Col::Code,
+        "客户名称" | "公司名称" | "客户" | "company" | "customer" | "account" | "accountname" => {
+            Col::Customer
+        }
+        "机会名称" | "商机名称" | "项目名称" | "销售机会" | "商机" | "项目" | "opportunity"
+        | "opportunityname" | "dealname" | "deal" => Col::Name,
+        "预计成交金额" | "预计金额" | "预估金额" | "机会金额" | "商机金额" | "项目金额"
+        | "金额" | "expectedamount" | "amount" => Col::Expected(unit),
+        "成交金额" | "合同金额" | "签约金额" | "wonamount" | "contractamount" => {
+            Col::Won(unit)
+        }
+        "回款金额" | "已回款" | "回款" | "receivedamount" => Col::Received(unit),
+        "预计成交日期" | "预计成交时间" | "预计签约日期" | "成交日期" | "closedate"
+        | "expectedclosedate" => Col::CloseDate,
+        "阶段" | "销售阶段" | "机会阶段" | "商机阶段" | "stage" | "salesstage" => {
+            Col::Stage
+        }
+        "负责人" | "销售" | "跟进人" | "owner" => Col::Owner,
+        "输单原因" | "丢单原因" | "lossreason" | "lostreason" => Col::LossReason,
+        "备注" | "说明" | "notes" | "note" | "remark" => Col::Notes,
+        _ => return None,
+    })
+}
+
+/// An opportunity sheet found in the workbook.
+pub struct Sheet {
+    pub name: String,
+    pub headers: Vec<String>,
+    rows: Vec<(usize, Vec<Cell>)>,
+    cols: Vec<(usize, Col)>,
+    date1904: bool,
+}
+
+impl Sheet {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Find the opportunity sheet: another visible sheet whose header names a
+/// customer (code or name), an opportunity name and a stage or an amount.
+pub fn find(path: &Path, customer_sheet: &str, names: &[String]) -> Result<Option<Sheet>> {
+    for name in names
+        .iter()
+        .filter(|n| n.as_str() != customer_sheet)
+        .take(8)
+    {
+        let t: Table = read::read(path, SheetPick::Named(name), None)?;
+        for (h, row) in t.rows.iter().enumerate().take(30) {
+            let cols: Vec<(usize, Col)> = row
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| col_for(&c.display()).map(|k| (i, k)))
+                .collect();
+            let has = |f: &dyn Fn(Col) -> bool| cols.iter().any(|c| f(c.1));
+            if has(&|k| matches!(k, Col::Code | Col::Customer))
+                && has(&|k| k == Col::Name)
+                && has(&|k| matches!(k, Col::Stage | Col::Expected(_)))
+            {
+                let headers = header_texts(&t.rows, h);
+                let rows = t
+                    .rows
+                    .into_iter()
+                    .enumerate()
+                    .skip(h + 1)
+                    .filter(|(_, r)| !r.iter().all(Cell::is_empty))
+                    .map(|(i, r)| (i + 1, r))
+                    .collect();
+                return Ok(Some(Sheet {
+                    name: name.clone(),
+                    headers,
+                    rows,
+                    cols,
+                    date1904: t.date1904,
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn amount(
+    cell: &Cell,
+    unit: f64,
+    field: &str,
+    zh: &str,
+    en: &str,
+) -> std::result::Result<Option<f64>, RowIssue> {
+    match cell {
+        Cell::Empty => Ok(None),
+        Cell::Number(n) => Ok(Some(n * unit)),
+        c => {
+            let t = text_of(c).unwrap_or_default();
+            if t.is_empty() || is_blank_amount(&t) {
+                return Ok(None);
+            }
+            parse_amount(&t, unit).map(Some).ok_or_else(|| {
+                issue(
+                    field,
+                    format!("{zh}“{t}”不是金额，请填数字，如 50000、5万、50,000元"),
+                    format!("{en} “{t}” is not an amount; write e.g. 50000, 5万 or 50,000元"),
+                )
+            })
+        }
+    }
+}
+
+/// The pipeline stage a cell names, or an issue with the closest stage.
+fn stage_of(
+    stages: &[pipeline::Stage],
+    t: &str,
+    conn: &rusqlite::Connection,
+) -> std::result::Result<String, RowIssue> {
+    if let Ok(s) = pipeline::resolve(conn, t, "stage") {
+        return Ok(s.key);
+    }
+    let labels: Vec<(String, String)> = stages
+        .iter()
+        .flat_map(|s| {
+            [
+                (s.name.to_lowercase(), s.name.clone()),
+                (s.label(Lang::En).to_lowercase(), s.name.clone()),
+            ]
+        })
+        .collect();
+    let cands: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let sugg = closest(t, &cands).map(str::to_string);
+    let zh_all = stages
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join("、");
+    let en_all = stages
+        .iter()
+        .map(|s| s.label(Lang::En))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (zh, en) = match &sugg {
+        Some(s) => (
+            format!("没有“{t}”这个销售阶段，是否是“{s}”？可选：{zh_all}"),
+            format!("Unknown stage “{t}”; did you mean “{s}”? Stages: {en_all}"),
+        ),
+        None => (
+            format!("没有“{t}”这个销售阶段，可选：{zh_all}"),
+            format!("Unknown stage “{t}”; stages: {en_all}"),
+        ),
+    };
+    let mut i = issue("stage", zh, en);
+    i.suggestion = sugg;
+    Err(i)
+}
+
+/// Convert and write every row inside the import's transaction. Returns
+/// (imported, failures).
+pub fn write_all(
+    w: &mut Writer,
+    sheet: &Sheet,
+    members: &HashMap<String, String>,
+) -> Result<(usize, Vec<FailedRow>)> {
+    let stages = pipeline::stages(w.tx())?;
+    let mut ok = 0;
+    let mut failures = vec![];
+    for (row_no, raw) in &sheet.rows {
+        let mut issues: Vec<RowIssue> = vec![];
+        let mut fields = OpportunityFields::default();
+        let (mut code, mut customer_name, mut stage, mut reason) = (None, None, None, None);
+        let empty = Cell::Empty;
+        for &(i, col) in &sheet.cols {
+            let cell = raw.get(i).unwrap_or(&empty);
+            let push =
+                |issues: &mut Vec<RowIssue>, r: std::result::Result<Option<f64>, RowIssue>| match r
+                {
+                    Ok(v) => v,
+                    Err(e) => {
+                        issues.push(e);
+                        None
+                    }
+                };
+            match col {
+                Col::Expected(u) => {
+                    fields.expected_amount = push(
+                        &mut issues,
+                        amount(
+                            cell,
+                            u,
+                            "expected_amount",
+                            "预计成交金额",
+                            "Expected amount",
+                        ),
+                    )
+                }
+                Col::Won(u) => {
+                    fields.won_amount = push(
+                        &mut issues,
+                        amount(cell, u, "won_amount", "成交金额", "Won amount"),
+                    )
+                }
+                Col::Received(u) => {
+                    fields.received_amount = push(
+                        &mut issues,
+                        amount(cell, u, "received_amount", "回款金额", "Received amount"),
+                    )
+                }
+                Col::CloseDate => match date_of(cell, sheet.date1904) {
+                    Ok(d) => {
+                        fields.expected_close_date = d.map(|d| d.format("%Y-%m-%d").to_string())
+                    }
+                    Err(t) => issues.push(issue(
+                        "expected_close_date",
+                        format!("无法识别的预计成交日期“{t}”，请用 2024-06-30 这样的格式"),
+                        format!("“{t}” is not a date; use the form 2024-06-30"),
+                    )),
+                },
+                _ => {
+                    let Some(t) = text_of(cell) else { continue };
+                    match col {
+                        Col::Code => code = Some(t),
+                        Col::Customer => customer_name = Some(t),
+                        Col::Name => fields.name = t,
+                        Col::Stage => match stage_of(&stages, &t, w.tx()) {
+                            Ok(k) => stage = Some(k),
+                            Err(e) => issues.push(e),
+                        },
+                        Col::Owner => match members.get(t.as_str()) {
+                            Some(id) => fields.owner_id = Some(id.clone()),
+                            None => issues.push(issue(
+                                "owner",
+                                format!("负责人“{t}”不是团队成员"),
+                                format!("“{t}” is not a team member"),
+                            )),
+                        },
+                        Col::LossReason => reason = Some(t),
+                        Col::Notes => fields.notes = Some(t),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if fields.name.is_empty() {
+            issues.push(issue(
+                "name",
+                "请填写机会名称",
+                "The opportunity name is required",
+            ));
+        }
+        let customer: Option<String> = match (&code, &customer_name) {
+            (Some(c), _) => crate::customers::resolve_id(w.tx(), c).ok(),
+            (None, Some(n)) => w
+                .tx()
+                .prepare_cached(
+                    "SELECT id FROM customers WHERE name = ?1 AND deleted_at IS NULL ORDER BY created_at LIMIT 1",
+                )?
+                .query_row([n], |r| r.get(0))
+                .optional()?,
+            _ => None,
+        };
+        if customer.is_none() {
+            let key = code.clone().or(customer_name.clone()).unwrap_or_default();
+            issues.push(if key.is_empty() {
+                issue(
+                    "customer",
+                    "请填写客户编号或客户名称",
+                    "The customer code or name is required",
+                )
+            } else {
+                issue(
+                    "customer",
+                    format!("找不到客户“{key}”（按客户编号或客户名称，在数据库或本文件的客户表中）"),
+                    format!("No customer “{key}” (by code or name, in the database or this file's customer sheet)"),
+                )
+            });
+        }
+        let lost = stage.as_deref() == Some(LOST);
+        if lost && reason.is_none() {
+            issues.push(issue(
+                "reason",
+                "阶段为“输单”时请填写输单原因",
+                "A loss reason is required when the stage is Lost",
+            ));
+        }
+        if issues.is_empty() {
+            let new = NewOpportunity {
+                customer: customer.unwrap_or_default(),
+                fields,
+                // A lost deal is created at the first stage and then marked
+                // lost with its reason, as a salesperson would do by hand.
+                stage: if lost { None } else { stage },
+            };
+            // insert checks everything before it writes.
+            match opportunities::insert(w, new) {
+                Ok(id) => {
+                    if lost {
+                        opportunities::set_stage_in(w, &id, LOST, reason.as_deref())?;
+                    }
+                    ok += 1
+                }
+                Err(e @ Error::Validation { .. }) => issues.push(super::from_error(e, "row")),
+                Err(e) => return Err(e),
+            }
+        }
+        if !issues.is_empty() {
+            failures.push(FailedRow {
+                row: *row_no,
+                cells: raw.iter().map(Cell::display).collect(),
+                issues,
+                raw: raw.clone(),
+            });
+        }
+    }
+    Ok((ok, failures))
+}
