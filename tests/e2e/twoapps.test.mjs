@@ -103,6 +103,9 @@ before(async () => {
   await a.start(APP, ['--db', DB_A]);
   b = new WebDriver(`http://127.0.0.1:${port}`);
   await b.start(APP, ['--db', DB_B]);
+  // Side by side on the screen (screenshots show the window in front).
+  await a.req('POST', '/window/rect', { x: 0, y: 0, width: 720, height: 900 }).catch(() => {});
+  await b.req('POST', '/window/rect', { x: 720, y: 0, width: 720, height: 900 }).catch(() => {});
 });
 
 after(async () => {
@@ -145,6 +148,9 @@ step('A starts a team in the shared folder; B joins it in its own window', async
 
 step('a customer created in A appears in B', async () => {
   await invoke(a, 'customer_create', { customer: { name: NAME, grade: 'C' } });
+  // A sends (the button), B merges it by itself when the folder changes.
+  await click(a, '[data-testid="sync-now"]');
+  await a.until('A sent', async () => (await text(a, '[data-testid="sync-pending"]')) === '0 条', 20000);
   const row = await b.until('arrived in B', () => findCustomer(b, NAME), 30000);
   assert.equal(row.grade, 'C');
   await click(b, '[data-testid="nav-customers"]');

@@ -41,8 +41,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// The database is encrypted at rest; its passphrase is in this
-    /// environment variable.
-    #[arg(long, global = true, value_name = "VAR")]
+    /// environment variable. Given before the subcommand
+    /// (`kehu --passphrase-env VAR customer list`), so it never mixes with
+    /// the team passphrase of `sync init|join --passphrase-env`.
+    #[arg(long, value_name = "VAR")]
     passphrase_env: Option<String>,
     #[command(subcommand)]
     command: Command,
