@@ -141,7 +141,7 @@ export const enSync: Record<keyof typeof zhSync, string> = {
   'atrest.encrypt': "Encrypt database",
   'atrest.change': "Change passphrase",
   'atrest.decrypt': "Remove encryption",
-  'atrest.encrypted': "Database encrypted ({n} backups too)",
+  'atrest.encrypted': "Database encrypted (backups too: {n})",
   'atrest.changed': "Passphrase changed",
   'atrest.decrypted': "The database is no longer encrypted",
   'atrest.short': "At least 8 characters",
