@@ -560,7 +560,8 @@ fn the_cli_syncs_over_webdav_and_s3_with_passwords_from_the_environment() {
 }
 
 #[test]
-fn the_set_up_test_of_a_server_names_refused_credentials_an_unreachable_server_and_lists_encrypted_teams() {
+fn the_set_up_test_of_a_server_names_refused_credentials_an_unreachable_server_and_lists_encrypted_teams(
+) {
     use kehu::sync_app::check_target;
     let s = webdav();
     let target = dav_target(&s, "dav");
@@ -577,7 +578,10 @@ fn the_set_up_test_of_a_server_names_refused_credentials_an_unreachable_server_a
     assert!(!c.exists);
     assert!(c.problem.unwrap().contains("拒绝了用户名或密码"));
     let c = check_target(&target, &bad, kehu::Lang::En);
-    assert!(c.problem.unwrap().contains("refused the user name or password"));
+    assert!(c
+        .problem
+        .unwrap()
+        .contains("refused the user name or password"));
     // Nothing listening there.
     let gone = Target::Webdav {
         url: format!("http://127.0.0.1:{}/dav/", free_port()),
@@ -606,5 +610,8 @@ fn the_set_up_test_of_a_server_names_refused_credentials_an_unreachable_server_a
     assert!(c.teams[0].encrypted);
     assert_eq!(c.teams[0].name, None);
     assert_eq!(c.teams[0].devices, 1);
-    assert_eq!(c.folder, format!("http://127.0.0.1:{}/dav/ ({DAV_USER})", s.port));
+    assert_eq!(
+        c.folder,
+        format!("http://127.0.0.1:{}/dav/ ({DAV_USER})", s.port)
+    );
 }
