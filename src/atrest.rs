@@ -261,6 +261,14 @@ pub(crate) fn export(conn: &Connection, dest: &Path, to: Option<&Key>) -> Result
     done
 }
 
+fn in_use() -> Error {
+    Error::validation(
+        "path",
+        "数据库正被另一个程序使用，请关闭其他 Kehu 窗口后重试",
+        "The database is in use by another program: close other Kehu windows and try again",
+    )
+}
+
 /// Convert one closed database file in place.
 fn convert(path: &Path, from: Option<&Key>, to: Option<&Key>) -> Result<()> {
     let tmp = sibling(path, ".converting");
@@ -269,8 +277,15 @@ fn convert(path: &Path, from: Option<&Key>, to: Option<&Key>) -> Result<()> {
         {
             let conn = open_checked(path, from)?;
             // Everything into the main file, so the old write-ahead log can
-            // go with the old file.
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            // go with the old file. Another connection of this app reading
+            // at the same moment only delays it (busy timeout).
+            let (busy, log, done): (i64, i64, i64) =
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            if busy != 0 || log != done {
+                return Err(in_use());
+            }
             export(&conn, &tmp, to)?;
         }
         {
@@ -284,13 +299,11 @@ fn convert(path: &Path, from: Option<&Key>, to: Option<&Key>) -> Result<()> {
                 ));
             }
         }
+        // The old log holds nothing the main file lacks (checkpointed above,
+        // and no other connection has written since).
         let wal = sibling(path, "-wal");
         if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
-            return Err(Error::validation(
-                "path",
-                "数据库正被另一个程序使用，请关闭其他 Kehu 窗口后重试",
-                "The database is in use by another program: close other Kehu windows and try again",
-            ));
+            return Err(in_use());
         }
         let _ = std::fs::remove_file(&wal);
         let _ = std::fs::remove_file(sibling(path, "-shm"));

@@ -67,10 +67,14 @@ fn convert(
     if let Some((h, _)) = scheduler {
         h.stop();
     }
+    // So does the background sync.
+    app.state::<crate::autosync::SyncJobs>().release();
     state.close();
     let out = f(&state.db_path);
     state.reopen();
     crate::shell::start_scheduler(app);
+    // The background sync reopens its connection on the new file.
+    app.state::<crate::autosync::SyncJobs>().wake();
     out.map_err(|e| e.to_payload(lang))
 }
 
