@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  # Tauri 2 on Linux
+  # Tauri 2 on Linux; libssl-dev also gives SQLCipher (encryption at rest) its libcrypto
   build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libsoup-3.0-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev file
   # end-to-end tests: WebKitWebDriver, a virtual display, screenshots

@@ -8,6 +8,10 @@ const COMMANDS: &[&str] = &[
     "set_language",
     "data_version",
     "reopen",
+    "db_unlock",
+    "db_encrypt",
+    "db_rekey",
+    "db_decrypt",
     "start_at_login_get",
     "start_at_login_set",
     // customers
@@ -103,6 +107,7 @@ const COMMANDS: &[&str] = &[
     "sync_open_conflicts",
     "sync_pick_folder",
     "sync_check_folder",
+    "sync_check_target",
     "sync_setup",
     "sync_now",
     "sync_conflicts",

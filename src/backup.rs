@@ -41,8 +41,19 @@ pub fn backup_to(ws: &Workspace, dest: &Path) -> Result<()> {
     }
     let tmp = dest.with_extension("partial");
     let _ = std::fs::remove_file(&tmp);
-    ws.conn()
-        .execute("VACUUM INTO ?1", [tmp.to_string_lossy()])?;
+    match ws.key() {
+        // Encrypted at rest: the backup is encrypted with the same passphrase.
+        Some(key) => {
+            if let Err(e) = crate::atrest::export(ws.conn(), &tmp, Some(key)) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+        None => {
+            ws.conn()
+                .execute("VACUUM INTO ?1", [tmp.to_string_lossy()])?;
+        }
+    }
     std::fs::rename(&tmp, dest)?;
     Ok(())
 }
@@ -133,14 +144,36 @@ fn prune(dir: &Path, keep: usize) -> Result<()> {
 /// first (a Kehu database this build can read); the current state is itself
 /// backed up before it is replaced, so a restore can be undone.
 pub fn restore(ws: &mut Workspace, file: &Path) -> Result<()> {
+    restore_with(ws, file, None)
+}
+
+/// [`restore`] of a backup that may be encrypted: with `passphrase`, or
+/// else the workspace's own. The restored data takes the workspace's
+/// current encryption (its passphrase, or plain).
+pub fn restore_with(ws: &mut Workspace, file: &Path, passphrase: Option<&str>) -> Result<()> {
     if !file.exists() {
         return Err(Error::not_found("backup", file.to_string_lossy()));
     }
-    {
-        // Opening it runs the same checks as any workspace (newer schema,
-        // not a database). Open a copy so the backup itself stays untouched.
-        let probe = tempfile_copy(file)?;
-        let check = Workspace::open(&probe).and_then(|w| {
+    let backup_key = if crate::atrest::is_encrypted(file) {
+        match passphrase.map(crate::atrest::Key::new).transpose()? {
+            Some(k) => Some(k),
+            None => Some(
+                ws.key()
+                    .cloned()
+                    .ok_or(Error::Passphrase { wrong: false })?,
+            ),
+        }
+    } else {
+        None
+    };
+    // The backup, checked and in the workspace's encryption, in a temp file.
+    let probe = std::env::temp_dir().join(format!("kehu-restore-{}.db", crate::new_id()));
+    let result = (|| -> Result<()> {
+        {
+            let src = crate::atrest::open_checked(file, backup_key.as_ref())?;
+            crate::atrest::export(&src, &probe, ws.key())?;
+        }
+        let check = open_probe(&probe, ws.key()).and_then(|w| {
             let ok: String = w
                 .conn()
                 .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
@@ -153,25 +186,54 @@ pub fn restore(ws: &mut Workspace, file: &Path) -> Result<()> {
             }
             Ok(())
         });
-        let _ = std::fs::remove_file(&probe);
         check?;
+        if ws.path().is_some() {
+            backup_now(ws)?;
+        }
+        let src = crate::atrest::open_checked(&probe, ws.key())?;
+        let b = rusqlite::backup::Backup::new(&src, ws.conn_mut())?;
+        b.run_to_completion(1024, std::time::Duration::from_millis(0), None)?;
+        Ok(())
+    })();
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", probe.display()));
     }
-    if ws.path().is_some() {
-        backup_now(ws)?;
+    result
+}
+
+/// Open a checked copy as a workspace (same checks as any: schema version,
+/// readable), without remembering its passphrase.
+fn open_probe(probe: &Path, key: Option<&crate::atrest::Key>) -> Result<Workspace> {
+    match key {
+        Some(k) => {
+            let w = Workspace::open_encrypted(probe, k.as_str());
+            crate::atrest::forget(probe);
+            w
+        }
+        None => Workspace::open(probe),
     }
-    let src =
-        rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let b = rusqlite::backup::Backup::new(&src, ws.conn_mut())?;
-    b.run_to_completion(1024, std::time::Duration::from_millis(0), None)?;
-    Ok(())
 }
 
 /// Restore when the workspace cannot be opened at all (damaged file): the
 /// backup is checked, the damaged file is kept beside it as
 /// `kehu.db.damaged-<time>`, and the backup is copied in its place.
 pub fn restore_path(db: &Path, file: &Path) -> Result<()> {
+    restore_path_with(db, file, None)
+}
+
+/// [`restore_path`] of a backup that may be encrypted (then `passphrase`
+/// is needed; the restored database stays encrypted with it).
+pub fn restore_path_with(db: &Path, file: &Path, passphrase: Option<&str>) -> Result<()> {
     let probe = tempfile_copy(file)?;
-    let check = Workspace::open(&probe).map(|_| ());
+    let key = if crate::atrest::is_encrypted(file) {
+        Some(
+            crate::atrest::Key::new(passphrase.unwrap_or_default())
+                .map_err(|_| Error::Passphrase { wrong: false })?,
+        )
+    } else {
+        None
+    };
+    let check = open_probe(&probe, key.as_ref()).map(|_| ());
     let _ = std::fs::remove_file(&probe);
     check?;
     if db.exists() {

@@ -72,6 +72,9 @@ pub struct Workspace {
     pub origin: String,
     /// Sort orders of the customer list, reloaded after any change.
     list_index: std::cell::RefCell<crate::list_index::ListIndex>,
+    /// The passphrase of a database encrypted at rest (SQLCipher), kept in
+    /// memory for backups; None for a plain database.
+    key: Option<crate::atrest::Key>,
 }
 
 impl Workspace {
@@ -80,28 +83,93 @@ impl Workspace {
         Self::open_with_clock(path, Arc::new(SystemClock))
     }
 
+    ///
+    /// A database encrypted at rest opens here too once this process has
+    /// unlocked it with [`Workspace::open_encrypted`] (the passphrase is
+    /// remembered in memory for that path, so every connection the app or
+    /// a background job opens works); otherwise it fails with
+    /// [`Error::Passphrase`], never as "damaged".
     pub fn open_with_clock(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Self> {
         let path = path.as_ref();
+        let key = crate::atrest::remembered(path);
+        Self::open_keyed(path, key, clock)
+    }
+
+    /// Open a database encrypted at rest with its passphrase (`PRAGMA key`
+    /// first thing). A wrong passphrase is [`Error::Passphrase`]. A plain
+    /// database refuses a passphrase (encrypt it with
+    /// [`crate::atrest::encrypt`]); a new file is created encrypted.
+    pub fn open_encrypted(path: impl AsRef<Path>, passphrase: &str) -> Result<Self> {
+        Self::open_encrypted_with_clock(path, passphrase, Arc::new(SystemClock))
+    }
+
+    pub fn open_encrypted_with_clock(
+        path: impl AsRef<Path>,
+        passphrase: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let key = crate::atrest::Key::new(passphrase)?;
+        if crate::atrest::is_plain(path) {
+            return Err(crate::atrest::not_encrypted());
+        }
+        let ws = Self::open_keyed(path, Some(key.clone()), clock)?;
+        crate::atrest::remember(path, &key);
+        Ok(ws)
+    }
+
+    fn open_keyed(
+        path: &Path,
+        key: Option<crate::atrest::Key>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let conn = Connection::open(path)?;
-        Self::init(conn, Some(path.to_path_buf()), clock)
+        if let Some(k) = &key {
+            k.apply(&conn, "main")?;
+        }
+        let encrypted = crate::atrest::is_encrypted(path);
+        match Self::init(conn, Some(path.to_path_buf()), clock, key.clone()) {
+            Err(e) if encrypted && e.code() == crate::error::Code::Corrupt => {
+                Err(Error::Passphrase {
+                    wrong: key.is_some(),
+                })
+            }
+            other => other,
+        }
     }
 
     /// A throwaway in-memory workspace (tests, benchmarks of pure logic).
     pub fn open_in_memory(clock: Arc<dyn Clock>) -> Result<Self> {
-        Self::init(Connection::open_in_memory()?, None, clock)
+        Self::init(Connection::open_in_memory()?, None, clock, None)
     }
 
-    fn init(mut conn: Connection, path: Option<PathBuf>, clock: Arc<dyn Clock>) -> Result<Self> {
+    /// The passphrase of a database encrypted at rest (None: plain).
+    pub(crate) fn key(&self) -> Option<&crate::atrest::Key> {
+        self.key.as_ref()
+    }
+
+    /// Is this database encrypted at rest?
+    pub fn is_encrypted(&self) -> bool {
+        self.key.is_some()
+    }
+
+    fn init(
+        mut conn: Connection,
+        path: Option<PathBuf>,
+        clock: Arc<dyn Clock>,
+        key: Option<crate::atrest::Key>,
+    ) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // One customer write alone runs ~20 distinct cached statements (row,
         // change log, contacts, tags, search and duplicate keys); rusqlite's
         // default cache of 16 made bulk writes re-parse SQL on every row.
         conn.set_prepared_statement_cache_capacity(256);
         // Reading user_version is the first touch of the file: a non-SQLite
-        // file fails here with NotADatabase (shown as "damaged").
+        // file fails here with NotADatabase (shown as "damaged"; an
+        // encrypted one as "passphrase needed" by the caller).
         let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if found > schema_version() {
             return Err(Error::NewerSchema {
@@ -157,6 +225,7 @@ impl Workspace {
             lang: Lang::Zh,
             origin: "ui".into(),
             list_index: Default::default(),
+            key,
         })
     }
 

@@ -22,6 +22,9 @@ pub enum Code {
     DiskFull,
     Io,
     Sync,
+    /// The database is encrypted at rest: a passphrase is needed, or the
+    /// one given is wrong (the app asks for it; never "damaged").
+    Passphrase,
     Internal,
 }
 
@@ -41,6 +44,10 @@ pub enum Error {
     NotFound { what: &'static str, key: String },
     #[error("{en}")]
     Conflict { zh: String, en: String },
+    /// An encrypted database: no passphrase given (`wrong` false) or a
+    /// wrong one (`wrong` true).
+    #[error("{}", if *wrong { "wrong database passphrase" } else { "the database is encrypted: a passphrase is needed" })]
+    Passphrase { wrong: bool },
     #[error("database schema version {found} is newer than this Kehu ({supported})")]
     NewerSchema { found: i64, supported: i64 },
     #[error("database error: {0}")]
@@ -84,6 +91,7 @@ impl Error {
             Error::Conflict { .. } => Code::Conflict,
             Error::Sync { .. } => Code::Sync,
             Error::NewerSchema { .. } => Code::NewerSchema,
+            Error::Passphrase { .. } => Code::Passphrase,
             Error::Sqlite(e)
             | Error::Migration(rusqlite_migration::Error::RusqliteError { err: e, .. }) => {
                 match e.sqlite_error_code() {
@@ -106,6 +114,7 @@ impl Error {
     pub fn field(&self) -> Option<&str> {
         match self {
             Error::Validation { field, .. } => Some(field),
+            Error::Passphrase { .. } => Some("passphrase"),
             _ => None,
         }
     }
@@ -135,6 +144,20 @@ impl Error {
                     format!("这个数据库由更新版本的客户管理软件创建（结构版本 {found}，本程序支持 {supported}），请先升级 Kehu。数据没有被修改。")
                 } else {
                     format!("This database was written by a newer Kehu (schema {found}, this build supports {supported}). Please update Kehu; nothing was changed.")
+                }
+            }
+            (Error::Passphrase { wrong: false }, _) => {
+                if zh {
+                    "这个数据库已加密，请输入数据库口令。".into()
+                } else {
+                    "This database is encrypted: enter its passphrase.".into()
+                }
+            }
+            (Error::Passphrase { wrong: true }, _) => {
+                if zh {
+                    "数据库口令不正确，请重新输入（区分大小写）。数据没有被修改。".into()
+                } else {
+                    "Wrong database passphrase; try again (it is case-sensitive). Nothing was changed.".into()
                 }
             }
             (_, Code::Locked) => {

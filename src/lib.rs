@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod analysis;
+pub mod atrest;
 pub mod backup;
 pub mod changelog;
 pub mod clock;

@@ -10,6 +10,7 @@
 
 use crate::db::Workspace;
 use crate::error::{Error, Result};
+use crate::sync::{Credentials, Target};
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -89,6 +90,8 @@ pub struct TeamInfo {
     pub created_at: Option<i64>,
     /// Devices that have written to it.
     pub devices: usize,
+    /// Its files are end-to-end encrypted: joining needs the team passphrase.
+    pub encrypted: bool,
 }
 
 /// What a look at a candidate shared folder found.
@@ -128,6 +131,7 @@ pub fn teams_in(folder: &Path) -> Vec<TeamInfo> {
                 .filter(|s| !s.is_empty()),
             created_at: v["created_at"].as_i64(),
             devices,
+            encrypted: v["encryption"].is_object(),
         });
     }
     out.sort_by(|a, b| (a.created_at, &a.team_id).cmp(&(b.created_at, &b.team_id)));
@@ -184,4 +188,137 @@ pub fn check_folder(folder: &Path, lang: crate::Lang) -> FolderCheck {
     }
     check.teams = teams_in(folder);
     check
+}
+
+/// Test any target before starting or joining a team: a folder as
+/// [`check_folder`]; a WebDAV server or S3 bucket answers with the user name
+/// and password (or keys) given, and which teams it holds. The result names
+/// the target by its location (never a password); `problem` says in the
+/// user's language what is wrong (unreachable server, refused credentials,
+/// no such folder or bucket, a missing field).
+pub fn check_target(target: &Target, creds: &Credentials, lang: crate::Lang) -> FolderCheck {
+    if let Target::Folder { path } = target {
+        return check_folder(path, lang);
+    }
+    let mut check = FolderCheck {
+        folder: target.location(),
+        exists: false,
+        writable: false,
+        teams: vec![],
+        problem: None,
+    };
+    let t = match incomplete(target, creds)
+        .map_or(Ok(()), Err)
+        .and_then(|()| crate::sync::canonical(target))
+        .and_then(|t| crate::sync::transport_of(&t, creds))
+    {
+        Ok(t) => t,
+        Err(e) => {
+            check.problem = Some(e.message(lang));
+            return check;
+        }
+    };
+    if let Err(e) = t.check() {
+        check.problem = Some(crate::sync::unreachable(t.as_ref(), &e).message(lang));
+        return check;
+    }
+    check.exists = true;
+    check.writable = true;
+    let root = crate::sync::ROOT;
+    let list = match t.list(root) {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => {
+            check.problem = Some(crate::sync::unreachable(t.as_ref(), &e).message(lang));
+            return check;
+        }
+    };
+    for (team, is_dir) in list {
+        if !is_dir {
+            continue;
+        }
+        let Ok(bytes) = t.read(&format!("{root}/{team}/team.json")) else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let devices = t
+            .list(&format!("{root}/{team}/devices"))
+            .map(|l| l.into_iter().filter(|(_, d)| *d).count())
+            .unwrap_or(0);
+        check.teams.push(TeamInfo {
+            team_id: team,
+            name: v["name"]
+                .as_str()
+                .map(str::to_string)
+                .filter(|s| !s.is_empty()),
+            created_at: v["created_at"].as_i64(),
+            devices,
+            encrypted: v["encryption"].is_object(),
+        });
+    }
+    check
+        .teams
+        .sort_by(|a, b| (a.created_at, &a.team_id).cmp(&(b.created_at, &b.team_id)));
+    check
+}
+
+/// A field of a WebDAV or S3 target left empty, as the form's own message.
+fn incomplete(target: &Target, creds: &Credentials) -> Option<Error> {
+    let empty = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+    let need = |field: &str, zh: &str, en: &str| {
+        Some(Error::validation(
+            field,
+            format!("请填写{zh}"),
+            format!("Fill in the {en}"),
+        ))
+    };
+    let is_url = |u: &str| {
+        let u = u.trim();
+        (u.starts_with("https://") || u.starts_with("http://")) && u.len() > "https://".len()
+    };
+    match target {
+        Target::Folder { .. } => None,
+        Target::Webdav { url, user } => {
+            if !is_url(url) {
+                Some(Error::validation(
+                    "url",
+                    "WebDAV 地址应以 https:// 开头（坚果云：https://dav.jianguoyun.com/dav/文件夹/）",
+                    "The WebDAV address starts with https:// (e.g. https://dav.jianguoyun.com/dav/folder/)",
+                ))
+            } else if user.trim().is_empty() {
+                need("user", "用户名（坚果云：登录邮箱）", "user name")
+            } else if empty(&creds.password) {
+                need(
+                    "password",
+                    "密码（坚果云：应用密码）",
+                    "password (坚果云: an app password)",
+                )
+            } else {
+                None
+            }
+        }
+        Target::S3 {
+            endpoint, bucket, ..
+        } => {
+            if !is_url(endpoint) {
+                Some(Error::validation(
+                    "endpoint",
+                    "S3 服务地址应以 https:// 开头（例如 https://oss-cn-hangzhou.aliyuncs.com）",
+                    "The S3 endpoint starts with https:// (e.g. https://s3.eu-west-1.amazonaws.com)",
+                ))
+            } else if bucket.trim().is_empty() {
+                need("bucket", "存储桶名称", "bucket name")
+            } else if empty(&creds.access_key) {
+                need("access_key", "访问密钥 ID（AccessKey ID）", "access key id")
+            } else if empty(&creds.secret_key) {
+                need(
+                    "secret_key",
+                    "私有访问密钥（AccessKey Secret）",
+                    "secret access key",
+                )
+            } else {
+                None
+            }
+        }
+    }
 }

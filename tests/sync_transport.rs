@@ -558,3 +558,60 @@ fn the_cli_syncs_over_webdav_and_s3_with_passwords_from_the_environment() {
     let text = kehu("d.db", &["sync", "status"]);
     assert!(text.contains("S3"), "{text}");
 }
+
+#[test]
+fn the_set_up_test_of_a_server_names_refused_credentials_an_unreachable_server_and_lists_encrypted_teams(
+) {
+    use kehu::sync_app::check_target;
+    let s = webdav();
+    let target = dav_target(&s, "dav");
+    // Empty: no team yet, reachable.
+    let c = check_target(&target, &dav_creds(None), kehu::Lang::Zh);
+    assert!(c.exists && c.writable && c.problem.is_none(), "{c:?}");
+    assert!(c.teams.is_empty());
+    // A wrong password: named as such, in both languages.
+    let bad = Credentials {
+        password: Some("nope".into()),
+        ..Default::default()
+    };
+    let c = check_target(&target, &bad, kehu::Lang::Zh);
+    assert!(!c.exists);
+    assert!(c.problem.unwrap().contains("拒绝了用户名或密码"));
+    let c = check_target(&target, &bad, kehu::Lang::En);
+    assert!(c
+        .problem
+        .unwrap()
+        .contains("refused the user name or password"));
+    // Nothing listening there.
+    let gone = Target::Webdav {
+        url: format!("http://127.0.0.1:{}/dav/", free_port()),
+        user: DAV_USER.into(),
+    };
+    let c = check_target(&gone, &dav_creds(None), kehu::Lang::Zh);
+    assert!(c.problem.unwrap().contains("无法连接同步服务器"));
+    // A field left empty is named before anything is sent.
+    let c = check_target(&target, &Credentials::default(), kehu::Lang::Zh);
+    assert!(c.problem.unwrap().contains("请填写密码"));
+    let c = check_target(
+        &Target::Webdav {
+            url: "dav.example.com".into(),
+            user: DAV_USER.into(),
+        },
+        &dav_creds(None),
+        kehu::Lang::En,
+    );
+    assert!(c.problem.unwrap().contains("https://"));
+    // An encrypted team started there is listed as encrypted (its name
+    // is sealed, so not shown).
+    let mut a = device(0);
+    sync::init_target(&mut a.ws, &target, Some("杭州团队"), &dav_creds(Some(PASS))).unwrap();
+    let c = check_target(&target, &dav_creds(None), kehu::Lang::Zh);
+    assert_eq!(c.teams.len(), 1, "{c:?}");
+    assert!(c.teams[0].encrypted);
+    assert_eq!(c.teams[0].name, None);
+    assert_eq!(c.teams[0].devices, 1);
+    assert_eq!(
+        c.folder,
+        format!("http://127.0.0.1:{}/dav/ ({DAV_USER})", s.port)
+    );
+}

@@ -74,6 +74,9 @@ enum Msg {
     Wake,
     /// Something changed in the shared folder.
     Folder,
+    /// Close the worker's connection (the database file is about to be
+    /// replaced: encryption at rest); acknowledged. A Wake reopens it.
+    Release(std::sync::mpsc::SyncSender<()>),
 }
 
 #[derive(Default)]
@@ -102,6 +105,17 @@ impl SyncJobs {
     pub fn wake(&self) {
         if let Some(tx) = lock(&self.worker).as_ref() {
             let _ = tx.send(Msg::Wake);
+        }
+    }
+
+    /// Have the worker close its connection to the database (before the
+    /// file is replaced); waits for it, at most a few seconds.
+    pub fn release(&self) {
+        let (ack, done) = std::sync::mpsc::sync_channel(1);
+        if let Some(tx) = lock(&self.worker).as_ref() {
+            if tx.send(Msg::Release(ack)).is_ok() {
+                let _ = done.recv_timeout(std::time::Duration::from_secs(10));
+            }
         }
     }
 }
@@ -336,6 +350,15 @@ fn worker(app: AppHandle, tx: Sender<Msg>, rx: Receiver<Msg>) {
                 rewatch = true;
             }
             Ok(Msg::Folder) => plan.poke(now_ms(), FOLDER_DEBOUNCE_MS, Trigger::Folder),
+            Ok(Msg::Release(ack)) => {
+                // An empty stand-in until the Wake that follows.
+                if let Ok(m) =
+                    kehu::Workspace::open_in_memory(std::sync::Arc::new(kehu::clock::SystemClock))
+                {
+                    ws = m;
+                }
+                let _ = ack.send(());
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }

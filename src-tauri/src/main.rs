@@ -15,6 +15,7 @@ use state::AppState;
 
 fn main() {
     let db_path = state::db_path_from_env();
+    let instance_db = db_path.clone();
     let app_state = AppState::new(db_path.clone());
     let opened = app_state.open_error().is_none();
     if opened {
@@ -29,10 +30,14 @@ fn main() {
         });
     }
     tauri::Builder::default()
-        // First, so a second launch only focuses the running window.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            shell::show_main(app)
-        }))
+        // First, so a second launch on the same database only focuses the
+        // running window; another database (`--db`, `KEHU_DB`) runs beside it.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .callback(|app, _args, _cwd| shell::show_main(app))
+                .dbus_id(state::instance_id(&instance_db))
+                .build(),
+        )
         .plugin(tauri_plugin_dialog::init())
         // Started at login, Kehu waits in the tray (reminders keep firing).
         .plugin(tauri_plugin_autostart::init(

@@ -42,9 +42,34 @@ pub fn db_path_from_env() -> PathBuf {
         .unwrap_or_else(kehu::db::default_db_path)
 }
 
-/// Open the workspace; on an empty database, load the demo data.
-fn open(path: &std::path::Path, lang: Lang) -> kehu::Result<Workspace> {
-    let mut ws = Workspace::open(path)?;
+/// The single-instance id of a database (D-Bus name on Linux): the app's own
+/// for the default database, so a second launch focuses the running window;
+/// another database gets its own, so two workspaces run side by side (one
+/// window each).
+pub fn instance_id(db: &std::path::Path) -> String {
+    const APP_ID: &str = "app.kehu.desktop";
+    let db = db.canonicalize().unwrap_or_else(|_| db.to_path_buf());
+    let default = kehu::db::default_db_path();
+    if db == default.canonicalize().unwrap_or(default) {
+        return APP_ID.to_string();
+    }
+    // FNV-1a: stable across builds, so every Kehu agrees on the name.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in db.as_os_str().as_encoded_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{APP_ID}.db{h:016x}")
+}
+
+/// Open the workspace (with its passphrase when encrypted at rest; once
+/// unlocked, the passphrase is remembered for the path); on an empty
+/// database, load the demo data.
+fn open(path: &std::path::Path, lang: Lang, passphrase: Option<&str>) -> kehu::Result<Workspace> {
+    let mut ws = match passphrase {
+        Some(p) => Workspace::open_encrypted(path, p)?,
+        None => Workspace::open(path)?,
+    };
     ws.lang = lang;
     ws.origin = "ui".into();
     let empty: bool = ws.conn().query_row(
@@ -85,20 +110,36 @@ impl AppState {
 
     /// (Re)open the database, replacing any previous state. True when open.
     pub fn reopen(&self) -> bool {
+        self.open_with(None).is_ok()
+    }
+
+    /// Open an encrypted database with its passphrase (the start-up
+    /// passphrase screen). A wrong one leaves the app locked and says so.
+    pub fn unlock(&self, passphrase: &str) -> Result<(), ErrorPayload> {
+        self.open_with(Some(passphrase))
+    }
+
+    fn open_with(&self, passphrase: Option<&str>) -> Result<(), ErrorPayload> {
         let mut g = self.lock();
         g.ws = None; // close first: a restore replaces the file
         let lang = g.lang;
-        match open(&self.db_path, lang) {
+        match open(&self.db_path, lang, passphrase) {
             Ok(ws) => {
                 g.ws = Some(ws);
                 g.open_error = None;
-                true
+                Ok(())
             }
             Err(e) => {
+                let payload = e.to_payload(lang);
                 g.open_error = Some(e);
-                false
+                Err(payload)
             }
         }
+    }
+
+    /// Is the open database encrypted at rest?
+    pub fn encrypted(&self) -> bool {
+        self.lock().ws.as_ref().is_some_and(|w| w.is_encrypted())
     }
 
     /// Close the workspace (before replacing its file).

@@ -193,7 +193,7 @@ pub fn config(conn: &Connection) -> Result<Option<SyncConfig>> {
 }
 
 /// The transport of a target with the credentials given.
-fn transport_of(target: &Target, creds: &Credentials) -> Result<Box<dyn Transport>> {
+pub(crate) fn transport_of(target: &Target, creds: &Credentials) -> Result<Box<dyn Transport>> {
     let missing = |zh: &str, en: &str| {
         Error::validation(
             "credentials",
@@ -297,7 +297,7 @@ fn missing_folder(folder: &Path) -> Error {
 }
 
 /// The target cannot be reached or read: a message for people.
-fn unreachable(t: &dyn Transport, e: &std::io::Error) -> Error {
+pub(crate) fn unreachable(t: &dyn Transport, e: &std::io::Error) -> Error {
     if t.kind() == "folder" {
         return missing_folder(Path::new(&t.location()));
     }
@@ -419,7 +419,7 @@ pub fn init_with(
 }
 
 /// A target as stored: a folder's absolute path, trimmed addresses.
-fn canonical(target: &Target) -> Result<Target> {
+pub(crate) fn canonical(target: &Target) -> Result<Target> {
     Ok(match target {
         Target::Folder { path } => {
             if !path.is_dir() {

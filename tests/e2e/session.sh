@@ -36,7 +36,7 @@ done
 export WEBDRIVER_URL="http://127.0.0.1:$PORT"
 status=0
 # E2E_ONLY=pages.test.mjs runs one file; E2E_ONLY=none only the big-list check.
-FILES=("$ROOT/tests/e2e/app.test.mjs" "$ROOT/tests/e2e/pages.test.mjs" "$ROOT/tests/e2e/analysis.test.mjs" "$ROOT/tests/e2e/daily.test.mjs" "$ROOT/tests/e2e/sync.test.mjs")
+FILES=("$ROOT/tests/e2e/app.test.mjs" "$ROOT/tests/e2e/pages.test.mjs" "$ROOT/tests/e2e/analysis.test.mjs" "$ROOT/tests/e2e/daily.test.mjs" "$ROOT/tests/e2e/sync.test.mjs" "$ROOT/tests/e2e/atrest.test.mjs" "$ROOT/tests/e2e/twoapps.test.mjs")
 if [ -n "${E2E_ONLY:-}" ]; then FILES=("$ROOT/tests/e2e/$E2E_ONLY"); fi
 if [ "${E2E_ONLY:-}" != none ]; then
   node --test --test-concurrency=1 --test-reporter=spec "${FILES[@]}" || status=$?

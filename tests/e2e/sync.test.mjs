@@ -13,8 +13,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, existsSync, renameSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync, existsSync, renameSync, writeFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WebDriver } from './webdriver.mjs';
@@ -34,6 +35,8 @@ const DB_C = join(dir, 'c.db');
 const SHARED = join(dir, 'shared');
 mkdirSync(SHARED);
 
+const DB_D = join(dir, 'd.db');
+const DB_E = join(dir, 'e.db');
 const FROM_A = '临港甲方精密机械有限公司';
 const FROM_B = '北辰乙方软件科技有限公司';
 
@@ -101,6 +104,7 @@ before(async () => {
 
 after(async () => {
   await wd?.quit();
+  dav?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -119,7 +123,14 @@ step('the Sync page tests the shared folder and starts a team', async () => {
   await click('[data-testid="sync-test"]');
   await wd.until('folder tested', async () => /可以读写[\s\S]*还没有团队/.test(await text('[data-testid="sync-check"]')));
   await fill('[data-testid="sync-team-name"]', '华东销售部');
+  // Encryption is proposed by default: it asks for a passphrase twice.
+  assert.equal(await (await wd.find('[data-testid="sync-encrypt"]')).prop('checked'), true);
+  assert.match(await text('[data-testid="sync-encrypt-hint"]'), /口令忘记后无法找回/);
   await snap('sync-setup-zh');
+  await click('[data-testid="sync-create"]');
+  await wd.until('passphrase asked', async () => /口令至少 8 个字符/.test(await text('[data-testid="sync-setup-error"]')));
+  // This team (the CLI joins it below) goes without.
+  await click('[data-testid="sync-encrypt"]');
   await click('[data-testid="sync-create"]');
   const status = await wd.find('[data-testid="sync-status"]', { timeout: 20000 });
   assert.match(await status.text(), /王芳的笔记本/);
@@ -302,4 +313,122 @@ step('changes made while the app was closed arrive at the next start, without a 
   await wd.until('arrived at start', () => findCustomer('关机期间新增的客户'), 20000);
   await nav('sync');
   assert.match(await text('[data-testid="sync-last-round"]'), /启动时/);
+});
+
+// ---- WebDAV with a team passphrase (end-to-end encryption) -------------
+// A real WebDAV server (wsgidav, as tests/sync_transport.rs uses) on
+// loopback. Device E (the CLI) starts an encrypted team there; the app on a
+// fourth workspace D joins it from the Sync page.
+
+const DAV_USER = 'alice';
+const DAV_PASSWORD = 'webdav-app-pw-2026';
+const TEAM_PASS = '云杉 团队口令 2026';
+const FROM_E = '西湖丙方数据服务有限公司';
+const DAV_ROOT = join(dir, 'dav-root');
+let dav = null;
+let davUrl = '';
+
+const freePort = () =>
+  new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+const answers = (port) =>
+  new Promise((res) => connect(port, '127.0.0.1').on('connect', function () { this.destroy(); res(true); }).on('error', () => res(false)));
+
+/** Every file under `d`, recursively. */
+function filesUnder(d) {
+  return readdirSync(d).flatMap((n) => {
+    const p = join(d, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+step('WebDAV: the app tests the server, names refused credentials and an unreachable server', async () => {
+  mkdirSync(DAV_ROOT);
+  const port = await freePort();
+  const conf = join(dir, 'wsgidav.json');
+  writeFileSync(
+    conf,
+    JSON.stringify({
+      host: '127.0.0.1',
+      port,
+      provider_mapping: { '/dav': DAV_ROOT },
+      simple_dc: { user_mapping: { '*': { [DAV_USER]: { password: DAV_PASSWORD } } } },
+      http_authenticator: { accept_basic: true, accept_digest: false, default_to_digest: false },
+      verbose: 1,
+    }),
+  );
+  dav = spawn('python3', ['-m', 'wsgidav.server.server_cli', '--config', conf], { stdio: 'ignore' });
+  const t0 = Date.now();
+  while (!(await answers(port))) {
+    assert.ok(dav.exitCode === null, 'wsgidav exited: run scripts/install-deps.sh');
+    assert.ok(Date.now() - t0 < 60000, 'wsgidav did not answer within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  davUrl = `http://127.0.0.1:${port}/dav/`;
+  // E starts an encrypted team on the server with one customer.
+  const envE = { ...process.env, KEHU_LANG: 'zh', KEHU_SECRET_STORE: 'file', KEHU_WEBDAV_PASSWORD: DAV_PASSWORD, TEAM_PASS };
+  execFileSync(CLI, ['--db', DB_E, 'customer', 'add', '--name', FROM_E, '--mobile', '13700001111'], { env: envE });
+  execFileSync(CLI, ['--db', DB_E, 'sync', 'init', '--webdav', davUrl, '--user', DAV_USER, '--name', '杭州团队', '--passphrase-env', 'TEAM_PASS'], { env: envE });
+  execFileSync(CLI, ['--db', DB_E, 'sync', 'now'], { env: envE });
+
+  await wd.quit();
+  execFileSync(CLI, ['--db', DB_D, 'customer', 'add', '--name', '第四台电脑的客户']);
+  wd = new WebDriver(URL);
+  await wd.start(APP, ['--db', DB_D]);
+  await wd.find('[data-testid="today-page"]', { timeout: 30000 });
+  await nav('sync');
+  await click('[data-testid="sync-kind-webdav"]');
+  await fill('[data-testid="sync-dav-url"]', davUrl);
+  await fill('[data-testid="sync-dav-user"]', DAV_USER);
+  await fill('[data-testid="sync-dav-password"]', 'not-the-password');
+  await click('[data-testid="sync-test"]');
+  await wd.until('credentials refused', async () => /拒绝了用户名或密码/.test(await text('[data-testid="sync-check"]')), 15000);
+  assert.doesNotMatch(await text('[data-testid="sync-page"]'), /not-the-password/, 'the password is never shown');
+  await snap('sync-webdav-refused-zh');
+  // Nothing listens on the port next to it.
+  const closed = await freePort();
+  await fill('[data-testid="sync-dav-url"]', `http://127.0.0.1:${closed}/dav/`);
+  await click('[data-testid="sync-test"]');
+  await wd.until('unreachable', async () => /无法连接同步服务器/.test(await text('[data-testid="sync-check"]')), 15000);
+  await snap('sync-webdav-unreachable-zh');
+});
+
+step('WebDAV: a wrong team passphrase gets a clear message; the right one joins and E’s customer arrives', async () => {
+  await fill('[data-testid="sync-dav-url"]', davUrl);
+  await fill('[data-testid="sync-dav-password"]', DAV_PASSWORD);
+  await click('[data-testid="sync-test"]');
+  await wd.until('team found', async () => /连接成功[\s\S]*找到 1 个团队/.test(await text('[data-testid="sync-check"]')), 15000);
+  assert.match(await text('[data-testid="sync-join-team"]'), /已加密/);
+  await fill('[data-testid="sync-join-passphrase"]', '错误的口令 123');
+  await click('[data-testid="sync-join"]');
+  await wd.until('wrong passphrase', async () => /团队口令不正确/.test(await text('[data-testid="sync-setup-error"]')), 20000);
+  assert.equal((await invoke('sync_overview')).status.configured, false, 'nothing was set up');
+  await snap('sync-webdav-wrong-passphrase-zh');
+  await fill('[data-testid="sync-join-passphrase"]', TEAM_PASS);
+  await click('[data-testid="sync-join"]');
+  await wd.find('[data-testid="sync-status"]', { timeout: 30000 });
+  assert.match(await text('[data-testid="sync-status-folder"]'), new RegExp(`127\\.0\\.0\\.1:\\d+/dav/ \\(${DAV_USER}\\)`));
+  assert.match(await text('[data-testid="sync-status-e2e"]'), /已开启/);
+  await wd.until('E’s customer in D', () => findCustomer(FROM_E), 15000);
+  await wd.until('D sent its changes', async () => (await text('[data-testid="sync-pending"]')) === '0 条', 15000);
+  await snap('sync-webdav-joined-zh');
+  // The server holds only ciphertext: no customer name in any file.
+  const files = filesUnder(DAV_ROOT);
+  assert.ok(files.length > 3, files.join('\n'));
+  for (const f of files) {
+    const bytes = readFileSync(f);
+    for (const name of [FROM_E, '第四台电脑的客户', '杭州团队']) {
+      assert.equal(bytes.includes(Buffer.from(name)), false, `${name} in clear in ${f}`);
+    }
+  }
+  // The password is not in the database.
+  assert.equal(readFileSync(DB_D).includes(Buffer.from(DAV_PASSWORD)), false);
+  // And D's customer reaches E.
+  execFileSync(CLI, ['--db', DB_E, 'sync', 'now'], { env: { ...process.env, KEHU_SECRET_STORE: 'file' } });
+  const list = JSON.parse(execFileSync(CLI, ['--db', DB_E, '--json', 'customer', 'list', '--query', '第四台电脑'], { encoding: 'utf8' }));
+  assert.equal((list.rows ?? list).length, 1);
 });

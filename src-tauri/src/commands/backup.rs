@@ -22,14 +22,20 @@ pub async fn backup_now(state: State<'_, AppState>) -> Res<BackupFile> {
 /// open, the core restores in place (backing up the current state first);
 /// when it cannot be opened, the damaged file is kept aside and replaced.
 #[tauri::command]
-pub async fn backup_restore(state: State<'_, AppState>, file: String) -> Res<()> {
+pub async fn backup_restore(
+    state: State<'_, AppState>,
+    file: String,
+    passphrase: Option<String>,
+) -> Res<()> {
     let lang = state.lang();
     let file = Path::new(&file);
+    // An encrypted backup: its passphrase (else the database's own).
+    let pass = passphrase.as_deref().filter(|p| !p.is_empty());
     if state.open_error().is_none() {
-        state.with(|ws| backup::restore(ws, file))?;
+        state.with(|ws| backup::restore_with(ws, file, pass))?;
     } else {
         state.close();
-        backup::restore_path(&state.db_path, file).map_err(|e| e.to_payload(lang))?;
+        backup::restore_path_with(&state.db_path, file, pass).map_err(|e| e.to_payload(lang))?;
     }
     state.reopen();
     match state.open_error() {

@@ -17,6 +17,8 @@ pub struct AppStatus {
     pub error: Option<ErrorPayload>,
     pub lang: Lang,
     pub version: String,
+    /// The database is encrypted at rest (SQLCipher).
+    pub encrypted: bool,
 }
 
 #[tauri::command]
@@ -26,7 +28,76 @@ pub async fn app_status(state: State<'_, AppState>) -> Res<AppStatus> {
         error: state.open_error(),
         lang: state.lang(),
         version: env!("CARGO_PKG_VERSION").into(),
+        encrypted: state.encrypted(),
     })
+}
+
+/// The start-up passphrase screen: open the encrypted database.
+#[tauri::command]
+pub async fn db_unlock(state: State<'_, AppState>, passphrase: String) -> Res<AppStatus> {
+    state.unlock(&passphrase)?;
+    // The daily backup that could not run while the database was locked.
+    let db = state.db_path.clone();
+    std::thread::spawn(move || {
+        if let Err(e) = kehu::Workspace::open(&db).and_then(|ws| kehu::backup::auto_backup(&ws)) {
+            eprintln!("kehu: automatic backup failed: {e}");
+        }
+    });
+    app_status(state).await
+}
+
+/// Run a conversion of the database file (encrypt, decrypt, rekey) with the
+/// workspace closed, then open it again (also when the conversion failed:
+/// the old file is untouched then).
+fn convert(
+    app: &tauri::AppHandle,
+    f: impl FnOnce(&std::path::Path) -> kehu::Result<kehu::atrest::Converted>,
+) -> Res<kehu::atrest::Converted> {
+    use tauri::Manager;
+    let state = app.state::<AppState>();
+    let lang = state.lang();
+    // The reminder scheduler keeps its own connection: stopped while the
+    // file is replaced, started again on the new one.
+    let scheduler = app
+        .state::<crate::jobs::Jobs>()
+        .scheduler
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some((h, _)) = scheduler {
+        h.stop();
+    }
+    // So does the background sync.
+    app.state::<crate::autosync::SyncJobs>().release();
+    state.close();
+    let out = f(&state.db_path);
+    state.reopen();
+    crate::shell::start_scheduler(app);
+    // The background sync reopens its connection on the new file.
+    app.state::<crate::autosync::SyncJobs>().wake();
+    out.map_err(|e| e.to_payload(lang))
+}
+
+/// Settings → encrypt the database (and its backups) with a passphrase.
+#[tauri::command]
+pub async fn db_encrypt(app: tauri::AppHandle, passphrase: String) -> Res<kehu::atrest::Converted> {
+    convert(&app, |p| kehu::atrest::encrypt(p, &passphrase))
+}
+
+/// Settings → change the passphrase (the current one is asked again).
+#[tauri::command]
+pub async fn db_rekey(
+    app: tauri::AppHandle,
+    old: String,
+    new: String,
+) -> Res<kehu::atrest::Converted> {
+    convert(&app, |p| kehu::atrest::rekey(p, &old, &new))
+}
+
+/// Settings → store the database unencrypted again.
+#[tauri::command]
+pub async fn db_decrypt(app: tauri::AppHandle, passphrase: String) -> Res<kehu::atrest::Converted> {
+    convert(&app, |p| kehu::atrest::decrypt(p, &passphrase))
 }
 
 #[tauri::command]

@@ -6,9 +6,9 @@
 use super::Res;
 use crate::autosync::{self, RoundOutcome, SyncJobs, SyncState, Trigger};
 use crate::state::AppState;
-use kehu::sync::{self, Conflict, SyncStatus};
+use kehu::sync::{self, Conflict, Credentials, SyncStatus, Target};
 use kehu::sync_app::{self, AutoSync, FolderCheck, TeamInfo};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_dialog::DialogExt;
@@ -23,6 +23,36 @@ pub struct SyncOverview {
     pub team: Option<TeamInfo>,
     pub auto: AutoSync,
     pub state: SyncState,
+}
+
+/// What the set-up form holds besides the target: the team passphrase
+/// (optional end-to-end encryption) and the WebDAV password or S3 keys.
+/// Kept only in the OS keyring (or the owner-only secrets file), never in
+/// the database.
+#[derive(Deserialize, Default, TS)]
+#[ts(export)]
+pub struct SyncSecrets {
+    #[ts(optional)]
+    pub passphrase: Option<String>,
+    #[ts(optional)]
+    pub password: Option<String>,
+    #[ts(optional)]
+    pub access_key: Option<String>,
+    #[ts(optional)]
+    pub secret_key: Option<String>,
+}
+
+impl SyncSecrets {
+    fn credentials(self) -> Credentials {
+        let given = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        Credentials {
+            // A passphrase is taken as typed (spaces count); the rest trimmed.
+            passphrase: self.passphrase.filter(|p| !p.is_empty()),
+            password: given(self.password),
+            access_key: given(self.access_key).map(|s| s.trim().to_string()),
+            secret_key: given(self.secret_key).map(|s| s.trim().to_string()),
+        }
+    }
 }
 
 fn blocking_err(lang: kehu::Lang) -> kehu::error::ErrorPayload {
@@ -74,27 +104,59 @@ pub async fn sync_check_folder(state: State<'_, AppState>, folder: String) -> Re
         .map_err(|_| blocking_err(lang))
 }
 
-/// Start a team (`team` None, with an optional `name`) or join one, then
-/// run the first round and let the background sync follow the folder.
+/// Test a folder, WebDAV server or S3 bucket with the credentials given:
+/// does it answer, and which teams does it hold?
 #[tauri::command]
+pub async fn sync_check_target(
+    state: State<'_, AppState>,
+    target: Target,
+    secrets: Option<SyncSecrets>,
+) -> Res<FolderCheck> {
+    let lang = state.lang();
+    let creds = secrets.unwrap_or_default().credentials();
+    tauri::async_runtime::spawn_blocking(move || sync_app::check_target(&target, &creds, lang))
+        .await
+        .map_err(|_| blocking_err(lang))
+}
+
+/// Start a team (`join` false, with an optional `name`) or join `team` on
+/// the target, with the team passphrase when given (end-to-end encryption)
+/// and the server's credentials (kept in the keyring); then run the first
+/// round and let the background sync follow.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
 pub async fn sync_setup(
     app: AppHandle,
     state: State<'_, AppState>,
-    folder: String,
+    target: Target,
     join: bool,
     team: Option<String>,
     name: Option<String>,
+    secrets: Option<SyncSecrets>,
 ) -> Res<RoundOutcome> {
     let lang = state.lang();
-    let folder = PathBuf::from(folder.trim());
-    state.with(|ws| {
-        if join {
-            sync::join(ws, &folder, team.as_deref().filter(|t| !t.is_empty()))
-        } else {
-            let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-            sync::init(ws, &folder, name)
-        }
-    })?;
+    let target = match target {
+        Target::Folder { path } => Target::Folder {
+            path: PathBuf::from(path.to_string_lossy().trim()),
+        },
+        t => t,
+    };
+    let creds = secrets.unwrap_or_default().credentials();
+    // Network calls (WebDAV, S3) off the async runtime's threads.
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        handle.state::<AppState>().with(|ws| {
+            if join {
+                let team = team.as_deref().filter(|t| !t.is_empty());
+                sync::join_target(ws, &target, team, &creds)
+            } else {
+                let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+                sync::init_target(ws, &target, name, &creds)
+            }
+        })
+    })
+    .await
+    .map_err(|_| blocking_err(lang))??;
     let handle = app.clone();
     let out =
         tauri::async_runtime::spawn_blocking(move || autosync::run_round(&handle, Trigger::Setup))

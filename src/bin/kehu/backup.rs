@@ -17,6 +17,10 @@ pub struct BackupArgs {
 #[derive(clap::Args)]
 pub struct RestoreArgs {
     file: PathBuf,
+    /// The backup is encrypted with another passphrase than the database's
+    /// (--passphrase-env): it is in this environment variable.
+    #[arg(long, value_name = "VAR")]
+    backup_passphrase_env: Option<String>,
 }
 
 pub fn backup(ctx: &mut Ctx, a: BackupArgs) -> Result<()> {
@@ -53,11 +57,26 @@ pub fn backup(ctx: &mut Ctx, a: BackupArgs) -> Result<()> {
 }
 
 /// Restore by file: works even when the current database is damaged.
-pub fn restore(db: &Path, a: &RestoreArgs, json: bool, lang: Lang) -> Result<()> {
-    match kehu::Workspace::open(db) {
-        Ok(mut ws) => backup::restore(&mut ws, &a.file)?,
+pub fn restore(
+    db: &Path,
+    a: &RestoreArgs,
+    passphrase: Option<&str>,
+    json: bool,
+    lang: Lang,
+) -> Result<()> {
+    let backup_pass = a
+        .backup_passphrase_env
+        .as_deref()
+        .map(crate::db::env_secret)
+        .transpose()?;
+    let opened = match passphrase {
+        Some(p) => kehu::Workspace::open_encrypted(db, p),
+        None => kehu::Workspace::open(db),
+    };
+    match opened {
+        Ok(mut ws) => backup::restore_with(&mut ws, &a.file, backup_pass.as_deref())?,
         Err(e) if matches!(e.code(), kehu::error::Code::Corrupt) => {
-            backup::restore_path(db, &a.file)?
+            backup::restore_path_with(db, &a.file, backup_pass.as_deref().or(passphrase))?
         }
         Err(e) => return Err(e),
     }

@@ -5,6 +5,7 @@
 mod alerts;
 mod backup;
 mod customer;
+mod db;
 mod dedupe;
 mod demo;
 mod export;
@@ -39,6 +40,12 @@ pub struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// The database is encrypted at rest; its passphrase is in this
+    /// environment variable. Given before the subcommand
+    /// (`kehu --passphrase-env VAR customer list`), so it never mixes with
+    /// the team passphrase of `sync init|join --passphrase-env`.
+    #[arg(long, value_name = "VAR")]
+    passphrase_env: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,6 +72,9 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore the database from a backup file.
     Restore(backup::RestoreArgs),
+    /// Encryption of the database at rest: encrypt, decrypt, rekey, status.
+    #[command(subcommand)]
+    Db(db::Cmd),
     /// Follow-ups: add (plan or record), done, postpone, cancel, list, timeline.
     #[command(subcommand)]
     Followup(followup::Cmd),
@@ -125,11 +135,23 @@ fn main() {
 
 fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
     let path = cli.db.unwrap_or_else(kehu::db::default_db_path);
+    let passphrase = cli
+        .passphrase_env
+        .as_deref()
+        .map(db::env_secret)
+        .transpose()?;
     if let Command::Restore(args) = &cli.command {
         // A damaged database cannot be opened; restore works on the file.
-        return backup::restore(&path, args, cli.json, lang);
+        return backup::restore(&path, args, passphrase.as_deref(), cli.json, lang);
     }
-    let mut ws = Workspace::open(&path)?;
+    let command = match cli.command {
+        Command::Db(cmd) => return db::run(&path, cmd, passphrase, cli.json, lang),
+        other => other,
+    };
+    let mut ws = match &passphrase {
+        Some(p) => Workspace::open_encrypted(&path, p)?,
+        None => Workspace::open(&path)?,
+    };
     ws.origin = "cli".into();
     ws.lang = lang;
     let mut ctx = Ctx {
@@ -137,7 +159,7 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         json: cli.json,
         lang,
     };
-    match cli.command {
+    match command {
         Command::Customer(cmd) => customer::run(&mut ctx, cmd),
         Command::Search(args) => search::run(&mut ctx, args),
         Command::Tag(cmd) => tag::run(&mut ctx, cmd),
@@ -145,7 +167,7 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Dedupe(cmd) => dedupe::run(&mut ctx, cmd),
         Command::Demo(args) => demo::run(&mut ctx, args),
         Command::Backup(args) => backup::backup(&mut ctx, args),
-        Command::Restore(_) => unreachable!("handled above"),
+        Command::Restore(_) | Command::Db(_) => unreachable!("handled above"),
         Command::Followup(cmd) => followup::run(&mut ctx, cmd),
         Command::Remind(cmd) => remind::run(&mut ctx, cmd),
         Command::Opp(cmd) => opp::run(&mut ctx, cmd),

@@ -6,6 +6,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { normalizeError } from '../error';
 import type { AppStatus } from '../bindings/AppStatus';
 import type { BackupFile } from '../bindings/BackupFile';
+import type { Converted } from '../bindings/Converted';
 import type { Contact } from '../bindings/Contact';
 import type { ContactFields } from '../bindings/ContactFields';
 import type { Customer } from '../bindings/Customer';
@@ -39,6 +40,11 @@ export const api = {
   startAtLoginSet: (enabled: boolean) => call<boolean>('start_at_login_set', { enabled }),
   dataVersion: () => call<number>('data_version'),
   reopen: () => call<AppStatus>('reopen'),
+  /** Open the database encrypted at rest with its passphrase (start-up screen). */
+  dbUnlock: (passphrase: string) => call<AppStatus>('db_unlock', { passphrase }),
+  dbEncrypt: (passphrase: string) => call<Converted>('db_encrypt', { passphrase }),
+  dbRekey: (old: string, next: string) => call<Converted>('db_rekey', { old, new: next }),
+  dbDecrypt: (passphrase: string) => call<Converted>('db_decrypt', { passphrase }),
 
   customerList: (query: Partial<CustomerQuery>) => call<Page<CustomerRow>>('customer_list', { query }),
   customerFacets: () => call<Facets>('customer_facets'),
@@ -75,5 +81,6 @@ export const api = {
 
   backupList: () => call<BackupFile[]>('backup_list'),
   backupNow: () => call<BackupFile>('backup_now'),
-  backupRestore: (file: string) => call<void>('backup_restore', { file }),
+  /** `passphrase`: of an encrypted backup, when not the database's own. */
+  backupRestore: (file: string, passphrase: string | null = null) => call<void>('backup_restore', { file, passphrase }),
 };

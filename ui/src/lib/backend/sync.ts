@@ -9,6 +9,8 @@ import type { Conflict } from '../bindings/Conflict';
 import type { FolderCheck } from '../bindings/FolderCheck';
 import type { RoundOutcome } from '../bindings/RoundOutcome';
 import type { SyncOverview } from '../bindings/SyncOverview';
+import type { SyncSecrets } from '../bindings/SyncSecrets';
+import type { SyncTarget } from '../bindings/SyncTarget';
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -23,9 +25,14 @@ export const sync = {
   openConflicts: () => call<number>('sync_open_conflicts'),
   pickFolder: () => call<string | null>('sync_pick_folder'),
   checkFolder: (folder: string) => call<FolderCheck>('sync_check_folder', { folder }),
-  /** Start a team (`join` false, optional `name`) or join `team` in `folder`; runs the first round. */
-  setup: (folder: string, join: boolean, team: string | null, name: string | null) =>
-    call<RoundOutcome>('sync_setup', { folder, join, team, name }),
+  /** Test a folder, WebDAV server or S3 bucket with its credentials: does it answer, which teams? */
+  checkTarget: (target: SyncTarget, secrets: SyncSecrets) => call<FolderCheck>('sync_check_target', { target, secrets }),
+  /**
+   * Start a team (`join` false, optional `name`) or join `team` on `target`, with the
+   * team passphrase (end-to-end encryption) and the server's credentials; runs the first round.
+   */
+  setup: (target: SyncTarget, join: boolean, team: string | null, name: string | null, secrets: SyncSecrets) =>
+    call<RoundOutcome>('sync_setup', { target, join, team, name, secrets }),
   now: () => call<RoundOutcome>('sync_now'),
   conflicts: (openOnly: boolean, customerId: string | null = null) =>
     call<Conflict[]>('sync_conflicts', { openOnly, customerId }),

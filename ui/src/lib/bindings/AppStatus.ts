@@ -6,4 +6,8 @@ export type AppStatus = { db_path: string,
 /**
  * Why the database could not be opened; None when it is open.
  */
-error: ErrorPayload | null, lang: Lang, version: string, };
+error: ErrorPayload | null, lang: Lang, version: string, 
+/**
+ * The database is encrypted at rest (SQLCipher).
+ */
+encrypted: boolean, };

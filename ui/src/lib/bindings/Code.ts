@@ -3,4 +3,4 @@
 /**
  * Stable codes sent over IPC and in `--json` output.
  */
-export type Code = "validation" | "not_found" | "conflict" | "newer_schema" | "locked" | "corrupt" | "unwritable" | "disk_full" | "io" | "sync" | "internal";
+export type Code = "validation" | "not_found" | "conflict" | "newer_schema" | "locked" | "corrupt" | "unwritable" | "disk_full" | "io" | "sync" | "passphrase" | "internal";

@@ -7,4 +7,8 @@ export type TeamInfo = { team_id: string, name: string | null, created_at: numbe
 /**
  * Devices that have written to it.
  */
-devices: number, };
+devices: number, 
+/**
+ * Its files are end-to-end encrypted: joining needs the team passphrase.
+ */
+encrypted: boolean, };

@@ -22,6 +22,7 @@ const CODES: readonly Code[] = [
   'disk_full',
   'io',
   'sync',
+  'passphrase',
   'internal',
 ];
 

@@ -1,0 +1,159 @@
+// End-to-end: a database encrypted at rest (SQLCipher). The app starts on
+// an encrypted workspace: the passphrase screen says a forgotten passphrase
+// cannot be recovered, a wrong passphrase gets a clear message (never the
+// "damaged database" view), the right one opens it; Settings changes the
+// passphrase and removes the encryption; a plain database is encrypted from
+// Settings and asks for the passphrase at the next start.
+// Screenshots: target/e2e-shots/eNN-*.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { WebDriver } from './webdriver.mjs';
+
+const APP = process.env.KEHU_APP;
+const URL = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
+const SHOTS = process.env.E2E_SHOTS ?? 'target/e2e-shots';
+const CLI = process.env.KEHU_CLI ?? (APP ? join(dirname(APP), 'kehu') : '');
+assert.ok(APP, 'KEHU_APP must name the built kehu-desktop binary');
+assert.ok(CLI && existsSync(CLI), `the kehu CLI must be built beside the app (${CLI})`);
+mkdirSync(SHOTS, { recursive: true });
+
+const dir = mkdtempSync(join(tmpdir(), 'kehu-e2e-atrest-'));
+const DB = join(dir, 'kehu.db');
+const NAME = '钱塘江密封件制造有限公司';
+const PASS = '钱塘 潮水 2026';
+const PASS2 = 'second passphrase 二';
+
+let wd;
+let shot = 0;
+async function snap(name) {
+  shot++;
+  await new Promise((r) => setTimeout(r, 300));
+  await wd.screenshot(join(SHOTS, `e${String(shot).padStart(2, '0')}-${name}.png`));
+}
+const text = async (css) => (await wd.find(css)).text();
+const click = async (css) => (await wd.find(css)).click();
+async function fill(css, value) {
+  const el = await wd.find(css);
+  await el.clear();
+  await el.type(value);
+  return el;
+}
+const holdsName = () => readFileSync(DB).includes(Buffer.from(NAME));
+async function start() {
+  wd = new WebDriver(URL);
+  await wd.start(APP, ['--db', DB]);
+}
+async function setLang(lang) {
+  await click('[data-testid="nav-settings"]');
+  await click(`[data-testid="lang-${lang}"]`);
+  await wd.until(`language ${lang}`, async () => (await text('h1')) === (lang === 'en' ? 'Settings' : '设置'));
+}
+
+function step(name, fn) {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      await snap('FAILED-' + name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+before(() => {
+  execFileSync(CLI, ['--db', DB, 'customer', 'add', '--name', NAME, '--mobile', '13811112222']);
+  execFileSync(CLI, ['--db', DB, 'db', 'encrypt', '--new-passphrase-env', 'P'], { env: { ...process.env, P: PASS } });
+  assert.equal(holdsName(), false, 'the encrypted file holds no customer name');
+});
+
+after(async () => {
+  await wd?.quit();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+step('an encrypted workspace asks for its passphrase; a wrong one is said plainly', async () => {
+  await start();
+  const box = await wd.find('[data-testid="unlock"]', { timeout: 30000 });
+  assert.match(await box.text(), /数据库已加密/);
+  assert.match(await text('[data-testid="unlock-forgotten"]'), /口令忘记后无法找回/);
+  assert.equal((await wd.findAll('[data-testid="db-error"]')).length, 0);
+  await snap('unlock-zh');
+  await fill('[data-testid="unlock-passphrase"]', 'not the passphrase');
+  await click('[data-testid="unlock-submit"]');
+  await wd.until('wrong passphrase', async () => /数据库口令不正确/.test(await text('[data-testid="unlock-error"]')), 15000);
+  assert.equal((await wd.findAll('[data-testid="db-error"]')).length, 0, 'never the damaged-database view');
+  await snap('unlock-wrong-zh');
+});
+
+step('the right passphrase opens it; the customer is there and search works', async () => {
+  await fill('[data-testid="unlock-passphrase"]', PASS);
+  await click('[data-testid="unlock-submit"]');
+  await wd.find('[data-testid="today-page"]', { timeout: 30000 });
+  await click('[data-testid="nav-customers"]');
+  await fill('[data-testid="list-search"]', '钱塘江');
+  await wd.until('found', async () => {
+    const rows = await wd.findAll('[data-testid="customer-row"]');
+    return rows.length === 1 && (await rows[0].text()).includes(NAME);
+  });
+});
+
+step('Settings changes the passphrase; the next start takes only the new one', async () => {
+  await setLang('zh');
+  const card = await wd.find('[data-testid="encryption-card"]');
+  await wd.exec('arguments[0].scrollIntoView()', { 'element-6066-11e4-a52e-4f735466cecf': card.id });
+  assert.match(await text('[data-testid="encryption-state"]'), /已加密/);
+  await click('[data-testid="encryption-change"]');
+  await fill('[data-testid="encryption-current"]', PASS);
+  await fill('[data-testid="encryption-new"]', PASS2);
+  await fill('[data-testid="encryption-again"]', PASS2);
+  await click('[data-testid="encryption-submit"]');
+  await wd.until('asked to confirm', async () => /无法找回/.test(await text('[data-testid="encryption-error"]')));
+  await click('[data-testid="encryption-understand"]');
+  await snap('settings-rekey-zh');
+  await click('[data-testid="encryption-submit"]');
+  await wd.until('changed', async () => (await wd.findAll('[data-testid="encryption-current"]')).length === 0, 20000);
+  assert.equal(holdsName(), false);
+  await wd.quit();
+  await start();
+  await wd.find('[data-testid="unlock"]', { timeout: 30000 });
+  await fill('[data-testid="unlock-passphrase"]', PASS);
+  await click('[data-testid="unlock-submit"]');
+  await wd.until('old passphrase refused', async () => /数据库口令不正确/.test(await text('[data-testid="unlock-error"]')), 15000);
+  await fill('[data-testid="unlock-passphrase"]', PASS2);
+  await click('[data-testid="unlock-submit"]');
+  await wd.find('[data-testid="today-page"]', { timeout: 30000 });
+});
+
+step('Settings removes the encryption, and encrypts again (English)', async () => {
+  await setLang('en');
+  const card = await wd.find('[data-testid="encryption-card"]');
+  await wd.exec('arguments[0].scrollIntoView()', { 'element-6066-11e4-a52e-4f735466cecf': card.id });
+  await click('[data-testid="encryption-decrypt"]');
+  await fill('[data-testid="encryption-current"]', PASS2);
+  await click('[data-testid="encryption-submit"]');
+  await wd.until('decrypted', async () => /Not encrypted/.test(await text('[data-testid="encryption-state"]')), 20000);
+  assert.equal(holdsName(), true, 'plain again');
+  await click('[data-testid="encryption-encrypt"]');
+  await fill('[data-testid="encryption-new"]', PASS);
+  await fill('[data-testid="encryption-again"]', PASS);
+  await click('[data-testid="encryption-understand"]');
+  await snap('settings-encrypt-en');
+  await click('[data-testid="encryption-submit"]');
+  await wd.until('encrypted', async () => /^Encrypted/.test(await text('[data-testid="encryption-state"]')), 20000);
+  assert.equal(holdsName(), false);
+  await snap('settings-encrypted-en');
+  await wd.quit();
+  await start();
+  await wd.find('[data-testid="unlock"]', { timeout: 30000 });
+  assert.match(await text('[data-testid="unlock"]'), /The database is encrypted[\s\S]*cannot be recovered/);
+  await snap('unlock-en');
+  await fill('[data-testid="unlock-passphrase"]', PASS);
+  await click('[data-testid="unlock-submit"]');
+  await wd.find('[data-testid="today-page"]', { timeout: 30000 });
+  await setLang('zh');
+});
