@@ -348,6 +348,12 @@ fn worker(app: AppHandle, tx: Sender<Msg>, rx: Receiver<Msg>) {
                 plan.set_interval(now_ms(), setup.auto.interval_min);
                 seen_version = ws.data_version().unwrap_or(seen_version);
                 rewatch = true;
+                // The fresh connection counts edits from now on: one made
+                // between the set-up and this wake would wait a whole
+                // interval.
+                if setup.team_dir.is_some() && kehu::sync_app::has_unsent(&ws).unwrap_or(false) {
+                    plan.poke(now_ms(), EDIT_DEBOUNCE_MS, Trigger::Edit);
+                }
             }
             Ok(Msg::Folder) => plan.poke(now_ms(), FOLDER_DEBOUNCE_MS, Trigger::Folder),
             Ok(Msg::Release(ack)) => {
