@@ -24,7 +24,7 @@ ui:
 	cd ui && npm run build
 
 test-core:
-	cargo test -p kehu
+	cargo test -p kehu --no-fail-fast
 
 test-ui:
 	cd ui && npm run check && npm test
