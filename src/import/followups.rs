@@ -3,8 +3,9 @@
 //! customer sheet, so a follow-up can refer to a customer the same file
 //! creates. Undo removes them with the rest of the import.
 
-use super::mapping::{header_texts, norm_header};
-use super::read::{self, Cell, SheetPick, Table};
+use super::mapping::norm_header;
+use super::read::{self, Cell};
+use super::side_sheet::{self, SideSheet};
 use super::{issue, text_of, FailedRow, RowIssue};
 use crate::changelog::Writer;
 use crate::error::{Error, Result};
@@ -14,7 +15,8 @@ use rusqlite::OptionalExtension;
 use std::path::Path;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Col {
+/// What a column of the follow-up sheet holds.
+pub enum Col {
     Code,
     Name,
     At,
@@ -46,64 +48,15 @@ fn col_for(h: &str) -> Option<Col> {
 }
 
 /// A follow-up sheet found in the workbook.
-pub struct Sheet {
-    pub name: String,
-    pub headers: Vec<String>,
-    rows: Vec<(usize, Vec<Cell>)>,
-    cols: Vec<(usize, Col)>,
-    date1904: bool,
-}
-
-impl Sheet {
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-}
+pub type Sheet = SideSheet<Col>;
 
 /// Find the follow-up sheet: another visible sheet whose header names a
 /// customer (code or name), a time and a kind or content.
 pub fn find(path: &Path, customer_sheet: &str, names: &[String]) -> Result<Option<Sheet>> {
-    for name in names
-        .iter()
-        .filter(|n| n.as_str() != customer_sheet)
-        .take(8)
-    {
-        let t: Table = read::read(path, SheetPick::Named(name), None)?;
-        for (h, row) in t.rows.iter().enumerate().take(30) {
-            let cols: Vec<(usize, Col)> = row
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| col_for(&c.display()).map(|k| (i, k)))
-                .collect();
-            let has = |k: Col| cols.iter().any(|c| c.1 == k);
-            if (has(Col::Code) || has(Col::Name))
-                && has(Col::At)
-                && (has(Col::Kind) || has(Col::Content))
-            {
-                let headers = header_texts(&t.rows, h);
-                let rows = t
-                    .rows
-                    .into_iter()
-                    .enumerate()
-                    .skip(h + 1)
-                    .filter(|(_, r)| !r.iter().all(Cell::is_empty))
-                    .map(|(i, r)| (i + 1, r))
-                    .collect();
-                return Ok(Some(Sheet {
-                    name: name.clone(),
-                    headers,
-                    rows,
-                    cols,
-                    date1904: t.date1904,
-                }));
-            }
-        }
-    }
-    Ok(None)
+    side_sheet::find(path, customer_sheet, names, col_for, |cols| {
+        let has = |k: Col| cols.iter().any(|c| c.1 == k);
+        (has(Col::Code) || has(Col::Name)) && has(Col::At) && (has(Col::Kind) || has(Col::Content))
+    })
 }
 
 fn local_ms(dt: chrono::NaiveDateTime) -> Option<i64> {

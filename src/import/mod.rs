@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod opportunities;
 pub mod read;
 pub mod report;
+pub mod side_sheet;
 
 use crate::changelog::Writer;
 use crate::contacts::ContactFields;

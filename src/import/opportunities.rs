@@ -5,8 +5,9 @@
 //! [`crate::opportunities::insert`] (change log and stage history as for a
 //! deal made by hand); undo removes them with the rest of the import.
 
-use super::mapping::{header_texts, norm_header};
-use super::read::{self, Cell, SheetPick, Table};
+use super::mapping::norm_header;
+use super::read::Cell;
+use super::side_sheet::{self, SideSheet};
 use super::{closest, date_of, is_blank_amount, issue, parse_amount, text_of, FailedRow, RowIssue};
 use crate::changelog::Writer;
 use crate::error::{Error, Result};
@@ -18,7 +19,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
-enum Col {
+/// What a column of the opportunity sheet holds.
+pub enum Col {
     Code,
     Customer,
     Name,
@@ -76,64 +78,17 @@ fn col_for(h: &str) -> Option<Col> {
 }
 
 /// An opportunity sheet found in the workbook.
-pub struct Sheet {
-    pub name: String,
-    pub headers: Vec<String>,
-    rows: Vec<(usize, Vec<Cell>)>,
-    cols: Vec<(usize, Col)>,
-    date1904: bool,
-}
-
-impl Sheet {
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-}
+pub type Sheet = SideSheet<Col>;
 
 /// Find the opportunity sheet: another visible sheet whose header names a
 /// customer (code or name), an opportunity name and a stage or an amount.
 pub fn find(path: &Path, customer_sheet: &str, names: &[String]) -> Result<Option<Sheet>> {
-    for name in names
-        .iter()
-        .filter(|n| n.as_str() != customer_sheet)
-        .take(8)
-    {
-        let t: Table = read::read(path, SheetPick::Named(name), None)?;
-        for (h, row) in t.rows.iter().enumerate().take(30) {
-            let cols: Vec<(usize, Col)> = row
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| col_for(&c.display()).map(|k| (i, k)))
-                .collect();
-            let has = |f: &dyn Fn(Col) -> bool| cols.iter().any(|c| f(c.1));
-            if has(&|k| matches!(k, Col::Code | Col::Customer))
-                && has(&|k| k == Col::Name)
-                && has(&|k| matches!(k, Col::Stage | Col::Expected(_)))
-            {
-                let headers = header_texts(&t.rows, h);
-                let rows = t
-                    .rows
-                    .into_iter()
-                    .enumerate()
-                    .skip(h + 1)
-                    .filter(|(_, r)| !r.iter().all(Cell::is_empty))
-                    .map(|(i, r)| (i + 1, r))
-                    .collect();
-                return Ok(Some(Sheet {
-                    name: name.clone(),
-                    headers,
-                    rows,
-                    cols,
-                    date1904: t.date1904,
-                }));
-            }
-        }
-    }
-    Ok(None)
+    side_sheet::find(path, customer_sheet, names, col_for, |cols| {
+        let has = |f: &dyn Fn(Col) -> bool| cols.iter().any(|c| f(c.1));
+        has(&|k| matches!(k, Col::Code | Col::Customer))
+            && has(&|k| k == Col::Name)
+            && has(&|k| matches!(k, Col::Stage | Col::Expected(_)))
+    })
 }
 
 fn amount(

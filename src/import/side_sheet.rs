@@ -1,0 +1,71 @@
+//! A second sheet of a workbook that carries rows keyed by customer (the
+//! follow-up and opportunity sheets of seed 004), found by its header row.
+
+use super::mapping::header_texts;
+use super::read::{self, Cell, SheetPick, Table};
+use crate::error::Result;
+use std::path::Path;
+
+/// The found sheet: its header, its non-empty rows (1-based row numbers as
+/// the spreadsheet shows them) and which column holds what.
+pub struct SideSheet<C> {
+    pub name: String,
+    pub headers: Vec<String>,
+    pub(super) rows: Vec<(usize, Vec<Cell>)>,
+    pub(super) cols: Vec<(usize, C)>,
+    pub(super) date1904: bool,
+}
+
+impl<C> SideSheet<C> {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// The first of up to 8 sheets other than the customer sheet with a header
+/// row (among its first 30 rows) whose recognised columns `fits` accepts.
+pub(super) fn find<C>(
+    path: &Path,
+    customer_sheet: &str,
+    names: &[String],
+    col_for: fn(&str) -> Option<C>,
+    fits: impl Fn(&[(usize, C)]) -> bool,
+) -> Result<Option<SideSheet<C>>> {
+    for name in names
+        .iter()
+        .filter(|n| n.as_str() != customer_sheet)
+        .take(8)
+    {
+        let t: Table = read::read(path, SheetPick::Named(name), None)?;
+        for (h, row) in t.rows.iter().enumerate().take(30) {
+            let cols: Vec<(usize, C)> = row
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| col_for(&c.display()).map(|k| (i, k)))
+                .collect();
+            if fits(&cols) {
+                let headers = header_texts(&t.rows, h);
+                let rows = t
+                    .rows
+                    .into_iter()
+                    .enumerate()
+                    .skip(h + 1)
+                    .filter(|(_, r)| !r.iter().all(Cell::is_empty))
+                    .map(|(i, r)| (i + 1, r))
+                    .collect();
+                return Ok(Some(SideSheet {
+                    name: name.clone(),
+                    headers,
+                    rows,
+                    cols,
+                    date1904: t.date1904,
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
