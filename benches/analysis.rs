@@ -8,6 +8,10 @@
 //! in the change log), because writing a million follow-ups through the
 //! API would measure the writer, not the analysis.
 
+// The allocator the `kehu` CLI and the desktop app use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use kehu::analysis::{self, segments, targets, Bucket, Filter};
 use kehu::clock::FixedClock;
 use kehu::{Lang, Workspace};

@@ -6,6 +6,10 @@
 //! Queries are drawn from the generated data itself (names, contacts, codes,
 //! phones), so they exercise real hit sets, not misses.
 
+// The allocator the `kehu` CLI and the desktop app use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use kehu::customer_list::{list, page, CustomerQuery, SortKey};
 use kehu::customers::{Grade, Status};
 use kehu::search::{pinyin_forms, search_ids};

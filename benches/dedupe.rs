@@ -8,6 +8,10 @@
 //! demo customers straight into those tables (no search index, no change
 //! log), which keeps a 1M setup to about a minute.
 
+// The allocator the `kehu` CLI and the desktop app use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use kehu::customers::{self, CustomerFields, NewCustomer};
 use kehu::dedupe as store;
 use kehu::followups::{self, FollowupFields, Kind, NewFollowup};

@@ -11,6 +11,10 @@
 //! the customers' last/next follow-up columns are recomputed as the core
 //! keeps them.
 
+// The allocator the `kehu` CLI and the desktop app use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use kehu::clock::FixedClock;
 use kehu::today::TodayQuery;

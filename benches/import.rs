@@ -10,6 +10,10 @@
 //! `KEHU_BENCH_ROWS` changes the row count; `KEHU_BENCH_RUNS` the runs per phase.
 //! Run: `cargo bench --bench import`.
 
+// The allocator the `kehu` CLI and the desktop app use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use calamine::Reader;
 use kehu::clock::FixedClock;
 use kehu::export::ExportOptions;

@@ -9,6 +9,10 @@
 //! `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`). Shared-file sizes are
 //! measured on folder targets only.
 
+// The allocator the `kehu` CLI and the desktop app use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use kehu::Workspace;
 use std::time::Instant;
 

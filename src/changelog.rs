@@ -16,6 +16,9 @@ pub struct Writer<'a> {
     origin: String,
     now: Millis,
     last_hlc: i64,
+    /// Customers whose search document is rebuilt at commit, once each.
+    search_dirty: Vec<String>,
+    search_seen: std::collections::HashSet<String>,
 }
 
 impl<'a> Writer<'a> {
@@ -40,6 +43,8 @@ impl<'a> Writer<'a> {
             origin: origin.to_string(),
             now,
             last_hlc,
+            search_dirty: Vec::new(),
+            search_seen: Default::default(),
         })
     }
 
@@ -103,7 +108,18 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    pub(crate) fn commit(self) -> Result<()> {
+    /// Rebuild this customer's search document when the write commits: a
+    /// customer touched many times in one write is indexed once, and a bulk
+    /// write indexes in batches (see [`crate::search::index_customers`]).
+    pub fn reindex(&mut self, customer_id: &str) {
+        if self.search_seen.insert(customer_id.to_string()) {
+            self.search_dirty.push(customer_id.to_string());
+        }
+    }
+
+    pub(crate) fn commit(mut self) -> Result<()> {
+        let dirty = std::mem::take(&mut self.search_dirty);
+        crate::search::index_customers(&self.tx, &dirty)?;
         self.tx.execute(
             "INSERT INTO meta(key, value) VALUES ('hlc', ?1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -5,7 +5,6 @@ use crate::changelog::Writer;
 use crate::db::Workspace;
 use crate::error::{Error, Result};
 use crate::fields::{apply_patch, clean, log_create, log_diff};
-use crate::search;
 use crate::validate::{normalize_email, normalize_phone};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -256,5 +255,6 @@ pub(crate) fn touch_customer(w: &mut Writer, customer_id: &str) -> Result<()> {
         "UPDATE customers SET updated_at = ?2 WHERE id = ?1",
         params![customer_id, w.now()],
     )?;
-    search::index_customer(w.tx(), customer_id)
+    w.reindex(customer_id);
+    Ok(())
 }

@@ -489,7 +489,7 @@ pub fn insert_created_at(
         let tag_id = tags::get_or_create(w, &name)?;
         tags::link(w, &id, &tag_id)?;
     }
-    search::index_customer(w.tx(), &id)?;
+    w.reindex(&id);
     Ok(id)
 }
 
@@ -597,7 +597,7 @@ pub fn update_in(w: &mut Writer, id: &str, patch: &Map<String, Value>) -> Result
     let changed = log_diff(w, "customer", id, &current.fields, &next)?;
     if !changed.is_empty() {
         write_row(w, id, &current.code, &next, w.now(), None)?;
-        search::index_customer(w.tx(), id)?;
+        w.reindex(id);
         crate::analysis::segments::recompute(w.tx(), id, w.now())?;
     }
     Ok(changed)

@@ -47,85 +47,116 @@ fn grams_of(text: &str, out: &mut BTreeSet<String>) {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    for (i, c) in chars.iter().enumerate() {
-        out.insert(c.to_string());
-        if let Some(d) = chars.get(i + 1) {
-            out.insert(format!("{c}{d}"));
+    let mut gram = String::with_capacity(8);
+    for (i, &c) in chars.iter().enumerate() {
+        gram.clear();
+        gram.push(c);
+        if !out.contains(gram.as_str()) {
+            out.insert(gram.clone());
+        }
+        if let Some(&d) = chars.get(i + 1) {
+            gram.push(d);
+            if !out.contains(gram.as_str()) {
+                out.insert(gram.clone());
+            }
         }
     }
 }
 
-/// Rebuild the search document of one customer. Call inside the write that
-/// changed it.
-pub fn index_customer(conn: &Connection, customer_id: &str) -> Result<()> {
-    struct Doc {
-        name: String,
-        code: String,
-        rest: String,
-    }
-    let doc = conn
+/// What a customer's search document is made of, as read from the tables.
+struct Source {
+    customer_id: String,
+    name: String,
+    code: String,
+    rest: String,
+    contacts: Vec<ContactText>,
+    tags: Vec<String>,
+}
+
+struct ContactText {
+    name: String,
+    mobile: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    wechat: Option<String>,
+}
+
+/// A search document ready to store: trigram body, short grams and the
+/// duplicate-blocking keys of the name.
+struct Doc {
+    customer_id: String,
+    body: String,
+    grams: String,
+    name_keys: crate::dedupe::NameKeys,
+}
+
+fn load(conn: &Connection, customer_id: &str) -> Result<Option<Source>> {
+    let head = conn
         .prepare_cached(
             "SELECT name, code, concat_ws(' ', needs, notes)
              FROM customers WHERE id = ?1",
         )?
-        .query_row([customer_id], |r| {
-            Ok(Doc {
-                name: r.get(0)?,
-                code: r.get(1)?,
-                rest: r.get(2)?,
-            })
-        })
+        .query_row([customer_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let Some(doc) = doc else {
-        return unindex_customer(conn, customer_id);
+    let Some((name, code, rest)) = head else {
+        return Ok(None);
     };
-    let mut contacts: Vec<(
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = vec![];
-    {
-        let mut stmt = conn.prepare_cached(
+    let contacts = conn
+        .prepare_cached(
             "SELECT name, mobile, phone, email, wechat FROM contacts WHERE customer_id = ?1 AND deleted_at IS NULL",
-        )?;
-        for row in stmt.query_map([customer_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })? {
-            contacts.push(row?);
-        }
-    }
-    let tags: Vec<String> = conn
+        )?
+        .query_map([customer_id], |r| {
+            Ok(ContactText {
+                name: r.get(0)?,
+                mobile: r.get(1)?,
+                phone: r.get(2)?,
+                email: r.get(3)?,
+                wechat: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let tags = conn
         .prepare_cached("SELECT t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = ?1 AND t.deleted_at IS NULL")?
         .query_map([customer_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(Source {
+        customer_id: customer_id.to_string(),
+        name,
+        code,
+        rest,
+        contacts,
+        tags,
+    }))
+}
 
+/// Pure work (pinyin, grams, name keys): no database, so bulk writes run it
+/// on another thread.
+fn build(src: Source) -> Doc {
     let mut body = Vec::<String>::new();
     let mut grams = BTreeSet::new();
     let add_named = |text: &str, body: &mut Vec<String>, grams: &mut BTreeSet<String>| {
         let (full, initials) = pinyin_forms(text);
         body.push(text.to_lowercase());
         body.push(full);
-        body.push(initials.clone());
         grams_of(text, grams);
         grams_of(&initials, grams);
+        body.push(initials);
     };
-    add_named(&doc.name, &mut body, &mut grams);
-    body.push(doc.code.to_lowercase());
-    for (name, mobile, phone, email, wechat) in &contacts {
-        add_named(name, &mut body, &mut grams);
-        for p in [mobile, phone].into_iter().flatten() {
+    add_named(&src.name, &mut body, &mut grams);
+    body.push(src.code.to_lowercase());
+    for c in &src.contacts {
+        add_named(&c.name, &mut body, &mut grams);
+        for p in [&c.mobile, &c.phone].into_iter().flatten() {
             body.push(p.chars().filter(char::is_ascii_digit).collect());
         }
-        for t in [email, wechat].into_iter().flatten() {
+        for t in [&c.email, &c.wechat].into_iter().flatten() {
             body.push(t.to_lowercase());
         }
     }
-    for t in &tags {
+    for t in &src.tags {
         add_named(t, &mut body, &mut grams);
     }
-    body.push(doc.rest.to_lowercase());
+    body.push(src.rest.to_lowercase());
     // Separators keep trigrams from spanning two fields.
     let body = body
         .into_iter()
@@ -133,10 +164,18 @@ pub fn index_customer(conn: &Connection, customer_id: &str) -> Result<()> {
         .collect::<Vec<_>>()
         .join(" | ");
     let grams = grams.into_iter().collect::<Vec<_>>().join(" ");
+    Doc {
+        name_keys: crate::dedupe::name_keys_of(&src.name),
+        customer_id: src.customer_id,
+        body,
+        grams,
+    }
+}
 
+fn store(conn: &Connection, doc: &Doc) -> Result<()> {
     let rid: Option<i64> = conn
         .prepare_cached("SELECT rid FROM search_docs WHERE customer_id = ?1")?
-        .query_row([customer_id], |r| r.get(0))
+        .query_row([&doc.customer_id], |r| r.get(0))
         .optional()?;
     let rid = match rid {
         Some(rid) => {
@@ -148,15 +187,83 @@ pub fn index_customer(conn: &Connection, customer_id: &str) -> Result<()> {
         }
         None => {
             conn.prepare_cached("INSERT INTO search_docs(customer_id) VALUES (?1)")?
-                .execute([customer_id])?;
+                .execute([&doc.customer_id])?;
             conn.last_insert_rowid()
         }
     };
     conn.prepare_cached("INSERT INTO customer_fts(rowid, body) VALUES (?1, ?2)")?
-        .execute(params![rid, body])?;
+        .execute(params![rid, doc.body])?;
     conn.prepare_cached("INSERT INTO customer_grams(rowid, grams) VALUES (?1, ?2)")?
-        .execute(params![rid, grams])?;
-    crate::dedupe::index_name(conn, customer_id, &doc.name)
+        .execute(params![rid, doc.grams])?;
+    crate::dedupe::store_name_keys(conn, &doc.customer_id, &doc.name_keys)
+}
+
+/// Rebuild the search document of one customer. Call inside the write that
+/// changed it (a [`crate::changelog::Writer`] does it at commit for the
+/// customers it was told about).
+pub fn index_customer(conn: &Connection, customer_id: &str) -> Result<()> {
+    match load(conn, customer_id)? {
+        Some(src) => store(conn, &build(src)),
+        None => unindex_customer(conn, customer_id),
+    }
+}
+
+/// Rebuild the search documents of many customers (a bulk write). The
+/// documents are built on a second thread while this one reads the next
+/// customers and stores the previous documents, so the pinyin and gram work
+/// overlaps SQLite's.
+pub fn index_customers(conn: &Connection, customer_ids: &[String]) -> Result<()> {
+    const BATCH: usize = 256;
+    if customer_ids.len() <= BATCH {
+        for id in customer_ids {
+            index_customer(conn, id)?;
+        }
+        return Ok(());
+    }
+    let (to_build, sources) = std::sync::mpsc::sync_channel::<Vec<Source>>(2);
+    let (to_store, docs) = std::sync::mpsc::sync_channel::<Vec<Doc>>(2);
+    // `move`: on an error the receiver is dropped with the closure, so the
+    // builder's next send fails and the scope can end.
+    std::thread::scope(move |scope| {
+        scope.spawn(move || {
+            for batch in sources {
+                let built = batch.into_iter().map(build).collect();
+                if to_store.send(built).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut in_flight = 0usize;
+        let store_one = |docs: Vec<Doc>| -> Result<()> {
+            for doc in &docs {
+                store(conn, doc)?;
+            }
+            Ok(())
+        };
+        for ids in customer_ids.chunks(BATCH) {
+            let mut batch = Vec::with_capacity(ids.len());
+            for id in ids {
+                match load(conn, id)? {
+                    Some(src) => batch.push(src),
+                    None => unindex_customer(conn, id)?,
+                }
+            }
+            to_build
+                .send(batch)
+                .expect("the search builder thread stopped");
+            in_flight += 1;
+            // Keep at most two batches ahead of the stores.
+            if in_flight > 2 {
+                store_one(docs.recv().expect("the search builder thread stopped"))?;
+                in_flight -= 1;
+            }
+        }
+        drop(to_build);
+        for built in docs.iter() {
+            store_one(built)?;
+        }
+        Ok(())
+    })
 }
 
 pub fn unindex_customer(conn: &Connection, customer_id: &str) -> Result<()> {
@@ -186,9 +293,7 @@ pub fn reindex_all(conn: &Connection) -> Result<usize> {
         .prepare("SELECT id FROM customers")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    for id in &ids {
-        index_customer(conn, id)?;
-    }
+    index_customers(conn, &ids)?;
     Ok(ids.len())
 }
 

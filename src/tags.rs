@@ -5,7 +5,6 @@
 use crate::changelog::Writer;
 use crate::db::Workspace;
 use crate::error::{Error, Result};
-use crate::search;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::Value;
@@ -263,7 +262,7 @@ pub fn edit(
         )?;
         if name != tag.name {
             for c in customers_of(w.tx(), &tag.id)? {
-                search::index_customer(w.tx(), &c)?;
+                w.reindex(&c);
             }
         }
         Ok(())
@@ -288,7 +287,7 @@ pub fn merge(ws: &mut Workspace, from: &str, into: &str) -> Result<Tag> {
         for c in customers_of(w.tx(), &a.id)? {
             unlink(w, &c, &a.id)?;
             link(w, &c, &b.id)?;
-            search::index_customer(w.tx(), &c)?;
+            w.reindex(&c);
         }
         w.tx().execute(
             "UPDATE tags SET deleted_at = ?2 WHERE id = ?1",
@@ -320,7 +319,7 @@ pub fn delete(ws: &mut Workspace, key: &str) -> Result<()> {
     ws.write(&origin, |w| {
         for c in customers_of(w.tx(), &tag.id)? {
             unlink(w, &c, &tag.id)?;
-            search::index_customer(w.tx(), &c)?;
+            w.reindex(&c);
         }
         w.tx().execute(
             "UPDATE tags SET deleted_at = ?2 WHERE id = ?1",
@@ -373,7 +372,7 @@ pub fn apply_to_customers(
                     "UPDATE customers SET updated_at = ?2 WHERE id = ?1",
                     params![id, w.now()],
                 )?;
-                search::index_customer(w.tx(), id)?;
+                w.reindex(id);
                 n += 1;
             }
         }

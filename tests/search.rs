@@ -121,6 +121,60 @@ fn search_combines_with_filters_in_the_list() {
     assert_eq!(page.rows[0].id, a.id);
 }
 
+#[test]
+fn a_bulk_write_indexes_every_customer_once_with_its_final_state() {
+    let mut e = env();
+    // More customers than one indexing batch, so documents are built on the
+    // second thread while others are stored.
+    kehu::demo::generate(&mut e.ws, 700, 7).unwrap();
+    let conn = e.ws.conn();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM customers"), 700);
+    assert_eq!(count("SELECT count(*) FROM search_docs"), 700);
+    assert_eq!(
+        count("SELECT count(DISTINCT customer_id) FROM dedupe_keys"),
+        700
+    );
+    let codes: Vec<(String, String)> = conn
+        .prepare("SELECT id, code FROM customers ORDER BY code")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (id, code) in codes.iter().step_by(37) {
+        assert_eq!(find(&e.ws, code), vec![id.clone()], "{code}");
+    }
+
+    // One write that creates, renames and adds a contact: the document
+    // holds the end state, not the name it had halfway.
+    let id =
+        e.ws.write("test", |w| {
+            let id = kehu::customers::insert(
+                w,
+                kehu::customers::NewCustomer {
+                    fields: kehu::customers::CustomerFields::named("临时名称科技"),
+                    ..Default::default()
+                },
+                None,
+            )?;
+            kehu::customers::update_in(w, &id, &patch(&[("name", serde_json::json!("星河数据"))]))?;
+            kehu::contacts::insert(
+                w,
+                &id,
+                kehu::contacts::ContactFields {
+                    name: "欧阳娜娜".into(),
+                    ..Default::default()
+                },
+            )?;
+            Ok(id)
+        })
+        .unwrap();
+    assert_eq!(find(&e.ws, "星河数据"), vec![id.clone()]);
+    assert_eq!(find(&e.ws, "oyn"), vec![id.clone()]);
+    assert!(find(&e.ws, "临时名称").is_empty());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
     /// A created customer is always found by its name and by its code.

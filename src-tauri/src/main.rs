@@ -13,6 +13,9 @@ mod state;
 
 use state::AppState;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let db_path = state::db_path_from_env();
     let instance_db = db_path.clone();

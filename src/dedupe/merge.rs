@@ -5,7 +5,7 @@
 use crate::customers::{self, CustomerFields};
 use crate::db::Workspace;
 use crate::error::{Error, Result};
-use crate::{search, tags};
+use crate::tags;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -203,7 +203,7 @@ pub fn merge(
             )?;
             w.log("customer", o, "deleted_at", None, Some(w.now().into()))?;
             w.log("customer", o, "merged_into", None, Some(master_id.as_str().into()))?;
-            search::index_customer(w.tx(), o)?;
+            w.reindex(o);
         }
         // Derived last/next follow-up times follow the moved follow-ups.
         for id in std::iter::once(&master_id).chain(other_ids.iter()) {
@@ -248,7 +248,7 @@ pub fn merge(
             None,
             Some(serde_json::json!({"master_id": master_id, "others": other_ids})),
         )?;
-        search::index_customer(w.tx(), &master_id)?;
+        w.reindex(&master_id);
         Ok(())
     })?;
     Ok(MergeResult {
@@ -410,7 +410,7 @@ pub fn unmerge(ws: &mut Workspace, merge_id: &str) -> Result<()> {
         touched.sort();
         touched.dedup();
         for id in &touched {
-            search::index_customer(w.tx(), id)?;
+            w.reindex(id);
         }
         Ok(())
     })

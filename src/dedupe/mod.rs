@@ -19,9 +19,9 @@ mod store;
 pub use merge::{history as merge_history, merge, unmerge, MergeRecord, MergeResult};
 pub use score::{prepare, score, Match, Prepared, Reason, Settings};
 pub use store::{
-    candidates_for, ignore, index_all_names, index_name, match_incoming, match_incoming_with, scan,
-    scan_with, set_settings, settings, unindex_name, Candidate, Draft, DupGroup, DupPair,
-    IncomingMatch, ScanResult, LOOKUP_BATCH,
+    candidates_for, ignore, index_all_names, index_name, match_incoming, match_incoming_with,
+    name_keys_of, scan, scan_with, set_settings, settings, store_name_keys, unindex_name,
+    Candidate, Draft, DupGroup, DupPair, IncomingMatch, NameKeys, ScanResult, LOOKUP_BATCH,
 };
 
 /// What the matcher sees of a customer.

@@ -88,17 +88,35 @@ pub fn settings(conn: &Connection) -> Result<Settings> {
 /// Refresh the blocking keys of one customer's name (called with its
 /// search document, inside the write that changed it).
 pub fn index_name(conn: &Connection, customer_id: &str, name: &str) -> Result<()> {
-    unindex_name(conn, customer_id)?;
+    store_name_keys(conn, customer_id, &name_keys_of(name))
+}
+
+/// The blocking keys of a name and the text that orders a block's members:
+/// pure work, so a bulk write can compute them off the writing thread.
+#[derive(Debug, Clone, Default)]
+pub struct NameKeys {
+    sort: String,
+    keys: Vec<String>,
+}
+
+pub fn name_keys_of(name: &str) -> NameKeys {
     let p = prepare(&Record {
         name: name.to_string(),
         ..Default::default()
     });
-    let sort = super::block::sort_text(&p.syllables);
+    NameKeys {
+        sort: super::block::sort_text(&p.syllables),
+        keys: super::block::name_keys(&p),
+    }
+}
+
+pub fn store_name_keys(conn: &Connection, customer_id: &str, k: &NameKeys) -> Result<()> {
+    unindex_name(conn, customer_id)?;
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO dedupe_keys(key, sort, customer_id) VALUES (?1, ?2, ?3)",
     )?;
-    for k in super::block::name_keys(&p) {
-        stmt.execute(params![k, sort, customer_id])?;
+    for key in &k.keys {
+        stmt.execute(params![key, k.sort, customer_id])?;
     }
     Ok(())
 }

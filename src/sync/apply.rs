@@ -1024,17 +1024,9 @@ impl<'a, 't> Applier<'a, 't> {
         for c in std::mem::take(&mut self.followup_customers) {
             crate::followups::refresh_customer_in(self.tx, &c, self.now)?;
         }
-        for c in std::mem::take(&mut self.customers) {
-            let exists: bool = self
-                .tx
-                .prepare_cached("SELECT EXISTS(SELECT 1 FROM customers WHERE id = ?1)")?
-                .query_row([&c], |r| r.get(0))?;
-            if exists {
-                crate::search::index_customer(self.tx, &c)?;
-            } else {
-                crate::search::unindex_customer(self.tx, &c)?;
-            }
-        }
+        // A customer that is gone has no document: index_customers removes it.
+        let touched: Vec<String> = std::mem::take(&mut self.customers).into_iter().collect();
+        crate::search::index_customers(self.tx, &touched)?;
         Ok((self.applied, self.conflicts, self.max_hlc))
     }
 }

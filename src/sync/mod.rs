@@ -1228,7 +1228,7 @@ fn renumber(ws: &mut Workspace) -> Result<usize> {
                 Some(Value::from(wanted.clone())),
                 Some(Value::from(code)),
             )?;
-            crate::search::index_customer(w.tx(), id)?;
+            w.reindex(id);
         }
         Ok(rows.len())
     })
@@ -1548,7 +1548,7 @@ pub fn take(ws: &mut Workspace, id: i64) -> Result<()> {
             w.log(&c.entity, &c.entity_id, &c.field, old, v)?;
         }
         if let Some(cid) = &c.customer_id {
-            crate::search::index_customer(w.tx(), cid)?;
+            w.reindex(cid);
         }
         w.tx().execute(
             "UPDATE conflicts SET resolved_at = ?2 WHERE id = ?1",

@@ -24,6 +24,10 @@ mod target;
 mod today;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use kehu::{Lang, Workspace};
 use std::path::PathBuf;
 
