@@ -1180,9 +1180,23 @@ fn a_follow_up_sheet_keyed_by_code_or_name_imports_with_its_customers_and_undoes
             ),
         ],
     );
+    // The preview already names the failing follow-up and why; the others
+    // refer to customers the first sheet creates.
+    let pv = import::preview(&e.ws, &path, &opts()).unwrap();
+    assert_eq!(pv.followup_failures.len(), 1);
+    assert_eq!(
+        pv.followup_failures[0].issues.len(),
+        2,
+        "{:?}",
+        pv.followup_failures[0].issues
+    );
     let rep = import_file(&mut e.ws, &path, &opts());
     assert_eq!(rep.imported, 3);
     assert_eq!(rep.followup_sheet.as_deref(), Some("跟进"));
+    assert_eq!(
+        rep.followup_failures[0].row, pv.followup_failures[0].row,
+        "the preview and the import fail the same row"
+    );
     assert_eq!(rep.followups_imported, 2);
     assert_eq!(rep.followup_failures.len(), 1);
     let fields: Vec<&str> = rep.followup_failures[0]
@@ -1469,6 +1483,32 @@ fn opportunity_rows_are_checked_one_by_one_and_undo_removes_the_deals() {
         (pv.opportunity_sheet.as_deref(), pv.opportunity_rows),
         (Some("商机"), 6)
     );
+    // The preview finds the same failing deals before anything is written:
+    // CL9001 is a customer the first sheet creates, not a missing one.
+    let rows_of = |f: &[import::FailedRow]| f.iter().map(|f| f.row).collect::<Vec<_>>();
+    assert_eq!(rows_of(&pv.opportunity_failures), vec![5, 6, 7]);
+    assert_eq!(pv.opportunity_failures[0].issues[0].field, "customer");
+    assert!(pv.opportunity_failures[1]
+        .issues
+        .iter()
+        .any(|i| i.suggestion.as_deref() == Some("方案提供")));
+    let dry = import::run(
+        &mut e.ws,
+        &path,
+        &opts(),
+        true,
+        &mut |_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            dry.opportunities_imported,
+            rows_of(&dry.opportunity_failures)
+        ),
+        (3, vec![5, 6, 7])
+    );
+    assert_eq!(opportunities_of(&e.ws).len(), 0, "a dry run writes nothing");
     let rep = import_file(&mut e.ws, &path, &opts());
     assert_eq!(rep.imported, 1);
     assert_eq!(

@@ -5,13 +5,12 @@
 
 use super::mapping::norm_header;
 use super::read::{self, Cell};
-use super::side_sheet::{self, SideSheet};
+use super::side_sheet::{self, FileCustomers, SideSheet};
 use super::{issue, text_of, FailedRow, RowIssue};
 use crate::changelog::Writer;
 use crate::error::{Error, Result};
 use crate::followups::{self, FollowupFields, Kind, NewFollowup};
 use chrono::TimeZone;
-use rusqlite::OptionalExtension;
 use std::path::Path;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -74,6 +73,126 @@ fn parse_bool(t: &str) -> Option<bool> {
     }
 }
 
+/// One row of the sheet as read: the follow-up and the customer it names.
+struct Parsed {
+    fields: FollowupFields,
+    code: Option<String>,
+    name: Option<String>,
+    at: Option<i64>,
+}
+
+/// Read one row: every rule but whether its customer exists (the write looks
+/// in the database, the preview also among the customers the file creates).
+fn parse_row(
+    sheet: &Sheet,
+    members: &std::collections::HashMap<String, String>,
+    raw: &[Cell],
+) -> (Parsed, Vec<RowIssue>) {
+    let mut issues: Vec<RowIssue> = vec![];
+    let mut fields = FollowupFields::default();
+    let (mut code, mut name, mut at) = (None, None, None);
+    let empty = Cell::Empty;
+    for &(i, col) in &sheet.cols {
+        let cell = raw.get(i).unwrap_or(&empty);
+        let Some(t) = text_of(cell) else { continue };
+        match col {
+            Col::Code => code = Some(t),
+            Col::Name => name = Some(t),
+            Col::At => {
+                at = match cell {
+                    Cell::Date(d) => local_ms(*d),
+                    Cell::Number(n) => read::serial_to_date(*n, sheet.date1904).and_then(local_ms),
+                    _ => crate::dates::parse_local_datetime(&t),
+                };
+                if at.is_none() {
+                    issues.push(issue(
+                        "at",
+                        format!("无法识别的跟进时间“{t}”，请用 2024-03-05 10:00 这样的格式"),
+                        format!("“{t}” is not a time; use the form 2024-03-05 10:00"),
+                    ));
+                }
+            }
+            Col::Kind => match Kind::parse(&t) {
+                Some(k) => fields.kind = k,
+                None => issues.push(issue(
+                    "kind",
+                    format!("跟进方式“{t}”无法识别，可选：电话、拜访、邮件、线上会议、微信、其他"),
+                    format!("Kind “{t}” is not recognised; use call, visit, email, meeting, wechat or other"),
+                )),
+            },
+            Col::Owner => match members.get(t.as_str()) {
+                Some(id) => fields.owner_id = Some(id.clone()),
+                None => issues.push(issue(
+                    "owner",
+                    format!("跟进人“{t}”不是团队成员"),
+                    format!("“{t}” is not a team member"),
+                )),
+            },
+            Col::Purpose => fields.purpose = Some(t),
+            Col::Content => fields.content = Some(t),
+            Col::Feedback => fields.feedback = Some(t),
+            Col::NextStep => fields.next_step = Some(t),
+            Col::Effective => fields.effective = parse_bool(&t),
+        }
+    }
+    if at.is_none() && !issues.iter().any(|i| i.field == "at") {
+        issues.push(issue(
+            "at",
+            "请填写跟进时间",
+            "The follow-up time is required",
+        ));
+    }
+    (
+        Parsed {
+            fields,
+            code,
+            name,
+            at,
+        },
+        issues,
+    )
+}
+
+fn missing_customer(code: &Option<String>, name: &Option<String>) -> RowIssue {
+    let key = code.clone().or(name.clone()).unwrap_or_default();
+    issue(
+        "customer",
+        format!("找不到客户“{key}”（按客户编号或客户名称）"),
+        format!("No customer “{key}” (by code or name)"),
+    )
+}
+
+fn failed(row: usize, raw: &[Cell], issues: Vec<RowIssue>) -> FailedRow {
+    FailedRow {
+        row,
+        cells: raw.iter().map(Cell::display).collect(),
+        issues,
+        raw: raw.to_vec(),
+    }
+}
+
+/// The rows that would fail, found without writing (the preview and a dry
+/// run): a customer may also be one the customer sheet creates.
+pub fn check_all(
+    conn: &rusqlite::Connection,
+    sheet: &Sheet,
+    members: &std::collections::HashMap<String, String>,
+    file: &FileCustomers,
+) -> Result<Vec<FailedRow>> {
+    let mut failures = vec![];
+    for (row_no, raw) in &sheet.rows {
+        let (p, mut issues) = parse_row(sheet, members, raw);
+        let stored = side_sheet::stored_customer(conn, p.code.as_deref(), p.name.as_deref())?;
+        if stored.is_none() && !file.has(p.code.as_deref(), p.name.as_deref()) {
+            issues.push(missing_customer(&p.code, &p.name));
+        }
+        if !issues.is_empty() {
+            failures.push(failed(*row_no, raw, issues));
+        }
+    }
+    Ok(failures)
+}
+
 /// Convert and write every row inside the import's transaction. Returns
 /// (imported, failures).
 pub fn write_all(
@@ -84,83 +203,17 @@ pub fn write_all(
     let mut ok = 0;
     let mut failures = vec![];
     for (row_no, raw) in &sheet.rows {
-        let mut issues: Vec<RowIssue> = vec![];
-        let mut fields = FollowupFields::default();
-        let (mut code, mut name, mut at) = (None, None, None);
-        let empty = Cell::Empty;
-        for &(i, col) in &sheet.cols {
-            let cell = raw.get(i).unwrap_or(&empty);
-            let Some(t) = text_of(cell) else { continue };
-            match col {
-                Col::Code => code = Some(t),
-                Col::Name => name = Some(t),
-                Col::At => {
-                    at = match cell {
-                        Cell::Date(d) => local_ms(*d),
-                        Cell::Number(n) => read::serial_to_date(*n, sheet.date1904).and_then(local_ms),
-                        _ => crate::dates::parse_local_datetime(&t),
-                    };
-                    if at.is_none() {
-                        issues.push(issue(
-                            "at",
-                            format!("无法识别的跟进时间“{t}”，请用 2024-03-05 10:00 这样的格式"),
-                            format!("“{t}” is not a time; use the form 2024-03-05 10:00"),
-                        ));
-                    }
-                }
-                Col::Kind => match Kind::parse(&t) {
-                    Some(k) => fields.kind = k,
-                    None => issues.push(issue(
-                        "kind",
-                        format!("跟进方式“{t}”无法识别，可选：电话、拜访、邮件、线上会议、微信、其他"),
-                        format!("Kind “{t}” is not recognised; use call, visit, email, meeting, wechat or other"),
-                    )),
-                },
-                Col::Owner => match members.get(t.as_str()) {
-                    Some(id) => fields.owner_id = Some(id.clone()),
-                    None => issues.push(issue(
-                        "owner",
-                        format!("跟进人“{t}”不是团队成员"),
-                        format!("“{t}” is not a team member"),
-                    )),
-                },
-                Col::Purpose => fields.purpose = Some(t),
-                Col::Content => fields.content = Some(t),
-                Col::Feedback => fields.feedback = Some(t),
-                Col::NextStep => fields.next_step = Some(t),
-                Col::Effective => fields.effective = parse_bool(&t),
-            }
-        }
-        let customer: Option<String> = match (&code, &name) {
-            (Some(c), _) => crate::customers::resolve_id(w.tx(), c).ok(),
-            (None, Some(n)) => w
-                .tx()
-                .prepare_cached("SELECT id FROM customers WHERE name = ?1 AND deleted_at IS NULL ORDER BY created_at LIMIT 1")?
-                .query_row([n], |r| r.get(0))
-                .optional()?,
-            _ => None,
-        };
+        let (p, mut issues) = parse_row(sheet, members, raw);
+        let customer = side_sheet::stored_customer(w.tx(), p.code.as_deref(), p.name.as_deref())?;
         if customer.is_none() {
-            let key = code.clone().or(name.clone()).unwrap_or_default();
-            issues.push(issue(
-                "customer",
-                format!("找不到客户“{key}”（按客户编号或客户名称）"),
-                format!("No customer “{key}” (by code or name)"),
-            ));
-        }
-        if at.is_none() && !issues.iter().any(|i| i.field == "at") {
-            issues.push(issue(
-                "at",
-                "请填写跟进时间",
-                "The follow-up time is required",
-            ));
+            issues.push(missing_customer(&p.code, &p.name));
         }
         if issues.is_empty() {
-            let at = at.unwrap_or_default();
+            let at = p.at.unwrap_or_default();
             let done = at <= w.now();
             let new = NewFollowup {
                 customer: customer.unwrap_or_default(),
-                fields,
+                fields: p.fields,
                 planned_at: (!done).then_some(at),
                 done,
                 done_at: done.then_some(at),
@@ -175,12 +228,7 @@ pub fn write_all(
             }
         }
         if !issues.is_empty() {
-            failures.push(FailedRow {
-                row: *row_no,
-                cells: raw.iter().map(Cell::display).collect(),
-                issues,
-                raw: raw.clone(),
-            });
+            failures.push(failed(*row_no, raw, issues));
         }
     }
     Ok((ok, failures))

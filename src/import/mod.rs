@@ -176,6 +176,10 @@ pub struct Preview {
     /// An opportunity sheet imported along (销售机会), and its row count.
     pub opportunity_sheet: Option<String>,
     pub opportunity_rows: usize,
+    /// Rows of those sheets that would fail, checked like the customer rows
+    /// (a customer may be one this file creates).
+    pub followup_failures: Vec<FailedRow>,
+    pub opportunity_failures: Vec<FailedRow>,
 }
 
 /// Progress of a running import.
@@ -498,6 +502,19 @@ struct Existing {
     members: HashMap<String, String>,
 }
 
+/// Team members by employee number, name and id: how a sheet names an owner.
+fn members_by_key(conn: &Connection) -> Result<HashMap<String, String>> {
+    let mut members = HashMap::new();
+    for m in crate::members::list(conn)? {
+        if let Some(no) = &m.fields.employee_no {
+            members.insert(no.clone(), m.id.clone());
+        }
+        members.insert(m.fields.name.clone(), m.id.clone());
+        members.insert(m.id.clone(), m.id);
+    }
+    Ok(members)
+}
+
 impl Existing {
     fn load(conn: &Connection) -> Result<Self> {
         let mut codes = HashMap::new();
@@ -524,19 +541,11 @@ impl Existing {
         while let Some(r) = rows.next()? {
             mobiles.entry(r.get(0)?).or_insert(r.get(1)?);
         }
-        let mut members = HashMap::new();
-        for m in crate::members::list(conn)? {
-            if let Some(no) = &m.fields.employee_no {
-                members.insert(no.clone(), m.id.clone());
-            }
-            members.insert(m.fields.name.clone(), m.id.clone());
-            members.insert(m.id.clone(), m.id);
-        }
         Ok(Existing {
             codes,
             mobiles,
             names,
-            members,
+            members: members_by_key(conn)?,
         })
     }
 
@@ -1002,7 +1011,11 @@ pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Prev
             .filter(|r| r.action != RowAction::Fail)
             .take(PREVIEW_ROWS - shown.len()),
     );
+    let (followup_failures, opportunity_failures) =
+        check_side_sheets(ws.conn(), &rows, fu.as_ref(), opp.as_ref())?;
     Ok(Preview {
+        followup_failures,
+        opportunity_failures,
         file_name: read::file_name(path),
         format: table.format,
         encoding: table.encoding.clone(),
@@ -1029,6 +1042,34 @@ pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Prev
         opportunity_rows: opp.as_ref().map_or(0, |f| f.len()),
         opportunity_sheet: opp.map(|f| f.name),
     })
+}
+
+/// The failing rows of the follow-up and opportunity sheets, found without
+/// writing: customers the customer sheet would create count as present.
+fn check_side_sheets(
+    conn: &Connection,
+    rows: &[Converted],
+    fu: Option<&followups::Sheet>,
+    opp: Option<&opportunities::Sheet>,
+) -> Result<(Vec<FailedRow>, Vec<FailedRow>)> {
+    if fu.is_none() && opp.is_none() {
+        return Ok((vec![], vec![]));
+    }
+    let mut file = side_sheet::FileCustomers::default();
+    for r in rows.iter().filter(|r| r.action != RowAction::Fail) {
+        file.add(r.code.as_deref(), &r.new.fields.name);
+    }
+    let members = members_by_key(conn)?;
+    Ok((
+        match fu {
+            Some(s) => followups::check_all(conn, s, &members, &file)?,
+            None => vec![],
+        },
+        match opp {
+            Some(s) => opportunities::check_all(conn, s, &members, &file)?,
+            None => vec![],
+        },
+    ))
 }
 
 // ---------------------------------------------------------------- writing
@@ -1088,6 +1129,12 @@ pub fn run(
         report.opportunity_headers = f.headers.clone();
     }
     if dry_run {
+        let (fu_fails, opp_fails) =
+            check_side_sheets(ws.conn(), &rows, fu_sheet.as_ref(), opp_sheet.as_ref())?;
+        report.followups_imported = fu_sheet.as_ref().map_or(0, |s| s.len()) - fu_fails.len();
+        report.opportunities_imported = opp_sheet.as_ref().map_or(0, |s| s.len()) - opp_fails.len();
+        report.followup_failures = fu_fails;
+        report.opportunity_failures = opp_fails;
         for r in rows {
             match r.action {
                 RowAction::Create => report.imported += 1,
@@ -1177,7 +1224,7 @@ pub fn run(
             }
         }
         if fu_sheet.is_some() || opp_sheet.is_some() {
-            let members = Existing::load(w.tx())?.members;
+            let members = members_by_key(w.tx())?;
             if let Some(sheet) = &fu_sheet {
                 let (n, fails) = followups::write_all(w, sheet, &members)?;
                 rep.followups_imported = n;

@@ -7,14 +7,13 @@
 
 use super::mapping::norm_header;
 use super::read::Cell;
-use super::side_sheet::{self, SideSheet};
+use super::side_sheet::{self, FileCustomers, SideSheet};
 use super::{closest, date_of, is_blank_amount, issue, parse_amount, text_of, FailedRow, RowIssue};
 use crate::changelog::Writer;
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
 use crate::opportunities::{self, NewOpportunity, OpportunityFields};
 use crate::pipeline::{self, LOST};
-use rusqlite::OptionalExtension;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -165,6 +164,174 @@ fn stage_of(
     Err(i)
 }
 
+/// One row of the sheet as read: the deal and the customer it names.
+struct Parsed {
+    fields: OpportunityFields,
+    code: Option<String>,
+    customer_name: Option<String>,
+    stage: Option<String>,
+    reason: Option<String>,
+}
+
+/// Read one row: every rule but whether its customer exists (the write looks
+/// in the database, the preview also among the customers the file creates).
+fn parse_row(
+    conn: &rusqlite::Connection,
+    sheet: &Sheet,
+    stages: &[pipeline::Stage],
+    members: &HashMap<String, String>,
+    raw: &[Cell],
+) -> (Parsed, Vec<RowIssue>) {
+    let mut issues: Vec<RowIssue> = vec![];
+    let mut p = Parsed {
+        fields: OpportunityFields::default(),
+        code: None,
+        customer_name: None,
+        stage: None,
+        reason: None,
+    };
+    let fields = &mut p.fields;
+    let empty = Cell::Empty;
+    for &(i, col) in &sheet.cols {
+        let cell = raw.get(i).unwrap_or(&empty);
+        let push =
+            |issues: &mut Vec<RowIssue>, r: std::result::Result<Option<f64>, RowIssue>| match r {
+                Ok(v) => v,
+                Err(e) => {
+                    issues.push(e);
+                    None
+                }
+            };
+        match col {
+            Col::Expected(u) => {
+                fields.expected_amount = push(
+                    &mut issues,
+                    amount(
+                        cell,
+                        u,
+                        "expected_amount",
+                        "预计成交金额",
+                        "Expected amount",
+                    ),
+                )
+            }
+            Col::Won(u) => {
+                fields.won_amount = push(
+                    &mut issues,
+                    amount(cell, u, "won_amount", "成交金额", "Won amount"),
+                )
+            }
+            Col::Received(u) => {
+                fields.received_amount = push(
+                    &mut issues,
+                    amount(cell, u, "received_amount", "回款金额", "Received amount"),
+                )
+            }
+            Col::CloseDate => match date_of(cell, sheet.date1904) {
+                Ok(d) => fields.expected_close_date = d.map(|d| d.format("%Y-%m-%d").to_string()),
+                Err(t) => issues.push(issue(
+                    "expected_close_date",
+                    format!("无法识别的预计成交日期“{t}”，请用 2024-06-30 这样的格式"),
+                    format!("“{t}” is not a date; use the form 2024-06-30"),
+                )),
+            },
+            _ => {
+                let Some(t) = text_of(cell) else { continue };
+                match col {
+                    Col::Code => p.code = Some(t),
+                    Col::Customer => p.customer_name = Some(t),
+                    Col::Name => fields.name = t,
+                    Col::Stage => match stage_of(stages, &t, conn) {
+                        Ok(k) => p.stage = Some(k),
+                        Err(e) => issues.push(e),
+                    },
+                    Col::Owner => match members.get(t.as_str()) {
+                        Some(id) => fields.owner_id = Some(id.clone()),
+                        None => issues.push(issue(
+                            "owner",
+                            format!("负责人“{t}”不是团队成员"),
+                            format!("“{t}” is not a team member"),
+                        )),
+                    },
+                    Col::LossReason => p.reason = Some(t),
+                    Col::Notes => fields.notes = Some(t),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if p.fields.name.is_empty() {
+        issues.push(issue(
+            "name",
+            "请填写机会名称",
+            "The opportunity name is required",
+        ));
+    }
+    if p.stage.as_deref() == Some(LOST) && p.reason.is_none() {
+        issues.push(issue(
+            "reason",
+            "阶段为“输单”时请填写输单原因",
+            "A loss reason is required when the stage is Lost",
+        ));
+    }
+    (p, issues)
+}
+
+fn missing_customer(code: &Option<String>, name: &Option<String>) -> RowIssue {
+    let key = code.clone().or(name.clone()).unwrap_or_default();
+    if key.is_empty() {
+        issue(
+            "customer",
+            "请填写客户编号或客户名称",
+            "The customer code or name is required",
+        )
+    } else {
+        issue(
+            "customer",
+            format!("找不到客户“{key}”（按客户编号或客户名称，在数据库或本文件的客户表中）"),
+            format!("No customer “{key}” (by code or name, in the database or this file's customer sheet)"),
+        )
+    }
+}
+
+fn failed(row: usize, raw: &[Cell], issues: Vec<RowIssue>) -> FailedRow {
+    FailedRow {
+        row,
+        cells: raw.iter().map(Cell::display).collect(),
+        issues,
+        raw: raw.to_vec(),
+    }
+}
+
+/// The rows that would fail, found without writing (the preview and a dry
+/// run): a customer may also be one the customer sheet creates.
+pub fn check_all(
+    conn: &rusqlite::Connection,
+    sheet: &Sheet,
+    members: &HashMap<String, String>,
+    file: &FileCustomers,
+) -> Result<Vec<FailedRow>> {
+    let stages = pipeline::stages(conn)?;
+    let mut failures = vec![];
+    for (row_no, raw) in &sheet.rows {
+        let (p, mut issues) = parse_row(conn, sheet, &stages, members, raw);
+        let stored =
+            side_sheet::stored_customer(conn, p.code.as_deref(), p.customer_name.as_deref())?;
+        if stored.is_none() && !file.has(p.code.as_deref(), p.customer_name.as_deref()) {
+            issues.push(missing_customer(&p.code, &p.customer_name));
+        }
+        if issues.is_empty() {
+            if let Err(e @ Error::Validation { .. }) = p.fields.validated(conn) {
+                issues.push(super::from_error(e, "row"));
+            }
+        }
+        if !issues.is_empty() {
+            failures.push(failed(*row_no, raw, issues));
+        }
+    }
+    Ok(failures)
+}
+
 /// Convert and write every row inside the import's transaction. Returns
 /// (imported, failures).
 pub fn write_all(
@@ -176,136 +343,26 @@ pub fn write_all(
     let mut ok = 0;
     let mut failures = vec![];
     for (row_no, raw) in &sheet.rows {
-        let mut issues: Vec<RowIssue> = vec![];
-        let mut fields = OpportunityFields::default();
-        let (mut code, mut customer_name, mut stage, mut reason) = (None, None, None, None);
-        let empty = Cell::Empty;
-        for &(i, col) in &sheet.cols {
-            let cell = raw.get(i).unwrap_or(&empty);
-            let push =
-                |issues: &mut Vec<RowIssue>, r: std::result::Result<Option<f64>, RowIssue>| match r
-                {
-                    Ok(v) => v,
-                    Err(e) => {
-                        issues.push(e);
-                        None
-                    }
-                };
-            match col {
-                Col::Expected(u) => {
-                    fields.expected_amount = push(
-                        &mut issues,
-                        amount(
-                            cell,
-                            u,
-                            "expected_amount",
-                            "预计成交金额",
-                            "Expected amount",
-                        ),
-                    )
-                }
-                Col::Won(u) => {
-                    fields.won_amount = push(
-                        &mut issues,
-                        amount(cell, u, "won_amount", "成交金额", "Won amount"),
-                    )
-                }
-                Col::Received(u) => {
-                    fields.received_amount = push(
-                        &mut issues,
-                        amount(cell, u, "received_amount", "回款金额", "Received amount"),
-                    )
-                }
-                Col::CloseDate => match date_of(cell, sheet.date1904) {
-                    Ok(d) => {
-                        fields.expected_close_date = d.map(|d| d.format("%Y-%m-%d").to_string())
-                    }
-                    Err(t) => issues.push(issue(
-                        "expected_close_date",
-                        format!("无法识别的预计成交日期“{t}”，请用 2024-06-30 这样的格式"),
-                        format!("“{t}” is not a date; use the form 2024-06-30"),
-                    )),
-                },
-                _ => {
-                    let Some(t) = text_of(cell) else { continue };
-                    match col {
-                        Col::Code => code = Some(t),
-                        Col::Customer => customer_name = Some(t),
-                        Col::Name => fields.name = t,
-                        Col::Stage => match stage_of(&stages, &t, w.tx()) {
-                            Ok(k) => stage = Some(k),
-                            Err(e) => issues.push(e),
-                        },
-                        Col::Owner => match members.get(t.as_str()) {
-                            Some(id) => fields.owner_id = Some(id.clone()),
-                            None => issues.push(issue(
-                                "owner",
-                                format!("负责人“{t}”不是团队成员"),
-                                format!("“{t}” is not a team member"),
-                            )),
-                        },
-                        Col::LossReason => reason = Some(t),
-                        Col::Notes => fields.notes = Some(t),
-                        _ => {}
-                    }
-                }
-            }
-        }
-        if fields.name.is_empty() {
-            issues.push(issue(
-                "name",
-                "请填写机会名称",
-                "The opportunity name is required",
-            ));
-        }
-        let customer: Option<String> = match (&code, &customer_name) {
-            (Some(c), _) => crate::customers::resolve_id(w.tx(), c).ok(),
-            (None, Some(n)) => w
-                .tx()
-                .prepare_cached(
-                    "SELECT id FROM customers WHERE name = ?1 AND deleted_at IS NULL ORDER BY created_at LIMIT 1",
-                )?
-                .query_row([n], |r| r.get(0))
-                .optional()?,
-            _ => None,
-        };
+        let (p, mut issues) = parse_row(w.tx(), sheet, &stages, members, raw);
+        let customer =
+            side_sheet::stored_customer(w.tx(), p.code.as_deref(), p.customer_name.as_deref())?;
         if customer.is_none() {
-            let key = code.clone().or(customer_name.clone()).unwrap_or_default();
-            issues.push(if key.is_empty() {
-                issue(
-                    "customer",
-                    "请填写客户编号或客户名称",
-                    "The customer code or name is required",
-                )
-            } else {
-                issue(
-                    "customer",
-                    format!("找不到客户“{key}”（按客户编号或客户名称，在数据库或本文件的客户表中）"),
-                    format!("No customer “{key}” (by code or name, in the database or this file's customer sheet)"),
-                )
-            });
-        }
-        let lost = stage.as_deref() == Some(LOST);
-        if lost && reason.is_none() {
-            issues.push(issue(
-                "reason",
-                "阶段为“输单”时请填写输单原因",
-                "A loss reason is required when the stage is Lost",
-            ));
+            issues.push(missing_customer(&p.code, &p.customer_name));
         }
         if issues.is_empty() {
+            let lost = p.stage.as_deref() == Some(LOST);
             let new = NewOpportunity {
                 customer: customer.unwrap_or_default(),
-                fields,
+                fields: p.fields,
                 // A lost deal is created at the first stage and then marked
                 // lost with its reason, as a salesperson would do by hand.
-                stage: if lost { None } else { stage },
+                stage: if lost { None } else { p.stage },
             };
             // insert checks everything before it writes.
             match opportunities::insert(w, new) {
                 Ok(id) => {
                     if lost {
-                        opportunities::set_stage_in(w, &id, LOST, reason.as_deref())?;
+                        opportunities::set_stage_in(w, &id, LOST, p.reason.as_deref())?;
                     }
                     ok += 1
                 }
@@ -314,12 +371,7 @@ pub fn write_all(
             }
         }
         if !issues.is_empty() {
-            failures.push(FailedRow {
-                row: *row_no,
-                cells: raw.iter().map(Cell::display).collect(),
-                issues,
-                raw: raw.clone(),
-            });
+            failures.push(failed(*row_no, raw, issues));
         }
     }
     Ok((ok, failures))

@@ -69,3 +69,48 @@ pub(super) fn find<C>(
     }
     Ok(None)
 }
+
+/// The customer a side-sheet row names, among the stored ones: by code (or
+/// id), else by exact name (the oldest live one of that name).
+pub(super) fn stored_customer(
+    conn: &rusqlite::Connection,
+    code: Option<&str>,
+    name: Option<&str>,
+) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(match (code, name) {
+        (Some(c), _) => crate::customers::resolve_id(conn, c).ok(),
+        (None, Some(n)) => conn
+            .prepare_cached(
+                "SELECT id FROM customers WHERE name = ?1 AND deleted_at IS NULL ORDER BY created_at LIMIT 1",
+            )?
+            .query_row([n], |r| r.get(0))
+            .optional()?,
+        _ => None,
+    })
+}
+
+/// The customers the customer sheet of the same file would create, so the
+/// preview does not call a deal's customer missing when it is on sheet one.
+#[derive(Default)]
+pub struct FileCustomers {
+    codes: std::collections::HashSet<String>,
+    names: std::collections::HashSet<String>,
+}
+
+impl FileCustomers {
+    pub(super) fn add(&mut self, code: Option<&str>, name: &str) {
+        if let Some(c) = code {
+            self.codes.insert(c.trim().to_uppercase());
+        }
+        self.names.insert(name.to_string());
+    }
+
+    pub(super) fn has(&self, code: Option<&str>, name: Option<&str>) -> bool {
+        match (code, name) {
+            (Some(c), _) => self.codes.contains(&c.trim().to_uppercase()),
+            (None, Some(n)) => self.names.contains(n),
+            _ => false,
+        }
+    }
+}

@@ -294,6 +294,9 @@ wb.save(sys.argv[1])
   assert.match(counts, /有错 1/);
   const bad = await rowWith('[data-testid="imp-row"]', '坏数据测试有限公司');
   assert.match(await bad.text(), /12345/);
+  // The template's example follow-ups and deal name example customers this
+  // file no longer has: the preview says so before anything is written.
+  assert.match(await text('[data-testid="imp-side-fails"]'), /第 2 行.*找不到客户“杭州云帆科技有限公司”/s);
   await snap('import-preview');
   await click('[data-testid="imp-run"]');
   await wd.find('[data-testid="imp-report"]');

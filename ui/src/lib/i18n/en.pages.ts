@@ -121,6 +121,8 @@ export const enPages: Record<keyof typeof zhPages, string> = {
   'imp.willUpdate': '{n} to update',
   'imp.willSkip': '{n} skipped',
   'imp.willFail': '{n} with errors',
+  'imp.sideFails': '{n} rows of sheet “{s}” have problems and will be skipped; after the import, fix them in the error report and import it again:',
+  'imp.rowNo': 'Row {n}',
   'imp.fuSheet': 'Follow-ups from sheet “{s}”: {n} rows. ',
   'imp.oppSheet': 'Opportunities from sheet “{s}”: {n} rows.',
   'imp.fuResult': 'Follow-ups: {n} imported, {f} failed. ',

@@ -120,6 +120,8 @@ export const zhPages = {
   'imp.willUpdate': '更新 {n}',
   'imp.willSkip': '跳过 {n}',
   'imp.willFail': '有错 {n}',
+  'imp.sideFails': '工作表“{s}”中有 {n} 行有问题，导入时会跳过，导入后可在错误报告中修改再导入：',
+  'imp.rowNo': '第 {n} 行',
   'imp.fuSheet': '跟进记录（工作表“{s}”）{n} 行。',
   'imp.oppSheet': '销售机会（工作表“{s}”）{n} 行。',
   'imp.fuResult': '跟进记录：导入 {n}，失败 {f}。',
