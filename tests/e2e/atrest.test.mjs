@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, existsSync, readFileSync, readdirSync, copyFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -127,6 +127,45 @@ step('Settings changes the passphrase; the next start takes only the new one', a
   await fill('[data-testid="unlock-passphrase"]', PASS2);
   await click('[data-testid="unlock-submit"]');
   await wd.find('[data-testid="today-page"]', { timeout: 30000 });
+});
+
+step('a backup encrypted with another passphrase asks for its own, then restores', async () => {
+  // A backup made on another computer whose database has the first passphrase.
+  const other = join(dir, 'other');
+  mkdirSync(other);
+  const odb = join(other, 'kehu.db');
+  const env = { ...process.env, P: PASS };
+  execFileSync(CLI, ['--db', odb, 'customer', 'add', '--name', '备份里的客户有限公司']);
+  // The later steps look for this customer's name in the database file.
+  execFileSync(CLI, ['--db', odb, 'customer', 'add', '--name', NAME]);
+  execFileSync(CLI, ['--db', odb, 'db', 'encrypt', '--new-passphrase-env', 'P'], { env });
+  execFileSync(CLI, ['--passphrase-env', 'P', '--db', odb, 'backup'], { env });
+  const made = readdirSync(join(other, 'backups')).find((n) => n.startsWith('kehu-'));
+  mkdirSync(join(dir, 'backups'), { recursive: true });
+  // Named as the newest backup, so it is the first in the list.
+  copyFileSync(join(other, 'backups', made), join(dir, 'backups', 'kehu-20991231-235959000.db'));
+  await click('[data-testid="nav-customers"]');
+  await setLang('zh');
+  await wd.until('the copied backup is listed', async () => (await wd.findAll('[data-testid="backup-restore"]')).length > 0);
+  const restore = (await wd.findAll('[data-testid="backup-restore"]'))[0];
+  await wd.exec('arguments[0].scrollIntoView()', { 'element-6066-11e4-a52e-4f735466cecf': restore.id });
+  await restore.click();
+  await restore.click();
+  await wd.find('[data-testid="backup-pass-form"]', { timeout: 15000 });
+  assert.match(await text('[data-testid="backup-pass-form"]'), /另一个口令/);
+  await fill('[data-testid="backup-pass"]', 'not it');
+  await click('[data-testid="backup-pass-restore"]');
+  await wd.until('a wrong backup passphrase is said plainly', async () => /备份口令不对/.test(await wd.exec('return document.body.innerText')));
+  await fill('[data-testid="backup-pass"]', PASS);
+  await snap('settings-backup-passphrase');
+  await click('[data-testid="backup-pass-restore"]');
+  await wd.until('restored', async () => (await wd.findAll('[data-testid="backup-pass-form"]')).length === 0, 20000);
+  await click('[data-testid="nav-customers"]');
+  await wd.until('the backup’s customer is shown', async () => {
+    const rows = await wd.findAll('[data-testid="customer-row"]');
+    const texts = await Promise.all(rows.map((r) => r.text()));
+    return rows.length === 2 && texts.some((t) => t.includes('备份里的客户有限公司'));
+  }, 15000);
 });
 
 step('Settings removes the encryption, and encrypts again (English)', async () => {

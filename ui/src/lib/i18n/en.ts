@@ -209,6 +209,8 @@ export const en: Record<Key, string> = {
   'settings.backupDone': 'Backup done',
   'settings.noBackups': 'No backups yet',
   'settings.restore': 'Restore this backup',
+  'settings.backupPassAsk': 'This backup was encrypted with another passphrase (for example before the passphrase was changed). Enter the backup’s passphrase:',
+  'settings.backupPassWrong': 'That is not the backup’s passphrase; try again (it is case-sensitive). Nothing was changed.',
   'settings.restored': 'Restored from the backup',
   'settings.database': 'Database file',
   'settings.version': 'Version {v}',

@@ -209,6 +209,8 @@ export const zh = {
   'settings.backupDone': '备份完成',
   'settings.noBackups': '还没有备份',
   'settings.restore': '恢复此备份',
+  'settings.backupPassAsk': '这个备份加密时用的是另一个口令（例如改口令之前的备份），请输入备份的口令：',
+  'settings.backupPassWrong': '备份口令不对，请再试一次（区分大小写）。当前数据没有改变。',
   'settings.restored': '已从备份恢复',
   'settings.database': '数据库文件',
   'settings.version': '版本 {v}',
