@@ -369,6 +369,13 @@ pub fn search_ids(conn: &Connection, query: &str, limit: usize) -> Result<Vec<St
     let Some(plan) = plan(query) else {
         return Ok(vec![]);
     };
+    // A code prefix (`C2025031`, `GZ2024`) is answered from the unique code
+    // index first, in code order: on a big base its trigrams ("202") are in
+    // nearly every document, so the full-text route is the slow one.
+    let mut by_code = code_prefix_ids(conn, query, limit)?;
+    if by_code.len() >= limit {
+        return Ok(by_code);
+    }
     let mut parts = vec![];
     let mut args: Vec<&str> = vec![];
     if let Some(t) = &plan.trigram {
@@ -413,8 +420,36 @@ pub fn search_ids(conn: &Connection, query: &str, limit: usize) -> Result<Vec<St
         })?
         .collect::<rusqlite::Result<_>>()?;
     rows.sort();
-    rows.truncate(limit);
-    Ok(rows.into_iter().map(|r| r.2).collect())
+    let rest = rows
+        .into_iter()
+        .map(|r| r.2)
+        .filter(|id| !by_code.contains(id))
+        .take(limit - by_code.len())
+        .collect::<Vec<_>>();
+    by_code.extend(rest);
+    Ok(by_code)
+}
+
+/// Live customers whose code starts with `query`, when the query looks like
+/// a code (one token of letters, digits and dashes with a digit in it).
+fn code_prefix_ids(conn: &Connection, query: &str, limit: usize) -> Result<Vec<String>> {
+    let q = query.trim().to_uppercase();
+    let looks_like_code = q.chars().count() >= 3
+        && q.chars().any(|c| c.is_ascii_digit())
+        && q.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !looks_like_code {
+        return Ok(vec![]);
+    }
+    // Every code starting with q sorts between q and q + the last code point.
+    let upper = format!("{q}{}", char::MAX);
+    let ids = conn
+        .prepare_cached(
+            "SELECT id FROM customers WHERE code >= ?1 AND code < ?2 AND deleted_at IS NULL
+             ORDER BY code LIMIT ?3",
+        )?
+        .query_map(params![q, upper, limit as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
 }
 
 #[cfg(test)]

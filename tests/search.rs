@@ -175,6 +175,46 @@ fn a_bulk_write_indexes_every_customer_once_with_its_final_state() {
     assert!(find(&e.ws, "临时名称").is_empty());
 }
 
+#[test]
+fn a_code_prefix_lists_the_codes_in_order_then_other_matches() {
+    let mut e = env();
+    let mut ids = vec![];
+    for (code, name, notes) in [
+        ("GZ2024002", "广州乙公司", None),
+        ("XY2024001", "西安甲公司", None),
+        ("GZ2024001", "广州甲公司", None),
+        ("SZ0001", "深圳甲公司", Some("原编号 gz2024003")),
+    ] {
+        let id =
+            e.ws.write("test", |w| {
+                let mut fields = kehu::customers::CustomerFields::named(name);
+                fields.notes = notes.map(str::to_string);
+                kehu::customers::insert(
+                    w,
+                    kehu::customers::NewCustomer {
+                        fields,
+                        ..Default::default()
+                    },
+                    Some(code.to_string()),
+                )
+            })
+            .unwrap();
+        ids.push(id);
+    }
+    assert_eq!(
+        find(&e.ws, "gz2024"),
+        vec![ids[2].clone(), ids[0].clone(), ids[3].clone()],
+        "GZ2024001, GZ2024002, then the one whose notes hold the text"
+    );
+    assert_eq!(find(&e.ws, "XY2024001"), vec![ids[1].clone()]);
+    kehu::customers::delete(&mut e.ws, std::slice::from_ref(&ids[2])).unwrap();
+    assert_eq!(
+        find(&e.ws, "GZ2024"),
+        vec![ids[0].clone(), ids[3].clone()],
+        "a customer in the trash is not listed"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
     /// A created customer is always found by its name and by its code.
