@@ -291,3 +291,101 @@ impl Workspace {
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 }
+
+/// The read-side indexes of customers, contacts and the change log (list
+/// orders, filters, history, analysis), set aside during a bulk load into an
+/// empty workspace: inserting 100k rows into a dozen indexes one row at a
+/// time costs more than building each index once, sorted, at the end. The
+/// indexes a load itself looks up (unique codes, contacts by customer) stay.
+/// Drop and rebuild happen in the load's transaction: a failed or killed
+/// load rolls both back.
+pub(crate) struct DeferredIndexes(Vec<String>);
+
+impl DeferredIndexes {
+    /// Rows from which a load counts as bulk.
+    pub(crate) const BULK_ROWS: usize = 20_000;
+
+    /// Set the indexes aside when `incoming` rows will land in a workspace
+    /// holding under a tenth as many customers; otherwise keep them.
+    pub(crate) fn for_load(conn: &Connection, incoming: usize) -> Result<Option<Self>> {
+        if Self::pays_off(conn, incoming)? {
+            Ok(Some(Self::set_aside(conn)?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub(crate) fn pays_off(conn: &Connection, incoming: usize) -> Result<bool> {
+        let present: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
+        Ok(incoming >= Self::BULK_ROWS && (present as usize) < incoming / 10)
+    }
+
+    const TABLES: &'static str = "'customers', 'contacts', 'changes'";
+    const KEEP: &'static str = "'contacts_customer'";
+
+    pub(crate) fn set_aside(conn: &Connection) -> Result<Self> {
+        let sql: Vec<(String, String)> = conn
+            .prepare(&format!(
+                "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
+                 AND tbl_name IN ({}) AND name NOT IN ({})
+                 AND sql NOT LIKE 'CREATE UNIQUE%'",
+                Self::TABLES,
+                Self::KEEP
+            ))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (name, _) in &sql {
+            conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+        }
+        Ok(DeferredIndexes(sql.into_iter().map(|(_, s)| s).collect()))
+    }
+
+    pub(crate) fn rebuild(self, conn: &Connection) -> Result<()> {
+        for sql in &self.0 {
+            conn.execute_batch(sql)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+
+    fn indexes(conn: &Connection) -> Vec<(String, String)> {
+        conn.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn indexes_set_aside_for_a_load_come_back_the_same_and_a_failed_load_keeps_them() {
+        let mut ws = Workspace::open_in_memory(Arc::new(FixedClock::new(0))).unwrap();
+        let before = indexes(ws.conn());
+        {
+            let tx = ws.conn_mut().transaction().unwrap();
+            let _set_aside = DeferredIndexes::set_aside(&tx).unwrap();
+            let during = indexes(&tx);
+            assert!(!during.iter().any(|(n, _)| n == "customers_live_updated"));
+            assert!(
+                during.iter().any(|(n, _)| n == "contacts_customer"),
+                "a load looks contacts up by customer"
+            );
+            // Dropped without rebuild or commit: the load failed.
+        }
+        assert_eq!(indexes(ws.conn()), before);
+        {
+            let tx = ws.conn_mut().transaction().unwrap();
+            DeferredIndexes::set_aside(&tx)
+                .unwrap()
+                .rebuild(&tx)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!(indexes(ws.conn()), before);
+    }
+}

@@ -1128,6 +1128,10 @@ fn receive_sections(
         // the same transaction, so none can slip between them and the merge.
         apply::ingest_local(&tx, &me)?;
         let t = std::time::Instant::now();
+        // A device joining a big team (or far behind a small one) loads most
+        // of its rows now: build the read-side indexes once, at the end.
+        let incoming: usize = by_device.values().flatten().map(|s| s.entries.len()).sum();
+        let deferred = crate::db::DeferredIndexes::for_load(&tx, incoming)?;
         let mut ap = apply::Applier::new(&tx, &me, now);
         for (device, mut secs) in by_device {
             // A device's files chain by `prev_hlc`; a snapshot (prev 0)
@@ -1176,6 +1180,11 @@ fn receive_sections(
         let t = std::time::Instant::now();
         let (applied, conflicts, max_hlc) = ap.finish()?;
         phase("settle and index", t);
+        if let Some(d) = deferred {
+            let t = std::time::Instant::now();
+            d.rebuild(&tx)?;
+            phase("rebuild indexes", t);
+        }
         report.applied += applied;
         report.conflicts += conflicts;
         // Later local edits sort after everything seen.
