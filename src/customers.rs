@@ -474,6 +474,10 @@ pub fn insert_created_at(
     write_row(w, &id, &code, &fields, now, Some(created_at))?;
     let mut record = serde_json::to_value(&fields)?;
     record["code"] = Value::String(code);
+    if created_at != now {
+        // Other devices take the creation time from the record.
+        record["created_at"] = Value::from(created_at);
+    }
     log_create(w, "customer", &id, &record)?;
     let has_primary = contacts.iter().any(|c| c.is_primary);
     for (i, mut c) in contacts.into_iter().enumerate() {

@@ -140,18 +140,9 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
     // Codes follow each customer's creation date; continue after existing ones.
     let mut seq_by_day = std::collections::HashMap::<String, u64>::new();
     let origin = "demo".to_string();
-    // Into an (almost) empty workspace everything goes in one write that
-    // builds the list indexes once at the end; otherwise in steps of 20k.
-    let bulk = crate::db::DeferredIndexes::pays_off(ws.conn(), n)?;
-    let step = if bulk { n } else { 20_000 };
-    for chunk_start in (0..n).step_by(step.max(1)) {
-        let chunk = (n - chunk_start).min(step);
+    for chunk_start in (0..n).step_by(20_000) {
+        let chunk = (n - chunk_start).min(20_000);
         ws.write(&origin, |w| {
-            let deferred = if bulk {
-                crate::db::DeferredIndexes::for_load(w.tx(), chunk)?
-            } else {
-                None
-            };
             for _ in 0..chunk {
                 let DemoCustomer {
                     customer: new,
@@ -173,9 +164,6 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
                 customers::insert_created_at(w, new, Some(code), created)?;
             }
             w.set_now(now);
-            if let Some(d) = deferred {
-                d.rebuild(w.tx())?;
-            }
             Ok(())
         })?;
     }

@@ -153,6 +153,61 @@ fn a_customer_created_on_one_device_appears_on_the_other_with_contacts_tags_and_
 }
 
 #[test]
+fn a_device_that_receives_a_whole_team_at_once_ends_equal_with_every_index() {
+    let (_shared, mut devs) = team(2);
+    // Enough entries (customer, contact, tag link: 3 each) for the empty
+    // device to build its list indexes after the merge, not row by row.
+    for i in 0..800 {
+        let c = add(
+            &mut devs[0].ws,
+            &format!("批量客户{i}有限公司"),
+            vec![contact("张伟", &format!("138{i:08}"))],
+            &[["重点", "老客户"][i % 2]],
+        );
+        if i % 3 == 0 {
+            customers::update(
+                &mut devs[0].ws,
+                &c.id,
+                &patch(&[("status", json!("interested"))]),
+            )
+            .unwrap();
+        }
+    }
+    // Demo customers were created in the past: that time travels too.
+    kehu::demo::generate(&mut devs[0].ws, 50, 5).unwrap();
+    settle(&mut devs);
+    assert_eq!(dump(&devs[0].ws), dump(&devs[1].ws));
+    let fresh = device(0);
+    let indexes = |ws: &Workspace| -> Vec<(String, Option<String>)> {
+        ws.conn()
+            .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(indexes(&devs[1].ws), indexes(&fresh.ws));
+    let ok: String = devs[1]
+        .ws
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let q = kehu::customer_list::CustomerQuery {
+        status: vec![customers::Status::Interested],
+        ..Default::default()
+    };
+    let a = kehu::customer_list::list(devs[0].ws.conn(), &q).unwrap();
+    let b = kehu::customer_list::list(devs[1].ws.conn(), &q).unwrap();
+    assert_eq!(a.total, b.total);
+    assert_eq!(
+        a.rows.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        b.rows.iter().map(|r| &r.id).collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn syncing_again_with_nothing_new_applies_nothing() {
     let (_shared, mut d) = team(2);
     add(&mut d[0].ws, "甲公司", vec![], &[]);

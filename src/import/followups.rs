@@ -162,15 +162,6 @@ fn missing_customer(code: &Option<String>, name: &Option<String>) -> RowIssue {
     )
 }
 
-fn failed(row: usize, raw: &[Cell], issues: Vec<RowIssue>) -> FailedRow {
-    FailedRow {
-        row,
-        cells: raw.iter().map(Cell::display).collect(),
-        issues,
-        raw: raw.to_vec(),
-    }
-}
-
 /// The rows that would fail, found without writing (the preview and a dry
 /// run): a customer may also be one the customer sheet creates.
 pub fn check_all(
@@ -187,7 +178,7 @@ pub fn check_all(
             issues.push(missing_customer(&p.code, &p.name));
         }
         if !issues.is_empty() {
-            failures.push(failed(*row_no, raw, issues));
+            failures.push(side_sheet::failed(*row_no, raw, issues));
         }
     }
     Ok(failures)
@@ -228,7 +219,7 @@ pub fn write_all(
             }
         }
         if !issues.is_empty() {
-            failures.push(failed(*row_no, raw, issues));
+            failures.push(side_sheet::failed(*row_no, raw, issues));
         }
     }
     Ok((ok, failures))

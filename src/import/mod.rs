@@ -1149,16 +1149,9 @@ pub fn run(
     let origin = format!("import:{job_id}");
     let started = ws.now_ms();
     let policy = opts.on_duplicate;
-    let creates = rows
-        .iter()
-        .filter(|r| r.action == RowAction::Create)
-        .count();
     let result = ws.write(&origin, |w| {
         let mut rep = report.clone();
         let mut codes = CodeAllocator::new(w)?;
-        // A big file into an (almost) empty workspace: list indexes are
-        // built once after the rows, in this same transaction.
-        let deferred = crate::db::DeferredIndexes::for_load(w.tx(), creates)?;
         // The customer each row became (created, updated or matched), so a
         // row repeating an earlier one of the file reaches the same customer.
         let mut customer_of_row: HashMap<usize, String> = HashMap::new();
@@ -1242,9 +1235,6 @@ pub fn run(
                 rep.opportunities_imported = n;
                 rep.opportunity_failures = fails;
             }
-        }
-        if let Some(d) = deferred {
-            d.rebuild(w.tx())?;
         }
         progress(Progress { done: total, total });
         let finished = w.now();

@@ -294,15 +294,6 @@ fn missing_customer(code: &Option<String>, name: &Option<String>) -> RowIssue {
     }
 }
 
-fn failed(row: usize, raw: &[Cell], issues: Vec<RowIssue>) -> FailedRow {
-    FailedRow {
-        row,
-        cells: raw.iter().map(Cell::display).collect(),
-        issues,
-        raw: raw.to_vec(),
-    }
-}
-
 /// The rows that would fail, found without writing (the preview and a dry
 /// run): a customer may also be one the customer sheet creates.
 pub fn check_all(
@@ -326,7 +317,7 @@ pub fn check_all(
             }
         }
         if !issues.is_empty() {
-            failures.push(failed(*row_no, raw, issues));
+            failures.push(side_sheet::failed(*row_no, raw, issues));
         }
     }
     Ok(failures)
@@ -371,7 +362,7 @@ pub fn write_all(
             }
         }
         if !issues.is_empty() {
-            failures.push(failed(*row_no, raw, issues));
+            failures.push(side_sheet::failed(*row_no, raw, issues));
         }
     }
     Ok((ok, failures))

@@ -70,6 +70,16 @@ pub(super) fn find<C>(
     Ok(None)
 }
 
+/// A row that cannot be imported, with its cells as the sheet shows them.
+pub(super) fn failed(row: usize, raw: &[Cell], issues: Vec<super::RowIssue>) -> super::FailedRow {
+    super::FailedRow {
+        row,
+        cells: raw.iter().map(Cell::display).collect(),
+        issues,
+        raw: raw.to_vec(),
+    }
+}
+
 /// The customer a side-sheet row names, among the stored ones: by code (or
 /// id), else by exact name (the oldest live one of that name).
 pub(super) fn stored_customer(

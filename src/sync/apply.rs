@@ -697,7 +697,12 @@ impl<'a, 't> Applier<'a, 't> {
                 return Ok(());
             }
         }
-        let created = at;
+        // A record first made earlier than it was written (demo data, carried
+        // over) says so; otherwise it was created when written.
+        let created = all
+            .remove("created_at")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(at);
         let names: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
         // A unique value someone else holds is placed after the row exists
         // (a stand-in first); a free one goes straight in.
