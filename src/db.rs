@@ -298,16 +298,15 @@ impl Workspace {
 /// order, and inserting them into a dozen indexes one row at a time costs
 /// more than building each index once, sorted, at the end (a 100k join:
 /// 36 s → 24 s). An import or demo load inserts in key order and gains
-/// nothing from it, so only sync uses it. The
-/// indexes a load itself looks up (unique codes, contacts by customer) stay.
-/// Drop and rebuild happen in the load's transaction: a failed or killed
-/// load rolls both back.
+/// nothing from it, so only sync uses it. The indexes a load itself looks up
+/// (unique codes, contacts by customer) stay. Drop and rebuild happen in the
+/// load's transaction: a failed or killed load rolls both back.
 pub(crate) struct DeferredIndexes(Vec<String>);
 
 impl DeferredIndexes {
     /// Rows from which a load counts as bulk (small loads rebuild small
     /// indexes, so the bar can be low).
-    pub(crate) const BULK_ROWS: usize = 2_000;
+    const BULK_ROWS: usize = 2_000;
 
     /// Set the indexes aside when `incoming` rows will land in a workspace
     /// holding under a tenth as many customers; otherwise keep them.
@@ -319,7 +318,7 @@ impl DeferredIndexes {
         }
     }
 
-    pub(crate) fn pays_off(conn: &Connection, incoming: usize) -> Result<bool> {
+    fn pays_off(conn: &Connection, incoming: usize) -> Result<bool> {
         let present: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
         Ok(incoming >= Self::BULK_ROWS && (present as usize) < incoming / 10)
     }
@@ -327,7 +326,7 @@ impl DeferredIndexes {
     const TABLES: &'static str = "'customers', 'contacts', 'changes'";
     const KEEP: &'static str = "'contacts_customer'";
 
-    pub(crate) fn set_aside(conn: &Connection) -> Result<Self> {
+    fn set_aside(conn: &Connection) -> Result<Self> {
         let sql: Vec<(String, String)> = conn
             .prepare(&format!(
                 "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
