@@ -172,8 +172,8 @@ fn main() {
     report("  same pages straight from SQL", sql_pages);
     // After an edit the in-memory list index reloads once.
     let mut reloads = vec![];
-    for i in 0..20 {
-        let id = sample[i].1.clone();
+    for (_, code, _, _) in sample.iter().take(20) {
+        let id = code.clone();
         ws.write("bench", |w| {
             w.tx().execute(
                 "UPDATE customers SET updated_at = updated_at + 1 WHERE code = ?1",

@@ -129,7 +129,7 @@ fn list_in(dir: &Path) -> Result<Vec<BackupFile>> {
             size: e.metadata().map(|m| m.len()).unwrap_or(0),
         });
     }
-    out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    out.sort_by_key(|b| std::cmp::Reverse(b.created_at));
     Ok(out)
 }
 

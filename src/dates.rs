@@ -8,8 +8,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
     let t = t.split([' ', 'T']).next().unwrap_or(t);
     let t = t
-        .replace('年', "-")
-        .replace('月', "-")
+        .replace(['年', '月'], "-")
         .replace('日', "")
         .replace(['/', '.'], "-");
     if t.len() == 8 && t.chars().all(|c| c.is_ascii_digit()) {

@@ -97,13 +97,16 @@ pub struct Sheet<'a> {
     pub widths: Vec<f64>,
 }
 
+/// Where a writer sends one row of cells.
+type RowSink<'a> = &'a mut dyn FnMut(&[Val]) -> Result<()>;
+
 /// Write rows streamed from `rows` to `path` (xlsx or csv by extension).
 /// Returns the number of rows written.
 pub fn write_table(
     path: &Path,
     sheet: &Sheet,
     enc: CsvEncoding,
-    rows: &mut dyn FnMut(&mut dyn FnMut(&[Val]) -> Result<()>) -> Result<()>,
+    rows: &mut dyn FnMut(RowSink<'_>) -> Result<()>,
 ) -> Result<usize> {
     let mut n = 0usize;
     match format_of(path)? {

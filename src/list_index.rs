@@ -154,9 +154,9 @@ impl ListIndex {
         let mut q = stmt.query([])?;
         while let Some(r) = q.next()? {
             let text = |i: usize| -> rusqlite::Result<Option<&str>> {
-                Ok(r.get_ref(i)?
+                r.get_ref(i)?
                     .as_str_or_null()
-                    .map_err(rusqlite::Error::from)?)
+                    .map_err(rusqlite::Error::from)
             };
             let status = Status::from_key(text(1)?.unwrap_or_default());
             let grade = match text(2)?.and_then(Grade::parse) {

@@ -172,7 +172,7 @@ pub fn write_template(path: &Path) -> Result<()> {
             if let Some(formula) = list_ref(title) {
                 let mut dv = DataValidation::new()
                     .allow_list_formula(formula)
-                    .set_input_message(&format!("请从下拉列表选择{}", f.header(lang)))
+                    .set_input_message(format!("请从下拉列表选择{}", f.header(lang)))
                     .map_err(xlsx_error)?;
                 // Industry and source accept free text too: warn, don't block.
                 if matches!(f, Field::Industry | Field::Source) {

@@ -107,6 +107,7 @@ const P: Filter = Filter {
 /// - E (c2): 3 create → 4 输单 价格过高.
 /// - F (c2): created 5 days before the period → 1 合同; 20k, paid 20k.
 /// - G (c2): 4 create, then moved to the trash.
+///
 /// c1 is created 10 days before T0, c2 20 days before.
 fn pipeline_scenario(e: &mut Env) {
     let c1 = customer(e, T0 - 10 * DAY, "甲公司", None, &[]);
@@ -361,7 +362,7 @@ fn the_top_three_loss_reasons_carry_their_share_of_all_losses() {
         .map(|r| (r.reason.as_str(), r.share))
         .collect();
     // ties broken by the reason text (Unicode order)
-    let mut ties = vec!["决策周期长", "方案不匹配", "预算不足"];
+    let mut ties = ["决策周期长", "方案不匹配", "预算不足"];
     ties.sort();
     assert_eq!(
         got,

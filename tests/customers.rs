@@ -349,7 +349,8 @@ fn demo_data_is_the_same_for_the_same_seed() {
             e.ws.conn()
                 .prepare("SELECT code, name, status, grade, city FROM customers ORDER BY code")
                 .unwrap();
-        let rows: Vec<(String, String, String, Option<String>, Option<String>)> = stmt
+        type Row = (String, String, String, Option<String>, Option<String>);
+        let rows: Vec<Row> = stmt
             .query_map([], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })

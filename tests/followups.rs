@@ -296,7 +296,7 @@ fn postponing_moves_the_time_keeps_the_reason_and_rearms_the_reminder() {
     // The reminder fires, then the follow-up is postponed.
     e.clock.set(T0 + HOUR - 15 * MINUTE);
     assert_eq!(
-        kehu::reminders::mark_fired(&mut e.ws, &[f.id.clone()])
+        kehu::reminders::mark_fired(&mut e.ws, std::slice::from_ref(&f.id))
             .unwrap()
             .len(),
         1

@@ -11,7 +11,7 @@ use kehu::members::{self, MemberFields};
 use kehu::{Error, Workspace};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 /// A cell of a generated fixture.
@@ -866,7 +866,7 @@ fn unzip_text(path: &Path, name: &str) -> String {
 
 // ------------------------------------------------------------ hostile files
 
-fn expect_file_error(e: &Env, path: &PathBuf, zh_part: &str) {
+fn expect_file_error(e: &Env, path: &Path, zh_part: &str) {
     match import::preview(&e.ws, path, &opts()) {
         Err(err @ Error::Validation { .. }) => {
             let zh = err.message(kehu::Lang::Zh);
@@ -945,6 +945,7 @@ fn a_sheet_declaring_a_huge_range_is_read_by_its_cells() {
     let bytes = std::fs::read(&path).unwrap();
     let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let dimension = regex::Regex::new(r#"<dimension ref="[^"]*"/>"#).unwrap();
     for i in 0..zin.len() {
         let mut f = zin.by_index(i).unwrap();
         let name = f.name().unwrap().to_string();
@@ -952,8 +953,7 @@ fn a_sheet_declaring_a_huge_range_is_read_by_its_cells() {
         std::io::Read::read_to_end(&mut f, &mut data).unwrap();
         if name == "xl/worksheets/sheet1.xml" {
             let s = String::from_utf8(data).unwrap();
-            let s = regex::Regex::new(r#"<dimension ref="[^"]*"/>"#)
-                .unwrap()
+            let s = dimension
                 .replace(&s, r#"<dimension ref="A1:XFD1048576"/>"#)
                 .into_owned();
             let s = s.replace("</sheetData>", r#"<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>"#);
@@ -1339,7 +1339,10 @@ fn a_row_repeating_an_earlier_row_of_the_file_follows_the_policy() {
     assert_eq!(rep.imported, 2);
 }
 
-fn opportunities_of(ws: &Workspace) -> Vec<(String, String, String, Option<f64>, Option<String>)> {
+/// (customer, name, stage, expected amount, close date) of each deal.
+type Deal = (String, String, String, Option<f64>, Option<String>);
+
+fn opportunities_of(ws: &Workspace) -> Vec<Deal> {
     ws.conn()
         .prepare(
             "SELECT c.name, o.name, o.stage, o.expected_amount, o.expected_close_date

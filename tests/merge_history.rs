@@ -36,9 +36,21 @@ fn a_merge_is_listed_with_the_names_of_master_and_merged_and_unmerge_marks_it_un
     let other2 = add(&mut ws, "杭州银行");
     assert!(dedupe::merge_history(ws.conn(), 10).unwrap().is_empty());
 
-    let first = dedupe::merge(&mut ws, &full, &[short.clone()], &BTreeMap::new()).unwrap();
+    let first = dedupe::merge(
+        &mut ws,
+        &full,
+        std::slice::from_ref(&short),
+        &BTreeMap::new(),
+    )
+    .unwrap();
     clock.advance(60_000);
-    let second = dedupe::merge(&mut ws, &other, &[other2.clone()], &BTreeMap::new()).unwrap();
+    let second = dedupe::merge(
+        &mut ws,
+        &other,
+        std::slice::from_ref(&other2),
+        &BTreeMap::new(),
+    )
+    .unwrap();
 
     let h = dedupe::merge_history(ws.conn(), 10).unwrap();
     assert_eq!(h.len(), 2);

@@ -19,11 +19,7 @@ struct Recorder(Arc<Mutex<Vec<(i64, Notification)>>>, Option<FixedClock>);
 
 impl Notifier for Recorder {
     fn notify(&self, n: &Notification, _: &ActionSink) -> kehu::Result<()> {
-        let t = self
-            .1
-            .as_ref()
-            .map(|c| kehu::clock::Clock::now_ms(c))
-            .unwrap_or(0);
+        let t = self.1.as_ref().map(kehu::clock::Clock::now_ms).unwrap_or(0);
         self.0.lock().unwrap().push((t, n.clone()));
         Ok(())
     }
@@ -128,10 +124,10 @@ fn a_reminder_is_claimed_once_even_by_two_processes() {
         Workspace::open_with_clock(e.dir.path().join("kehu.db"), Arc::new(e.clock.clone()))
             .unwrap();
     assert_eq!(
-        reminders::mark_fired(&mut e.ws, &[id.clone()]).unwrap(),
-        [id.clone()]
+        reminders::mark_fired(&mut e.ws, std::slice::from_ref(&id)).unwrap(),
+        std::slice::from_ref(&id)
     );
-    assert!(reminders::mark_fired(&mut other, &[id.clone()])
+    assert!(reminders::mark_fired(&mut other, std::slice::from_ref(&id))
         .unwrap()
         .is_empty());
     assert!(reminders::due_at(other.conn(), T0 + 2 * HOUR)
@@ -147,7 +143,7 @@ fn snoozing_reminds_again_later() {
     let c = customer(&mut e.ws, "甲");
     let id = plan(&mut e.ws, &c, T0 + HOUR, 30);
     e.clock.set(T0 + 30 * MINUTE);
-    reminders::mark_fired(&mut e.ws, &[id.clone()]).unwrap();
+    reminders::mark_fired(&mut e.ws, std::slice::from_ref(&id)).unwrap();
     let f = reminders::snooze(&mut e.ws, &id, 10).unwrap();
     assert_eq!(f.snoozed_until, Some(T0 + 40 * MINUTE));
     assert!(reminders::due_at(e.ws.conn(), T0 + 40 * MINUTE - 1)
@@ -296,7 +292,7 @@ fn the_scheduler_thread_fires_a_due_reminder_and_stops() {
     assert!(fired, "the reminder was not fired within 5 s");
     let got = rec.taken();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].1.followup_ids, [id.clone()]);
+    assert_eq!(got[0].1.followup_ids, std::slice::from_ref(&id));
     assert!(followups::get(ws.conn(), &id)
         .unwrap()
         .reminder_fired_at

@@ -515,7 +515,7 @@ pub fn customers_with_word(
     while let Some(r) = rows.next()? {
         let text: String = r.get(1)?;
         seg.keywords(text.trim(), &mut words);
-        if words.iter().any(|w| *w == needle) {
+        if words.contains(&needle) {
             ids.push(r.get(0)?);
         }
     }

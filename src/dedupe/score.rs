@@ -100,6 +100,9 @@ impl Default for Settings {
     }
 }
 
+/// Another reading of a name core and its packed pinyin.
+pub type AltReading = (Box<[char]>, Box<[u32]>);
+
 /// A record ready for comparison: everything normalised once, in boxed
 /// slices (a million of these are held by a full scan, so every word
 /// counts: about 350 bytes each).
@@ -113,7 +116,7 @@ pub struct Prepared {
     pub branch: Option<Box<str>>,
     pub core: Box<[char]>,
     /// Other readings of the core (see [`super::normalize::NormName::alt_cores`]) and their pinyin.
-    pub alt: Box<[(Box<[char]>, Box<[u32]>)]>,
+    pub alt: Box<[AltReading]>,
     /// Toneless pinyin syllables of the core, packed (see [`syllables`]).
     pub syllables: Box<[u32]>,
     /// Provinces from the region field, else from the name.

@@ -1447,7 +1447,9 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
         ));
     }
     let origin = format!("import:{}", job.id);
-    let entries: Vec<(String, String, String, Option<String>, Option<String>)> = ws
+    // (entity, entity_id, field, old, new)
+    type Change = (String, String, String, Option<String>, Option<String>);
+    let entries: Vec<Change> = ws
         .conn()
         .prepare("SELECT entity, entity_id, field, old, new FROM changes WHERE origin = ?1 ORDER BY seq DESC")?
         .query_map([&origin], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?

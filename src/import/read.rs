@@ -162,7 +162,7 @@ pub fn sheet_names(path: &Path) -> Result<Vec<String>> {
     if head.starts_with(b"PK\x03\x04") {
         check_zip(path)?;
         if is_ods(path)? {
-            let wb: calamine::Ods<_> = calamine::open_workbook(path).map_err(|e| unreadable(e))?;
+            let wb: calamine::Ods<_> = calamine::open_workbook(path).map_err(unreadable)?;
             return Ok(visible(&wb));
         }
         let wb: calamine::Xlsx<_> = calamine::open_workbook(path).map_err(xlsx_error)?;
@@ -198,11 +198,10 @@ pub fn read(path: &Path, sheet: SheetPick, encoding: Option<&str>) -> Result<Tab
     if head.starts_with(b"PK\x03\x04") {
         check_zip(path)?;
         if is_ods(path)? {
-            let mut wb: calamine::Ods<_> =
-                calamine::open_workbook(path).map_err(|e| unreadable(e))?;
+            let mut wb: calamine::Ods<_> = calamine::open_workbook(path).map_err(unreadable)?;
             let names = visible(&wb);
             let name = pick(&names, &sheet)?;
-            let range = wb.worksheet_range(&name).map_err(|e| unreadable(e))?;
+            let range = wb.worksheet_range(&name).map_err(unreadable)?;
             return Ok(from_range(FileFormat::Ods, names, name, range, false));
         }
         return read_xlsx(path, sheet);
@@ -265,7 +264,7 @@ fn pick(names: &[String], sheet: &SheetPick) -> Result<String> {
 
 fn is_ods(path: &Path) -> Result<bool> {
     let f = std::fs::File::open(path)?;
-    let mut z = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| unreadable(e))?;
+    let mut z = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(unreadable)?;
     let mime = match z.by_name("mimetype") {
         Ok(mut m) => {
             let mut s = String::new();
@@ -281,10 +280,10 @@ fn is_ods(path: &Path) -> Result<bool> {
 /// that is encrypted.
 fn check_zip(path: &Path) -> Result<()> {
     let f = std::fs::File::open(path)?;
-    let mut z = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| unreadable(e))?;
+    let mut z = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(unreadable)?;
     let mut total: u64 = 0;
     for i in 0..z.len() {
-        let e = z.by_index_raw(i).map_err(|e| unreadable(e))?;
+        let e = z.by_index_raw(i).map_err(unreadable)?;
         if e.encrypted() {
             return Err(password_protected());
         }
@@ -563,7 +562,7 @@ fn read_csv(path: &Path, encoding: Option<&str>) -> Result<Table> {
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| unreadable(e))?;
+        let rec = rec.map_err(unreadable)?;
         if rows.len() >= MAX_ROWS {
             return Err(too_large("超过 1048576 行", "more than 1,048,576 rows"));
         }

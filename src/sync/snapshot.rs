@@ -255,10 +255,12 @@ pub fn prune(
         else {
             continue;
         };
-        if to <= covered && to <= everyone && hlc_physical(to) < before {
-            if t.remove(&format!("{dir}/{name}")).is_ok() {
-                n += 1;
-            }
+        if to <= covered
+            && to <= everyone
+            && hlc_physical(to) < before
+            && t.remove(&format!("{dir}/{name}")).is_ok()
+        {
+            n += 1;
         }
     }
     Ok(n)
