@@ -1053,6 +1053,27 @@ fn receive_files_with(
     receive_sections(ws, sections, report)
 }
 
+/// A sync file that cannot be used: counted, reported, and a damaged one
+/// quarantined (one written by a newer Kehu is only skipped).
+pub(super) fn skip_bad_file(
+    ws: &Workspace,
+    report: &mut SyncReport,
+    label: &str,
+    bad: &Bad,
+    now: i64,
+) -> Result<()> {
+    report.skipped_files += 1;
+    report.problems.push(format!("{label}: {}", bad.message()));
+    if let Bad::Damaged(_) = bad {
+        ws.conn().execute(
+            "INSERT INTO sync_quarantine(path, reason, at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(path) DO UPDATE SET reason = excluded.reason",
+            params![label, bad.message(), now],
+        )?;
+    }
+    Ok(())
+}
+
 /// Check and decode the bytes of sync files, named by `label` (its path).
 /// Damaged ones are quarantined and reported.
 fn decode_blobs(
@@ -1071,17 +1092,7 @@ fn decode_blobs(
                     .execute("DELETE FROM sync_quarantine WHERE path = ?1", [&label])?;
                 sections.extend(s);
             }
-            Err(bad) => {
-                report.skipped_files += 1;
-                report.problems.push(format!("{label}: {}", bad.message()));
-                if let Bad::Damaged(_) = bad {
-                    ws.conn().execute(
-                        "INSERT INTO sync_quarantine(path, reason, at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT(path) DO UPDATE SET reason = excluded.reason",
-                        params![label, bad.message(), now],
-                    )?;
-                }
-            }
+            Err(bad) => skip_bad_file(ws, report, &label, &bad, now)?,
         }
     }
     phase("read and decode", t);

@@ -206,17 +206,7 @@ pub fn newest(
         match decoded {
             Ok((kind, secs)) if kind == "snapshot" => return Ok(Some(secs)),
             Ok(_) => {}
-            Err(bad) => {
-                report.skipped_files += 1;
-                report.problems.push(format!("{label}: {}", bad.message()));
-                if let Bad::Damaged(_) = bad {
-                    ws.conn().execute(
-                        "INSERT INTO sync_quarantine(path, reason, at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT(path) DO UPDATE SET reason = excluded.reason",
-                        params![label, bad.message(), ws.now_ms()],
-                    )?;
-                }
-            }
+            Err(bad) => skip_bad_file(ws, report, &label, &bad, ws.now_ms())?,
         }
     }
     Ok(None)
