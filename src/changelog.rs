@@ -17,8 +17,7 @@ pub struct Writer<'a> {
     now: Millis,
     last_hlc: i64,
     /// Customers whose search document is rebuilt at commit, once each.
-    search_dirty: Vec<String>,
-    search_seen: std::collections::HashSet<String>,
+    search_dirty: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Writer<'a> {
@@ -43,8 +42,7 @@ impl<'a> Writer<'a> {
             origin: origin.to_string(),
             now,
             last_hlc,
-            search_dirty: Vec::new(),
-            search_seen: Default::default(),
+            search_dirty: Default::default(),
         })
     }
 
@@ -112,13 +110,13 @@ impl<'a> Writer<'a> {
     /// customer touched many times in one write is indexed once, and a bulk
     /// write indexes in batches (see [`crate::search::index_customers`]).
     pub fn reindex(&mut self, customer_id: &str) {
-        if self.search_seen.insert(customer_id.to_string()) {
-            self.search_dirty.push(customer_id.to_string());
+        if !self.search_dirty.contains(customer_id) {
+            self.search_dirty.insert(customer_id.to_string());
         }
     }
 
     pub(crate) fn commit(mut self) -> Result<()> {
-        let dirty = std::mem::take(&mut self.search_dirty);
+        let dirty: Vec<String> = std::mem::take(&mut self.search_dirty).into_iter().collect();
         crate::search::index_customers(&self.tx, &dirty)?;
         self.tx.execute(
             "INSERT INTO meta(key, value) VALUES ('hlc', ?1)
