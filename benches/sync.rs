@@ -36,6 +36,20 @@ fn dir_size(p: &std::path::Path) -> u64 {
     n
 }
 
+/// Bytes of the files under `p` whose name ends with `ext`.
+fn files_size(p: &std::path::Path, ext: &str) -> Vec<u64> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(p).unwrap().flatten() {
+        let m = e.metadata().unwrap();
+        if m.is_dir() {
+            out.extend(files_size(&e.path(), ext));
+        } else if e.file_name().to_string_lossy().ends_with(ext) {
+            out.push(m.len());
+        }
+    }
+    out
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -129,7 +143,29 @@ fn main() {
     let t = Instant::now();
     kehu::sync::write_snapshot(&mut a).unwrap();
     println!("snapshot written in {:.2} s", t.elapsed().as_secs_f64());
-    size(" with one snapshot");
+    size(" (all devices' snapshots included)");
+    // The replaying device above may have written a snapshot of its own:
+    // the target counts the change files and one snapshot.
+    let seg: u64 = files_size(&shared, ".kseg").iter().sum();
+    let snap = files_size(&shared, ".ksnap").into_iter().max().unwrap_or(0);
+    println!(
+        "change files {:.1} MB + one snapshot {:.1} MB = {:.1} MB (target ≤ 30 MB)",
+        seg as f64 / 1e6,
+        snap as f64 / 1e6,
+        (seg + snap) as f64 / 1e6
+    );
+    if let Some(keep) = arg("--keep-shared") {
+        // For inspecting the files: a copy of the shared folder.
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&shared)
+            .arg(&keep)
+            .status();
+        assert!(
+            status.map(|s| s.success()).unwrap_or(false),
+            "copy to {keep}"
+        );
+    }
     let mut b = Workspace::open(tmp.path().join("b.db")).unwrap();
     let (t, c0) = (Instant::now(), cpu());
     kehu::sync::join_target(&mut b, &target, None, &creds).unwrap();

@@ -394,7 +394,7 @@ fn a_file_from_a_newer_kehu_asks_to_update_kehu() {
     sync_now(&mut d[0]);
     let seg = segments(shared.path()).pop().unwrap();
     let mut bytes = std::fs::read(&seg).unwrap();
-    assert_eq!(&bytes[..11], b"KEHU-SYNC 1");
+    assert_eq!(&bytes[..11], b"KEHU-SYNC 2");
     bytes[10] = b'7';
     std::fs::write(&seg, &bytes).unwrap();
     let r = sync_now(&mut d[1]);

@@ -73,7 +73,8 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Does `needle` occur anywhere in the bytes of a file — raw, or inside a
-/// deflate stream starting at any offset (what anyone with zlib could read)?
+/// zstd or deflate stream starting at any offset (what anyone with the
+/// zstd or zlib tools could read)?
 fn leaks(bytes: &[u8], needle: &[u8]) -> bool {
     let has = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
     if has(bytes) {
@@ -81,9 +82,15 @@ fn leaks(bytes: &[u8], needle: &[u8]) -> bool {
     }
     (0..bytes.len()).any(|i| {
         let mut out = vec![];
-        let _ = flate2::read::DeflateDecoder::new(&bytes[i..])
-            .take(1 << 20)
-            .read_to_end(&mut out);
+        if bytes[i..].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            if let Ok(d) = zstd::stream::read::Decoder::new(&bytes[i..]) {
+                let _ = d.take(1 << 20).read_to_end(&mut out);
+            }
+        } else {
+            let _ = flate2::read::DeflateDecoder::new(&bytes[i..])
+                .take(1 << 20)
+                .read_to_end(&mut out);
+        }
         has(&out)
     })
 }
