@@ -23,6 +23,7 @@ pub mod i18n;
 pub mod import;
 pub mod list_index;
 pub mod members;
+pub mod memory;
 pub mod opportunities;
 pub mod pipeline;
 pub mod reminders;

@@ -20,8 +20,9 @@ pub use merge::{history as merge_history, merge, unmerge, MergeRecord, MergeResu
 pub use score::{prepare, score, Match, Prepared, Reason, Settings};
 pub use store::{
     candidates_for, ignore, index_all_names, index_name, match_incoming, match_incoming_with,
-    name_keys_of, scan, scan_with, set_settings, settings, store_name_keys, unindex_name,
-    Candidate, Draft, DupGroup, DupPair, IncomingMatch, NameKeys, ScanResult, LOOKUP_BATCH,
+    match_prepared, name_keys_of, scan, scan_with, set_settings, settings, store_name_keys,
+    unindex_name, Candidate, Draft, DupGroup, DupPair, IncomingMatch, NameKeys, ScanResult,
+    LOOKUP_BATCH,
 };
 
 /// What the matcher sees of a customer.
@@ -184,6 +185,31 @@ pub fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec
     })
 }
 
+/// [`par_map`] keeping only the `Some` results, dropped inside each worker:
+/// scoring a million candidate pairs to keep a few thousand then holds
+/// only those few thousand.
+pub fn par_filter_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> Option<U> + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if threads < 2 || items.len() < 2048 {
+        return items.iter().filter_map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| sc.spawn(move || c.iter().filter_map(f).collect::<Vec<U>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
+    })
+}
+
 /// Blocking + scoring + grouping over a set of records.
 pub fn find(records: &[Record], s: &Settings) -> Found {
     let prepared: Vec<Prepared> = par_map(records, prepare);
@@ -192,18 +218,16 @@ pub fn find(records: &[Record], s: &Settings) -> Found {
 
 /// [`find`] over records already prepared.
 pub fn find_prepared(prepared: &[Prepared], s: &Settings) -> Found {
-    let cands = block::candidate_pairs(prepared, s);
-    let pairs: Vec<ScoredPair> = par_map(&cands, |&(a, b)| {
+    let cands = block::packed_candidate_pairs(prepared, s);
+    let pairs: Vec<ScoredPair> = par_filter_map(&cands, |&pair| {
+        let (a, b) = block::unpack(pair);
         let m = score(&prepared[a as usize], &prepared[b as usize], s);
         (m.score >= s.threshold).then_some(ScoredPair {
             a: a as usize,
             b: b as usize,
             m,
         })
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    });
     let mut links: Vec<Link> = pairs
         .iter()
         .map(|p| Link {

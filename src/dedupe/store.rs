@@ -551,21 +551,17 @@ pub fn scan_with(
         }
         progress(n + done * n / cands.len().max(1), 2 * n);
         done += chunk.len();
-        links.extend(
-            super::par_map(chunk, |&pair| {
-                let (a, b) = super::block::unpack(pair);
-                let m = score(&prepared[a as usize], &prepared[b as usize], s);
-                (m.score >= s.threshold
-                    && !decided.contains(&pair_key(ids.get(a as usize), ids.get(b as usize))))
-                .then_some(super::Link {
-                    a,
-                    b,
-                    score: m.score,
-                })
+        links.extend(super::par_filter_map(chunk, |&pair| {
+            let (a, b) = super::block::unpack(pair);
+            let m = score(&prepared[a as usize], &prepared[b as usize], s);
+            (m.score >= s.threshold
+                && !decided.contains(&pair_key(ids.get(a as usize), ids.get(b as usize))))
+            .then_some(super::Link {
+                a,
+                b,
+                score: m.score,
             })
-            .into_iter()
-            .flatten(),
-        );
+        }));
     }
     let compared = cands.len();
     drop(cands);
@@ -710,79 +706,103 @@ pub fn match_incoming_with(
     incoming: &[Record],
     lookup: bool,
 ) -> Result<Vec<Option<IncomingMatch>>> {
-    let s = settings(conn)?;
     let mine: Vec<Prepared> = super::par_map(incoming, prepare);
+    if !lookup {
+        return match_prepared(conn, &mine);
+    }
+    let s = settings(conn)?;
     let mut out: Vec<Option<IncomingMatch>> = vec![None; incoming.len()];
+    for (i, r) in incoming.iter().enumerate() {
+        let draft = Draft {
+            name: r.name.clone(),
+            mobiles: r.mobiles.clone(),
+            emails: r.emails.clone(),
+            contacts: r.contacts.clone(),
+            region: r.region.clone(),
+            exclude: None,
+        };
+        if let Some(c) = candidates_for(conn, &draft, 1)?
+            .into_iter()
+            .find(|c| c.score >= s.threshold)
+        {
+            out[i] = Some(IncomingMatch::Existing {
+                customer_id: c.customer_id,
+                code: c.code,
+                name: c.name,
+                score: c.score,
+                reasons: c.reasons,
+            });
+        }
+    }
+    match_within(&mine, &s, &mut out);
+    Ok(out)
+}
+
+/// [`match_incoming`] of a large batch already prepared (a big import
+/// prepares its rows without first copying them into [`Record`]s): one
+/// blocking pass over all existing customers, then within the batch.
+pub fn match_prepared(conn: &Connection, mine: &[Prepared]) -> Result<Vec<Option<IncomingMatch>>> {
+    let s = settings(conn)?;
+    let mut out: Vec<Option<IncomingMatch>> = vec![None; mine.len()];
     let better = |cur: &Option<IncomingMatch>, score: f32| match cur {
         None => true,
         Some(IncomingMatch::Existing { score: s, .. }) => score > *s,
         Some(IncomingMatch::Earlier { .. }) => true,
     };
-    if lookup {
-        for (i, r) in incoming.iter().enumerate() {
-            let draft = Draft {
-                name: r.name.clone(),
-                mobiles: r.mobiles.clone(),
-                emails: r.emails.clone(),
-                contacts: r.contacts.clone(),
-                region: r.region.clone(),
-                exclude: None,
-            };
-            if let Some(c) = candidates_for(conn, &draft, 1)?
-                .into_iter()
-                .find(|c| c.score >= s.threshold)
-            {
-                out[i] = Some(IncomingMatch::Existing {
-                    customer_id: c.customer_id,
-                    code: c.code,
-                    name: c.name,
-                    score: c.score,
-                    reasons: c.reasons,
-                });
-            }
-        }
-    } else {
-        // Only existing customers sharing a block key with some incoming
-        // record are compared.
-        let mut wanted: HashMap<u64, Vec<usize>> = HashMap::new();
+    // Only existing customers sharing a block key with some incoming
+    // record are compared.
+    let existing = load_records(conn, None)?;
+    // Block keys of the batch, sorted: a flat list, not a map of lists (a
+    // 100k-row import has about 600k keys).
+    let mut wanted: Vec<(u64, usize)> = vec![];
+    if !existing.is_empty() {
         for (i, p) in mine.iter().enumerate() {
-            for k in super::block::keys(p) {
-                wanted.entry(k).or_default().push(i);
-            }
+            wanted.extend(super::block::keys(p).into_iter().map(|k| (k, i)));
         }
-        let existing = load_records(conn, None)?;
-        let theirs: Vec<Prepared> = super::par_map(&existing, |(_, _, r)| prepare(r));
-        let pairs: Vec<(usize, usize)> = theirs
-            .iter()
-            .enumerate()
-            .flat_map(|(e, p)| {
-                let mut hits: Vec<(usize, usize)> = super::block::keys(p)
-                    .iter()
-                    .filter_map(|k| wanted.get(k))
-                    .flatten()
-                    .map(|&i| (i, e))
-                    .collect();
-                hits.sort_unstable();
-                hits.dedup();
-                hits
-            })
-            .collect();
-        let scored = super::par_map(&pairs, |&(i, e)| score(&mine[i], &theirs[e], &s));
-        for (&(i, e), m) in pairs.iter().zip(scored) {
-            if m.score >= s.threshold && better(&out[i], m.score) {
-                let (id, code, r) = &existing[e];
-                out[i] = Some(IncomingMatch::Existing {
-                    customer_id: id.clone(),
-                    code: code.clone(),
-                    name: r.name.clone(),
-                    score: m.score,
-                    reasons: m.reasons,
-                });
-            }
+        wanted.sort_unstable();
+    }
+    let theirs: Vec<Prepared> = super::par_map(&existing, |(_, _, r)| prepare(r));
+    let pairs: Vec<(usize, usize)> = theirs
+        .iter()
+        .enumerate()
+        .flat_map(|(e, p)| {
+            let mut hits: Vec<(usize, usize)> = super::block::keys(p)
+                .iter()
+                .flat_map(|&k| {
+                    let from = wanted.partition_point(|w| w.0 < k);
+                    wanted[from..].iter().take_while(move |w| w.0 == k)
+                })
+                .map(|&(_, i)| (i, e))
+                .collect();
+            hits.sort_unstable();
+            hits.dedup();
+            hits
+        })
+        .collect();
+    drop(wanted);
+    let scored = super::par_filter_map(&pairs, |&(i, e)| {
+        let m = score(&mine[i], &theirs[e], &s);
+        (m.score >= s.threshold).then_some((i, e, m))
+    });
+    for (i, e, m) in scored {
+        if better(&out[i], m.score) {
+            let (id, code, r) = &existing[e];
+            out[i] = Some(IncomingMatch::Existing {
+                customer_id: id.clone(),
+                code: code.clone(),
+                name: r.name.clone(),
+                score: m.score,
+                reasons: m.reasons,
+            });
         }
     }
-    // Within the batch: a record left unmatched that repeats an earlier one.
-    let found = super::find_prepared(&mine, &s);
+    match_within(mine, &s, &mut out);
+    Ok(out)
+}
+
+/// Within the batch: a record left unmatched that repeats an earlier one.
+fn match_within(mine: &[Prepared], s: &Settings, out: &mut [Option<IncomingMatch>]) {
+    let found = super::find_prepared(mine, s);
     for p in found.pairs {
         let (earlier, later) = (p.a.min(p.b), p.a.max(p.b));
         let replace = match &out[later] {
@@ -798,5 +818,4 @@ pub fn match_incoming_with(
             });
         }
     }
-    Ok(out)
 }

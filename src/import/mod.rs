@@ -279,16 +279,62 @@ fn has_name_header(t: &Table) -> bool {
 
 // ------------------------------------------------------------- converting
 
+/// A set of the customer fields (CustomerFields keys) a row gives a value
+/// for: one word per row instead of a list, as a large import holds every
+/// converted row until it writes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Present(u32);
+
+impl Present {
+    const KEYS: [&'static str; 17] = [
+        "kind",
+        "industry",
+        "size",
+        "province",
+        "city",
+        "district",
+        "address",
+        "source",
+        "needs",
+        "purchase_cycle",
+        "notes",
+        "status",
+        "grade",
+        "owner_id",
+        "budget",
+        "annual_purchase",
+        "first_contact_date",
+    ];
+
+    fn push(&mut self, key: &'static str) {
+        let i = Self::KEYS.iter().position(|k| *k == key);
+        debug_assert!(i.is_some(), "{key} is not an importable field");
+        if let Some(i) = i {
+            self.0 |= 1 << i;
+        }
+    }
+
+    fn iter(self) -> impl Iterator<Item = &'static str> {
+        Self::KEYS
+            .into_iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, k)| k)
+    }
+}
+
 /// A row converted and checked.
 struct Converted {
     row: usize,
     raw: Vec<Cell>,
-    new: NewCustomer,
+    // Boxed, like `matched`: a large import holds every converted row until
+    // it writes, and frees each box as the row is written.
+    new: Box<NewCustomer>,
     code: Option<String>,
-    /// Customer fields (CustomerFields keys) the row gives a value for.
-    present: Vec<&'static str>,
+    /// Customer fields the row gives a value for.
+    present: Present,
     issues: Vec<RowIssue>,
-    matched: Option<RowMatch>,
+    matched: Option<Box<RowMatch>>,
     action: RowAction,
     /// The row repeats an earlier row's customer (same code or same name)
     /// to add another contact person to it.
@@ -604,7 +650,7 @@ fn convert_row(
     let mut has_contact = false;
     let mut tags = vec![];
     let mut code = None;
-    let mut present: Vec<&'static str> = vec![];
+    let mut present = Present::default();
     let mut issues = vec![];
     let empty = Cell::Empty;
     for &(i, field, unit) in &plan.cols {
@@ -787,15 +833,15 @@ fn convert_row(
     Converted {
         row: row_no,
         raw,
-        new: NewCustomer {
+        new: Box::new(NewCustomer {
             fields,
             contacts,
             tags,
-        },
+        }),
         code,
         present,
         issues,
-        matched,
+        matched: matched.map(Box::new),
         action: RowAction::Create,
         contact_row: false,
     }
@@ -832,28 +878,33 @@ fn match_similar(conn: &Connection, rows: &mut [Converted], policy: OnDuplicate)
     let open: Vec<usize> = (0..rows.len())
         .filter(|&i| rows[i].matched.is_none() && rows[i].action != RowAction::Fail)
         .collect();
-    let records: Vec<crate::dedupe::Record> = open
-        .iter()
-        .map(|&i| {
-            let n = &rows[i].new;
-            crate::dedupe::Record {
-                name: n.fields.name.clone(),
-                contacts: n.contacts.iter().map(|c| c.name.clone()).collect(),
-                mobiles: n
-                    .contacts
-                    .iter()
-                    .flat_map(|c| c.mobile.iter().chain(c.phone.iter()).cloned())
-                    .collect(),
-                emails: n.contacts.iter().filter_map(|c| c.email.clone()).collect(),
-                region: format!(
-                    "{}{}",
-                    n.fields.province.as_deref().unwrap_or_default(),
-                    n.fields.city.as_deref().unwrap_or_default()
-                ),
-            }
-        })
-        .collect();
-    let found = crate::dedupe::match_incoming(conn, &records)?;
+    let record_of = |&i: &usize| {
+        let n: &NewCustomer = &rows[i].new;
+        crate::dedupe::Record {
+            name: n.fields.name.clone(),
+            contacts: n.contacts.iter().map(|c| c.name.clone()).collect(),
+            mobiles: n
+                .contacts
+                .iter()
+                .flat_map(|c| c.mobile.iter().chain(c.phone.iter()).cloned())
+                .collect(),
+            emails: n.contacts.iter().filter_map(|c| c.email.clone()).collect(),
+            region: format!(
+                "{}{}",
+                n.fields.province.as_deref().unwrap_or_default(),
+                n.fields.city.as_deref().unwrap_or_default()
+            ),
+        }
+    };
+    let found = if open.len() <= crate::dedupe::LOOKUP_BATCH {
+        let records: Vec<_> = open.iter().map(record_of).collect();
+        crate::dedupe::match_incoming(conn, &records)?
+    } else {
+        // A large file: each row's record is prepared and dropped at once,
+        // so the rows are not held twice.
+        let mine = crate::dedupe::par_map(&open, |i| crate::dedupe::prepare(&record_of(i)));
+        crate::dedupe::match_prepared(conn, &mine)?
+    };
     for (k, m) in found.into_iter().enumerate() {
         let i = open[k];
         rows[i].matched = match m {
@@ -864,7 +915,7 @@ fn match_similar(conn: &Connection, rows: &mut [Converted], policy: OnDuplicate)
                 name,
                 score,
                 reasons,
-            }) => Some(RowMatch {
+            }) => Some(Box::new(RowMatch {
                 customer_id,
                 code,
                 name,
@@ -872,14 +923,14 @@ fn match_similar(conn: &Connection, rows: &mut [Converted], policy: OnDuplicate)
                 score: Some(score),
                 reasons,
                 row: None,
-            }),
+            })),
             Some(crate::dedupe::IncomingMatch::Earlier {
                 index,
                 score,
                 reasons,
             }) => {
                 let earlier = &rows[open[index]];
-                Some(RowMatch {
+                Some(Box::new(RowMatch {
                     customer_id: String::new(),
                     code: earlier.code.clone().unwrap_or_default(),
                     name: earlier.new.fields.name.clone(),
@@ -887,7 +938,7 @@ fn match_similar(conn: &Connection, rows: &mut [Converted], policy: OnDuplicate)
                     score: Some(score),
                     reasons,
                     row: Some(earlier.row),
-                })
+                }))
             }
         };
         rows[i].action = decide(&mut rows[i], policy);
@@ -940,7 +991,7 @@ fn convert_all(
                 && !c.new.contacts.is_empty()
             {
                 c.contact_row = true;
-                c.matched = Some(RowMatch {
+                c.matched = Some(Box::new(RowMatch {
                     customer_id: String::new(),
                     code: earlier.code.clone().unwrap_or_default(),
                     name: earlier.new.fields.name.clone(),
@@ -948,7 +999,7 @@ fn convert_all(
                     score: None,
                     reasons: vec![],
                     row: Some(earlier.row),
-                });
+                }));
                 c.action = RowAction::Update;
                 if c.action != RowAction::Fail && out.len() >= PREVIEW_ROWS {
                     c.raw = Vec::new();
@@ -984,7 +1035,9 @@ fn convert_all(
         }
         out.push(c);
     }
+    crate::memory::release_freed();
     match_similar(conn, &mut out, opts.on_duplicate)?;
+    crate::memory::release_freed();
     Ok((m, plan, out))
 }
 
@@ -1033,7 +1086,7 @@ pub fn preview(ws: &Workspace, path: &Path, opts: &ImportOptions) -> Result<Prev
                 cells: r.raw.iter().map(Cell::display).collect(),
                 action: r.action,
                 issues: r.issues.clone(),
-                matched: r.matched.clone(),
+                matched: r.matched.as_deref().cloned(),
             })
             .collect(),
         mapping,
@@ -1190,7 +1243,7 @@ pub fn run(
                             Some(c) => c.clone(),
                             None => codes.next(w)?,
                         };
-                        customers::insert(w, r.new, Some(code)).map(|id| {
+                        customers::insert(w, *r.new, Some(code)).map(|id| {
                             customer_of_row.insert(row_no, id);
                             true
                         })
@@ -1330,7 +1383,7 @@ fn update_existing(w: &mut Writer, id: &str, r: &Converted, policy: OnDuplicate)
     let cur = serde_json::to_value(&current.fields)?;
     let new = serde_json::to_value(&r.new.fields)?;
     let mut patch = Map::new();
-    for key in r.present.iter().copied().chain(["name"]) {
+    for key in r.present.iter().chain(["name"]) {
         let nv = new.get(key).cloned().unwrap_or(Value::Null);
         if nv.is_null() {
             continue;
