@@ -1323,6 +1323,8 @@ pub fn run(
         rep.job_id = Some(job_id.clone());
         Ok(rep)
     });
+    // The app runs on after an import: its rows and caches go back to the OS.
+    crate::memory::release_freed();
     match result {
         Ok(rep) => Ok(rep),
         Err(Error::Validation { field, .. }) if field == CANCELLED => {
