@@ -3,7 +3,7 @@
 //! few thousand random histories.
 mod common;
 
-use common::{env, patch, Env, T0};
+use common::{deal_at, env, followup_done_at, patch, Env, T0};
 use kehu::analysis::{self, targets, Filter};
 use kehu::customers::{self, CustomerFields, NewCustomer, Status};
 use kehu::followups::{self, FollowupFields, Kind, NewFollowup};
@@ -52,45 +52,18 @@ fn status(e: &mut Env, t: i64, id: &str, s: Status) {
     customers::update(&mut e.ws, id, &patch(&[("status", json!(s.key()))])).unwrap();
 }
 
-fn opp(e: &mut Env, t: i64, cust: &str, amount: f64) -> String {
-    e.clock.set(t);
-    opportunities::create(
-        &mut e.ws,
-        NewOpportunity {
-            customer: cust.into(),
-            fields: OpportunityFields {
-                name: "项目".into(),
-                expected_amount: Some(amount),
-                ..Default::default()
-            },
-            stage: None,
-        },
-    )
-    .unwrap()
-    .id
-}
-
 fn stage(e: &mut Env, t: i64, id: &str, st: &str, reason: Option<&str>) {
     e.clock.set(t);
     opportunities::set_stage(&mut e.ws, id, st, reason).unwrap();
 }
 
 fn done(e: &mut Env, t: i64, cust: &str, kind: Kind, effective: Option<bool>) {
-    e.clock.set(t);
-    followups::add(
-        &mut e.ws,
-        NewFollowup {
-            customer: cust.into(),
-            fields: FollowupFields {
-                kind,
-                effective,
-                ..Default::default()
-            },
-            done: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let fields = FollowupFields {
+        kind,
+        effective,
+        ..Default::default()
+    };
+    followup_done_at(e, t, cust, fields);
 }
 
 const P: Filter = Filter {
@@ -112,19 +85,19 @@ const P: Filter = Filter {
 fn pipeline_scenario(e: &mut Env) {
     let c1 = customer(e, T0 - 10 * DAY, "甲公司", None, &[]);
     let c2 = customer(e, T0 - 20 * DAY, "乙公司", None, &[]);
-    let f = opp(e, T0 - 5 * DAY, &c2, 20_000.0);
-    let a = opp(e, T0, &c1, 100_000.0);
+    let f = deal_at(e, T0 - 5 * DAY, &c2, 20_000.0);
+    let a = deal_at(e, T0, &c1, 100_000.0);
     stage(e, T0 + DAY, &a, "需求分析", None);
     stage(e, T0 + DAY, &f, "合同签订", None);
-    let b = opp(e, T0 + DAY, &c1, 10_000.0);
+    let b = deal_at(e, T0 + DAY, &c1, 10_000.0);
     stage(e, T0 + 2 * DAY, &b, "方案提供", None);
-    let _c = opp(e, T0 + 2 * DAY, &c1, 5_000.0);
-    let d = opp(e, T0 + 2 * DAY, &c2, 50_000.0);
+    let _c = deal_at(e, T0 + 2 * DAY, &c1, 5_000.0);
+    let d = deal_at(e, T0 + 2 * DAY, &c2, 50_000.0);
     stage(e, T0 + 3 * DAY, &a, "方案提供", None);
-    let ee = opp(e, T0 + 3 * DAY, &c2, 8_000.0);
+    let ee = deal_at(e, T0 + 3 * DAY, &c2, 8_000.0);
     stage(e, T0 + 4 * DAY, &d, "需求分析", None);
     stage(e, T0 + 4 * DAY, &ee, "输单", Some("价格过高"));
-    let g = opp(e, T0 + 4 * DAY, &c2, 1_000.0);
+    let g = deal_at(e, T0 + 4 * DAY, &c2, 1_000.0);
     opportunities::set_deleted(&mut e.ws, &g, true).unwrap();
     stage(e, T0 + 5 * DAY, &b, "输单", Some("价格过高"));
     stage(e, T0 + 6 * DAY, &a, "商务谈判", None);
@@ -352,7 +325,7 @@ fn the_top_three_loss_reasons_carry_their_share_of_all_losses() {
     .iter()
     .enumerate()
     {
-        let o = opp(&mut e, T0 + i as i64 * 1000, &c, 1000.0);
+        let o = deal_at(&mut e, T0 + i as i64 * 1000, &c, 1000.0);
         stage(&mut e, T0 + DAY + i as i64, &o, "lost", Some(r));
     }
     let fu = analysis::pipeline_funnel(e.ws.conn(), &P, Lang::Zh).unwrap();
@@ -406,7 +379,7 @@ fn lead_scenario(e: &mut Env) -> Vec<String> {
     status(e, T0 + 6 * DAY, &p1, Status::Won);
     done(e, T0 + 7 * DAY, &p4, Kind::Call, Some(false));
     status(e, T0 + 8 * DAY, &p4, Status::Lost);
-    let o = opp(e, T0 + 10 * DAY, &p3, 10_000.0);
+    let o = deal_at(e, T0 + 10 * DAY, &p3, 10_000.0);
     stage(e, T0 + 45 * DAY, &o, "合同签订", None);
     vec![p1, p2, p3, p4, p5]
 }
@@ -550,8 +523,8 @@ fn the_owner_filter_keeps_one_salespersons_records() {
     let c2 = customer(&mut e, T0, "乙", None, &[]);
     customers::update(&mut e.ws, &c1, &patch(&[("owner_id", json!(ming.id))])).unwrap();
     customers::update(&mut e.ws, &c2, &patch(&[("owner_id", json!(hua.id))])).unwrap();
-    let a = opp(&mut e, T0, &c1, 10_000.0);
-    let b = opp(&mut e, T0, &c2, 30_000.0);
+    let a = deal_at(&mut e, T0, &c1, 10_000.0);
+    let b = deal_at(&mut e, T0, &c2, 30_000.0);
     stage(&mut e, T0 + DAY, &a, "合同签订", None);
     stage(&mut e, T0 + DAY, &b, "合同签订", None);
     let s = analysis::sales(e.ws.conn(), &P.clone().owner(Some(&ming.id)), T0 + 2 * DAY).unwrap();
@@ -629,8 +602,8 @@ fn targets_give_completion_ranking_projection_and_shortfall() {
     assert_eq!(targets::list(e.ws.conn(), "2026-12").unwrap().len(), 3);
     let c = customer(&mut e, from, "甲", None, &[]);
     customers::update(&mut e.ws, &c, &patch(&[("owner_id", json!(ming.id))])).unwrap();
-    let a = opp(&mut e, from, &c, 100_000.0);
-    let b = opp(&mut e, from, &c, 50_000.0);
+    let a = deal_at(&mut e, from, &c, 100_000.0);
+    let b = deal_at(&mut e, from, &c, 50_000.0);
     stage(&mut e, from + 2 * DAY, &a, "合同签订", None);
     stage(&mut e, from + 5 * DAY, &b, "合同签订", None);
     let now = from + 10 * DAY;
@@ -691,7 +664,7 @@ fn opportunities_far_below_the_average_are_flagged_low_priority() {
     // average of 100k, 100k, 40k, 160k = 100k; threshold 80k
     let ids: Vec<String> = [100_000.0, 100_000.0, 40_000.0, 160_000.0, 79_000.0]
         .iter()
-        .map(|a| opp(&mut e, T0, &c, *a))
+        .map(|a| deal_at(&mut e, T0, &c, *a))
         .collect();
     // the fifth makes the average 95.8k → threshold 76.64k; 79k is above it
     let lp = analysis::low_priority(e.ws.conn(), &P).unwrap();
@@ -1037,12 +1010,12 @@ fn high_value_needs_the_annual_purchase_and_an_eighty_percent_repurchase_rate() 
     .unwrap();
     done(&mut e, T0, &c, Kind::Call, None); // not a churn risk
     for i in 0..4 {
-        let o = opp(&mut e, T0 + i, &c, 1000.0);
+        let o = deal_at(&mut e, T0 + i, &c, 1000.0);
         stage(&mut e, T0 + 10 + i, &o, "合同签订", None);
     }
     // 4 wins: repurchase (4 − 1) / 4 = 0.75 < 0.8
     assert!(!in_segment(&e, &c).contains(&"high_value".to_string()));
-    let o = opp(&mut e, T0 + 20, &c, 1000.0);
+    let o = deal_at(&mut e, T0 + 20, &c, 1000.0);
     stage(&mut e, T0 + 30, &o, "合同签订", None);
     // 5 wins: 4 / 5 = 0.8 — recomputed by the stage change itself
     assert_eq!(in_segment(&e, &c), vec!["high_value"]);
@@ -1568,9 +1541,9 @@ fn a_loss_reason_bar_opens_exactly_the_customers_of_its_lost_deals() {
     .unwrap()
     .id;
     let c3 = customer(&mut e, T0 - DAY, "丙公司", None, &[]);
-    let x = opp(&mut e, T0 + 3 * DAY, &c3, 1_000.0);
-    let y = opp(&mut e, T0 + 3 * DAY, &c3, 2_000.0);
-    let z = opp(&mut e, T0 + 3 * DAY, &c3, 3_000.0);
+    let x = deal_at(&mut e, T0 + 3 * DAY, &c3, 1_000.0);
+    let y = deal_at(&mut e, T0 + 3 * DAY, &c3, 2_000.0);
+    let z = deal_at(&mut e, T0 + 3 * DAY, &c3, 3_000.0);
     e.clock.set(T0 + 3 * DAY);
     opportunities::update(&mut e.ws, &y, &patch(&[("owner_id", json!(ming))])).unwrap();
     stage(&mut e, T0 + 4 * DAY, &x, "输单", Some("价格过高"));

@@ -4,12 +4,12 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{env, patch, Env};
+use common::{deal_at, env, followup_done_at, patch, Env};
 use kehu::analysis::{daily, local_midnight, targets};
 use kehu::customers::{self, CustomerFields, NewCustomer, Status};
-use kehu::followups::{self, FollowupFields, Kind, NewFollowup};
+use kehu::followups::{FollowupFields, Kind};
 use kehu::members::{self, MemberFields};
-use kehu::opportunities::{self, NewOpportunity, OpportunityFields};
+use kehu::opportunities;
 use kehu::Lang;
 use serde_json::json;
 
@@ -51,40 +51,17 @@ fn interested(e: &mut Env, t: i64, id: &str) {
 }
 
 fn won_deal(e: &mut Env, created: i64, won: i64, cust: &str, amount: f64) {
-    e.clock.set(created);
-    let id = opportunities::create(
-        &mut e.ws,
-        NewOpportunity {
-            customer: cust.into(),
-            fields: OpportunityFields {
-                name: "项目".into(),
-                expected_amount: Some(amount),
-                ..Default::default()
-            },
-            stage: None,
-        },
-    )
-    .unwrap()
-    .id;
+    let id = deal_at(e, created, cust, amount);
     e.clock.set(won);
     opportunities::set_stage(&mut e.ws, &id, "合同签订", None).unwrap();
 }
 
 fn done(e: &mut Env, t: i64, cust: &str) {
-    e.clock.set(t);
-    followups::add(
-        &mut e.ws,
-        NewFollowup {
-            customer: cust.into(),
-            fields: FollowupFields {
-                kind: Kind::Call,
-                ..Default::default()
-            },
-            done: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let fields = FollowupFields {
+        kind: Kind::Call,
+        ..Default::default()
+    };
+    followup_done_at(e, t, cust, fields);
 }
 
 /// December 2026 (31 days); the report covers 12-10, so 10/31 of the

@@ -3,10 +3,10 @@
 //! a new follow-up invalidates.
 mod common;
 
-use common::{env, Env, T0};
+use common::{env, followup_done_at, Env, T0};
 use kehu::analysis::{keywords, Filter};
 use kehu::customers::{self, CustomerFields, NewCustomer};
-use kehu::followups::{self, FollowupFields, NewFollowup};
+use kehu::followups::FollowupFields;
 use kehu::members::{self, MemberFields};
 
 const DAY: i64 = 86_400_000;
@@ -35,22 +35,13 @@ fn note(
     content: &str,
     feedback: Option<&str>,
 ) {
-    e.clock.set(t);
-    followups::add(
-        &mut e.ws,
-        NewFollowup {
-            customer: cust.into(),
-            fields: FollowupFields {
-                owner_id: owner.map(str::to_string),
-                content: Some(content.into()),
-                feedback: feedback.map(str::to_string),
-                ..Default::default()
-            },
-            done: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let fields = FollowupFields {
+        owner_id: owner.map(str::to_string),
+        content: Some(content.into()),
+        feedback: feedback.map(str::to_string),
+        ..Default::default()
+    };
+    followup_done_at(e, t, cust, fields);
 }
 
 const P: Filter = Filter {

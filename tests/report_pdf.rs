@@ -5,7 +5,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{env, patch, Env, T0};
+use common::{deal_at, env, patch, Env, T0};
 use kehu::analysis::{self, pdf, targets, Filter};
 use kehu::customers::{self, CustomerFields, NewCustomer};
 use kehu::members::{self, MemberFields};
@@ -85,24 +85,6 @@ fn customer(e: &mut Env, t: i64, name: &str, owner: &str) -> String {
     id
 }
 
-fn opp(e: &mut Env, t: i64, cust: &str, amount: f64) -> String {
-    e.clock.set(t);
-    opportunities::create(
-        &mut e.ws,
-        NewOpportunity {
-            customer: cust.into(),
-            fields: OpportunityFields {
-                name: "项目".into(),
-                expected_amount: Some(amount),
-                ..Default::default()
-            },
-            stage: None,
-        },
-    )
-    .unwrap()
-    .id
-}
-
 struct Deal {
     expected: f64,
     won_amount: Option<f64>,
@@ -152,7 +134,7 @@ fn history(e: &mut Env) -> (Filter, Vec<Deal>) {
     let c = customer(e, from + DAY, "杭州青禾贸易有限公司", &wang.id);
     for (i, d) in deals.iter().enumerate() {
         let t = from + (2 + i as i64) * DAY;
-        let id = opp(e, t, &c, d.expected);
+        let id = deal_at(e, t, &c, d.expected);
         e.clock.set(t + DAY);
         let reason = (d.end == "输单").then_some("价格过高");
         opportunities::set_stage(&mut e.ws, &id, d.end, reason).unwrap();
@@ -362,7 +344,7 @@ fn the_pdf_report_ranks_the_salespeople_by_target_completion() {
     )
     .unwrap();
     let c = customer(&mut e, f.from + DAY, "宁波东港机械有限公司", &li.id);
-    let o = opp(&mut e, f.from + 3 * DAY, &c, 90_000.0);
+    let o = deal_at(&mut e, f.from + 3 * DAY, &c, 90_000.0);
     e.clock.set(f.from + 5 * DAY);
     opportunities::update(&mut e.ws, &o, &patch(&[("owner_id", json!(li.id))])).unwrap();
     opportunities::set_stage(&mut e.ws, &o, "合同签订", None).unwrap();

@@ -164,44 +164,31 @@ pub fn group(n: usize, prepared: &[Prepared], links: &mut [Link], s: &Settings) 
 
 /// Run `f` over `items` on the available cores, keeping order.
 pub fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    if threads < 2 || items.len() < 2048 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|sc| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| sc.spawn(move || c.iter().map(f).collect::<Vec<U>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("worker"))
-            .collect()
-    })
+    par_chunks(items, |c| c.iter().map(&f).collect())
 }
 
 /// [`par_map`] keeping only the `Some` results, dropped inside each worker:
 /// scoring a million candidate pairs to keep a few thousand then holds
 /// only those few thousand.
 pub fn par_filter_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> Option<U> + Sync) -> Vec<U> {
+    par_chunks(items, |c| c.iter().filter_map(&f).collect())
+}
+
+/// `work` over one slice of `items` per core, the results joined in order.
+fn par_chunks<T: Sync, U: Send>(items: &[T], work: impl Fn(&[T]) -> Vec<U> + Sync) -> Vec<U> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
     if threads < 2 || items.len() < 2048 {
-        return items.iter().filter_map(&f).collect();
+        return work(items);
     }
     let chunk = items.len().div_ceil(threads);
-    let f = &f;
+    let work = &work;
     std::thread::scope(|sc| {
         let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|c| sc.spawn(move || c.iter().filter_map(f).collect::<Vec<U>>()))
+            .map(|c| sc.spawn(move || work(c)))
             .collect();
         handles
             .into_iter()

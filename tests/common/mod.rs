@@ -56,3 +56,44 @@ pub fn patch(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, ser
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
 }
+
+/// A deal of `amount` on `customer`, opened at time `t` (first stage).
+pub fn deal_at(e: &mut Env, t: i64, customer: &str, amount: f64) -> String {
+    use kehu::opportunities::{self, NewOpportunity, OpportunityFields};
+    e.clock.set(t);
+    opportunities::create(
+        &mut e.ws,
+        NewOpportunity {
+            customer: customer.into(),
+            fields: OpportunityFields {
+                name: "项目".into(),
+                expected_amount: Some(amount),
+                ..Default::default()
+            },
+            stage: None,
+        },
+    )
+    .unwrap()
+    .id
+}
+
+/// A follow-up on `customer` recorded as done at time `t`.
+pub fn followup_done_at(
+    e: &mut Env,
+    t: i64,
+    customer: &str,
+    fields: kehu::followups::FollowupFields,
+) {
+    use kehu::followups::{self, NewFollowup};
+    e.clock.set(t);
+    followups::add(
+        &mut e.ws,
+        NewFollowup {
+            customer: customer.into(),
+            fields,
+            done: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
