@@ -4,13 +4,14 @@
 // a team target for this month is set through it (another process writing
 // the same file, as in real use). Screenshots: target/e2e-shots/aNN-*.png.
 
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WebDriver } from './webdriver.mjs';
+import { helpers } from './helpers.mjs';
 
 const APP = process.env.KEHU_APP;
 const URL = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
@@ -24,28 +25,15 @@ const DB = join(dir, 'kehu.db');
 const EL = 'element-6066-11e4-a52e-4f735466cecf';
 
 let wd;
-let shot = 0;
-async function snap(name) {
-  shot++;
-  // Let the charts finish their (short) animation first.
-  await new Promise((r) => setTimeout(r, 700));
-  await wd.screenshot(join(SHOTS, `a${String(shot).padStart(2, '0')}-${name}.png`));
-}
-const text = async (css) => (await wd.find(css)).text();
-const click = async (css) => (await wd.find(css)).click();
-const nav = (id) => click(`[data-testid="nav-${id}"]`);
-async function setValue(css, value) {
-  const el = await wd.find(css);
-  await wd.exec(
-    'const e = arguments[0]; e.value = arguments[1]; e.dispatchEvent(new Event("input", { bubbles: true })); e.dispatchEvent(new Event("change", { bubbles: true }));',
-    { [EL]: el.id },
-    value,
-  );
-}
-async function scrollTo(css) {
-  const el = await wd.find(css);
-  await wd.exec('arguments[0].scrollIntoView({ block: "start" })', { [EL]: el.id });
-}
+// Screenshots wait 700 ms: the charts finish their (short) animation first.
+// invoke asserts that the command did not fail and returns its value.
+const { snap, step, text, click, nav, setValue, scrollTo, setLang, invoke } = helpers({
+  prefix: 'a',
+  shots: SHOTS,
+  getWd: () => wd,
+  snapDelay: 700,
+  invokeMode: 'assert',
+});
 /** A chart has drawn: its canvas exists and has a size. */
 async function drawn(testid) {
   return wd.until(`chart ${testid} drawn`, async () =>
@@ -54,24 +42,8 @@ async function drawn(testid) {
     ),
   );
 }
-async function setLang(lang) {
-  await nav('settings');
-  await click(`[data-testid="lang-${lang}"]`);
-  await wd.until(`language ${lang}`, async () => (await text('h1')) === (lang === 'en' ? 'Settings' : '设置'));
-}
 const pad = (n) => String(n).padStart(2, '0');
 const day = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await snap('FAILED-' + name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)).catch(() => {});
-      throw e;
-    }
-  });
-}
 
 before(async () => {
   wd = new WebDriver(URL);
@@ -277,15 +249,6 @@ const listCount = async () => {
   const m = /共 (\d+) 个客户/.exec(await text('[data-testid="list-count"]'));
   return m ? Number(m[1]) : null;
 };
-async function invoke(cmd, args) {
-  const r = await wd.req('POST', '/execute/async', {
-    script:
-      'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => done({ ok: v }), (e) => done({ err: e }));',
-    args: [cmd, args],
-  });
-  assert.ok(!r.err, JSON.stringify(r.err));
-  return r.ok;
-}
 const quarterFilter = () => {
   const now = new Date();
   const q = now.getMonth() - (now.getMonth() % 3);

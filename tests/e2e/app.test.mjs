@@ -2,12 +2,13 @@
 // WebKitWebDriver under Xvfb (see run.sh). Each session opens a fresh
 // database in a temp dir. Screenshots go to target/e2e-shots/.
 
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebDriver, Keys } from './webdriver.mjs';
+import { helpers } from './helpers.mjs';
 
 const APP = process.env.KEHU_APP;
 const URL = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
@@ -22,47 +23,21 @@ const INITIALS = 'cnwch';
 const XSS = '<img src=x onerror=alert(1)>';
 
 let wd;
-let shot = 0;
-async function snap(name) {
-  shot++;
-  await wd.screenshot(join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`));
-}
+// Screenshots of this file have no letter: NN-name.png.
+const { snap, step, text, click, fill, nav } = helpers({ prefix: '', shots: SHOTS, getWd: () => wd });
 
 async function openApp(db) {
   wd = new WebDriver(URL);
   await wd.start(APP, ['--db', db]);
 }
 
-const text = async (css) => (await wd.find(css)).text();
-const click = async (css) => (await wd.find(css)).click();
-async function fill(css, value) {
-  const el = await wd.find(css);
-  await el.clear();
-  await el.type(value);
-  return el;
-}
-async function navTo(testid) {
-  await click(`[data-testid="${testid}"]`);
-}
 async function searchList(q) {
-  await navTo('nav-customers');
+  await nav('customers');
   await fill('[data-testid="list-search"]', q);
   return wd.until(`list shows only the match for ${q}`, async () => {
     const rows = await wd.findAll('[data-testid="customer-row"]');
     const count = await text('[data-testid="list-count"]');
     return rows.length === 1 && /\b1\b/.test(count) ? rows[0] : null;
-  });
-}
-
-// A test that takes a screenshot when it fails.
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await snap('FAILED-' + name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)).catch(() => {});
-      throw e;
-    }
   });
 }
 
@@ -80,11 +55,11 @@ step('the app opens on the customer list in Chinese, with demo data on first sta
   // files of one run share: Chinese is the default only where none was made.
   const chosen = await wd.exec("return localStorage.getItem('kehu.lang')");
   if (chosen !== null && chosen !== 'zh') {
-    await navTo('nav-settings');
+    await nav('settings');
     await click('[data-testid="lang-zh"]');
     await wd.until('Chinese', async () => (await text('h1')) === '设置');
   }
-  await navTo('nav-customers'); // the app starts on Today
+  await nav('customers'); // the app starts on Today
   const count = await wd.until('customer count', async () => {
     const t = await text('[data-testid="list-count"]');
     return t && /\d/.test(t) ? t : null;
@@ -126,7 +101,7 @@ step('the customer is found by the pinyin initials of its name', async () => {
 });
 
 step('a tag is added to several selected customers at once', async () => {
-  await navTo('nav-customers');
+  await nav('customers');
   await fill('[data-testid="list-search"]', '有限公司');
   await wd.until('several rows', async () => (await wd.findAll('[data-testid="customer-row"]')).length >= 3);
   const boxes = await wd.findAll('[data-testid="customer-row"] input[type="checkbox"]');
@@ -184,7 +159,7 @@ step('a deleted customer goes to the trash and comes back', async () => {
   await click('[data-testid="delete-customer"]');
   await click('[data-testid="delete-customer"]'); // second click confirms
   await wd.find('[data-testid="list-search"]');
-  await navTo('nav-trash');
+  await nav('trash');
   const row = await wd.until('customer in trash', async () => {
     for (const r of await wd.findAll('[data-testid="trash-row"]')) if ((await r.text()).includes(NAME)) return r;
     return null;
@@ -207,7 +182,7 @@ step('a deleted customer goes to the trash and comes back', async () => {
 });
 
 step('markup in a customer name is shown as text, never run', async () => {
-  await navTo('nav-customers');
+  await nav('customers');
   await click('[data-testid="new-customer"]');
   await fill('[data-testid="new-name"]', XSS);
   await click('[data-testid="new-submit"]');
@@ -220,11 +195,11 @@ step('markup in a customer name is shown as text, never run', async () => {
 });
 
 step('English can be chosen in Settings and is kept', async () => {
-  await navTo('nav-settings');
+  await nav('settings');
   await click('[data-testid="lang-en"]');
   await wd.until('English settings', async () => (await text('h1')) === 'Settings');
   await snap('settings-en');
-  await navTo('nav-customers');
+  await nav('customers');
   const count = await wd.until('English count', async () => {
     const t = await text('[data-testid="list-count"]');
     return /^\d+ customers$/.test(t) ? t : null;
@@ -242,7 +217,7 @@ step('English can be chosen in Settings and is kept', async () => {
   await click('[data-testid="contact-save"]');
   assert.match(await text('[data-testid="contact-error-mobile"]'), /not a valid phone number/);
   await snap('contact-bad-mobile-en');
-  await navTo('nav-settings');
+  await nav('settings');
   await click('[data-testid="lang-zh"]');
   await wd.until('Chinese again', async () => (await text('h1')) === '设置');
 });
@@ -250,7 +225,7 @@ step('English can be chosen in Settings and is kept', async () => {
 step('start at login writes the login item (starting in the tray) and removes it again', async () => {
   const entry = join(homedir(), '.config', 'autostart', 'Kehu.desktop');
   const existed = existsSync(entry);
-  await navTo('nav-settings');
+  await nav('settings');
   const box = '[data-testid="start-at-login"]';
   await wd.until('start-at-login known', () => wd.exec(`return !document.querySelector('${box}').disabled`));
   if (!(await wd.exec(`return document.querySelector('${box}').checked`))) await click(box);
@@ -278,7 +253,7 @@ step('a damaged database shows the error view and is restored from a backup', as
   const restore = await wd.find('[data-testid="db-error"] li button');
   await restore.click();
   await restore.click(); // confirm
-  await navTo('nav-customers');
+  await nav('customers');
   await wd.until('list after restore', async () => /\d/.test(await text('[data-testid="list-count"]')));
   assert.ok(readdirSync(dir).some((f) => f.includes('damaged')), 'the damaged file is kept aside');
   await snap('after-restore');

@@ -6,13 +6,14 @@
 // Settings and asks for the passphrase at the next start.
 // Screenshots: target/e2e-shots/eNN-*.png.
 
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync, existsSync, readFileSync, readdirSync, copyFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WebDriver } from './webdriver.mjs';
+import { helpers } from './helpers.mjs';
 
 const APP = process.env.KEHU_APP;
 const URL = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
@@ -29,40 +30,11 @@ const PASS = '钱塘 潮水 2026';
 const PASS2 = 'second passphrase 二';
 
 let wd;
-let shot = 0;
-async function snap(name) {
-  shot++;
-  await new Promise((r) => setTimeout(r, 300));
-  await wd.screenshot(join(SHOTS, `e${String(shot).padStart(2, '0')}-${name}.png`));
-}
-const text = async (css) => (await wd.find(css)).text();
-const click = async (css) => (await wd.find(css)).click();
-async function fill(css, value) {
-  const el = await wd.find(css);
-  await el.clear();
-  await el.type(value);
-  return el;
-}
+const { snap, step, text, click, fill, setLang } = helpers({ prefix: 'e', shots: SHOTS, getWd: () => wd, snapDelay: 300 });
 const holdsName = () => readFileSync(DB).includes(Buffer.from(NAME));
 async function start() {
   wd = new WebDriver(URL);
   await wd.start(APP, ['--db', DB]);
-}
-async function setLang(lang) {
-  await click('[data-testid="nav-settings"]');
-  await click(`[data-testid="lang-${lang}"]`);
-  await wd.until(`language ${lang}`, async () => (await text('h1')) === (lang === 'en' ? 'Settings' : '设置'));
-}
-
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await snap('FAILED-' + name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)).catch(() => {});
-      throw e;
-    }
-  });
 }
 
 before(() => {

@@ -5,12 +5,13 @@
 // it, and Analysis → 关键词 draws the phrases of the follow-ups.
 // Screenshots: target/e2e-shots/dNN-*.png.
 
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebDriver } from './webdriver.mjs';
+import { helpers } from './helpers.mjs';
 
 const APP = process.env.KEHU_APP;
 const URL = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
@@ -22,20 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'kehu-e2e-daily-'));
 const DB = join(dir, 'kehu.db');
 
 let wd;
-let shot = 0;
-async function snap(name) {
-  shot++;
-  await new Promise((r) => setTimeout(r, 500));
-  await wd.screenshot(join(SHOTS, `d${String(shot).padStart(2, '0')}-${name}.png`));
-}
-const text = async (css) => (await wd.find(css)).text();
-const click = async (css) => (await wd.find(css)).click();
-const nav = (id) => click(`[data-testid="nav-${id}"]`);
-async function setLang(lang) {
-  await nav('settings');
-  await click(`[data-testid="lang-${lang}"]`);
-  await wd.until(`language ${lang}`, async () => (await text('h1')) === (lang === 'en' ? 'Settings' : '设置'));
-}
+const { snap, step, text, click, nav, setValue, setLang } = helpers({ prefix: 'd', shots: SHOTS, getWd: () => wd, snapDelay: 500 });
 const pad = (n) => String(n).padStart(2, '0');
 const day = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 
@@ -50,17 +38,6 @@ async function cloudWords(testid) {
        return words.length ? words : null;`,
     ),
   30000);
-}
-
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await snap('FAILED-' + name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)).catch(() => {});
-      throw e;
-    }
-  });
 }
 
 before(async () => {
@@ -120,16 +97,8 @@ step('the keyword tab draws the phrases of the follow-ups and the needs by prior
 
 step('a period without follow-ups shows the empty state, not an empty cloud', async () => {
   await click('[data-testid="ana-period-custom"]');
-  const set = async (css, v) => {
-    const el = await wd.find(css);
-    await wd.exec(
-      'const e = arguments[0]; e.value = arguments[1]; e.dispatchEvent(new Event("input", { bubbles: true })); e.dispatchEvent(new Event("change", { bubbles: true }));',
-      { 'element-6066-11e4-a52e-4f735466cecf': el.id },
-      v,
-    );
-  };
-  await set('[data-testid="ana-from"]', '2001-01-01');
-  await set('[data-testid="ana-to"]', '2001-01-31');
+  await setValue('[data-testid="ana-from"]', '2001-01-01');
+  await setValue('[data-testid="ana-to"]', '2001-01-31');
   await wd.find('[data-testid="kw-empty"]', { timeout: 20000 });
   await snap('analysis-keywords-empty-zh');
   await click('[data-testid="ana-period-this_month"]');
@@ -139,16 +108,8 @@ step('the daily settings are kept: time and anomaly threshold', async () => {
   await nav('settings');
   const card = await wd.find('[data-testid="daily-settings"]', { timeout: 10000 });
   assert.match(await card.text(), /日报[\s\S]*生成时间[\s\S]*异常阈值/);
-  const set = async (css, v) => {
-    const el = await wd.find(css);
-    await wd.exec(
-      'const e = arguments[0]; e.value = arguments[1]; e.dispatchEvent(new Event("input", { bubbles: true })); e.dispatchEvent(new Event("change", { bubbles: true }));',
-      { 'element-6066-11e4-a52e-4f735466cecf': el.id },
-      v,
-    );
-  };
-  await set('[data-testid="daily-threshold"]', '20');
-  await set('[data-testid="daily-time"]', '07:30');
+  await setValue('[data-testid="daily-threshold"]', '20');
+  await setValue('[data-testid="daily-time"]', '07:30');
   const saved = await wd.until('settings saved', async () => {
     const r = await wd.req('POST', '/execute/async', {
       script: 'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke("daily_settings_get").then(done, () => done(null));',

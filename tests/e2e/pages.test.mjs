@@ -3,13 +3,14 @@
 // Xvfb (run.sh). Own database in a temp dir, demo data loaded on first
 // start. Screenshots: target/e2e-shots/pNN-*.png, in Chinese and English.
 
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync, existsSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebDriver } from './webdriver.mjs';
+import { helpers } from './helpers.mjs';
 
 const APP = process.env.KEHU_APP;
 const URL = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
@@ -27,52 +28,13 @@ const OPP = '腾云年度采购项目';
 const KEY = { LEFT: '\uE012', RIGHT: '\uE014' };
 
 let wd;
-let shot = 0;
-async function snap(name) {
-  shot++;
-  await wd.screenshot(join(SHOTS, `p${String(shot).padStart(2, '0')}-${name}.png`));
-}
-
-const text = async (css) => (await wd.find(css)).text();
-const click = async (css) => (await wd.find(css)).click();
-async function fill(css, value) {
-  const el = await wd.find(css);
-  await el.clear();
-  await el.type(value);
-  return el;
-}
-/** Set an input's value the way a person's typing does (date pickers cannot be typed into reliably). */
-async function setValue(css, value) {
-  const el = await wd.find(css);
-  await wd.exec(
-    'const e = arguments[0]; e.value = arguments[1]; e.dispatchEvent(new Event("input", { bubbles: true })); e.dispatchEvent(new Event("change", { bubbles: true }));',
-    { 'element-6066-11e4-a52e-4f735466cecf': el.id },
-    value,
-  );
-}
-async function scrollTo(css) {
-  const el = await wd.find(css);
-  await wd.exec('arguments[0].scrollIntoView({ block: "start" })', { 'element-6066-11e4-a52e-4f735466cecf': el.id });
-}
-const nav = (id) => click(`[data-testid="nav-${id}"]`);
-async function press(key) {
-  await wd.req('POST', '/actions', {
-    actions: [{ type: 'key', id: 'kbd', actions: [{ type: 'keyDown', value: key }, { type: 'keyUp', value: key }] }],
-  });
-  await wd.req('DELETE', '/actions').catch(() => {});
-}
-async function invoke(cmd, args) {
-  return wd.req('POST', '/execute/async', {
-    script:
-      'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => done({ ok: v }), (e) => done({ err: e }));',
-    args: [cmd, args],
-  });
-}
-async function setLang(lang) {
-  await nav('settings');
-  await click(`[data-testid="lang-${lang}"]`);
-  await wd.until(`language ${lang}`, async () => (await text('h1')) === (lang === 'en' ? 'Settings' : '设置'));
-}
+// invoke returns the command's answer as is: { ok: value } or { err: error }.
+const { snap, step, text, click, fill, setValue, scrollTo, nav, press, invoke, setLang } = helpers({
+  prefix: 'p',
+  shots: SHOTS,
+  getWd: () => wd,
+  invokeMode: 'raw',
+});
 function localInput(ms) {
   const d = new Date(ms);
   const p = (n) => String(n).padStart(2, '0');
@@ -82,17 +44,6 @@ async function rowWith(css, needle) {
   return wd.until(`${css} containing ${needle}`, async () => {
     for (const r of await wd.findAll(css)) if ((await r.text()).includes(needle)) return r;
     return null;
-  });
-}
-
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await snap('FAILED-' + name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)).catch(() => {});
-      throw e;
-    }
   });
 }
 

@@ -11,7 +11,7 @@
 //   changes made while the app was closed arrive at the next start.
 // Screenshots: target/e2e-shots/sNN-*.png.
 
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync, existsSync, renameSync, writeFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
@@ -19,6 +19,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WebDriver } from './webdriver.mjs';
+import { helpers } from './helpers.mjs';
 
 const APP = process.env.KEHU_APP;
 const URL = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
@@ -47,50 +48,17 @@ function b(...args) {
 }
 
 let wd;
-let shot = 0;
-async function snap(name) {
-  shot++;
-  await new Promise((r) => setTimeout(r, 400));
-  await wd.screenshot(join(SHOTS, `s${String(shot).padStart(2, '0')}-${name}.png`));
-}
-const text = async (css) => (await wd.find(css)).text();
-const click = async (css) => (await wd.find(css)).click();
-const nav = (id) => click(`[data-testid="nav-${id}"]`);
-async function fill(css, value) {
-  const el = await wd.find(css);
-  await el.clear();
-  await el.type(value);
-  return el;
-}
-/** Call a command of the app as the UI does. */
-async function invoke(cmd, args = {}) {
-  const r = await wd.req('POST', '/execute/async', {
-    script:
-      'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => done({ ok: v }), (e) => done({ err: e }));',
-    args: [cmd, args],
-  });
-  if (r && 'err' in r) throw new Error(`${cmd}: ${JSON.stringify(r.err)}`);
-  return r?.ok;
-}
+// invoke returns the command's value and throws on an error.
+const { snap, step, text, click, nav, fill, setValue, invoke, setLang } = helpers({
+  prefix: 's',
+  shots: SHOTS,
+  getWd: () => wd,
+  snapDelay: 400,
+  invokeMode: 'unwrap',
+});
 async function findCustomer(name) {
   const page = await invoke('customer_list', { query: { text: name, limit: 5 } });
   return page.rows.find((r) => r.name === name) ?? null;
-}
-async function setLang(lang) {
-  await nav('settings');
-  await click(`[data-testid="lang-${lang}"]`);
-  await wd.until(`language ${lang}`, async () => (await text('h1')) === (lang === 'en' ? 'Settings' : '设置'));
-}
-
-function step(name, fn) {
-  test(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      await snap('FAILED-' + name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)).catch(() => {});
-      throw e;
-    }
-  });
 }
 
 before(async () => {
@@ -228,17 +196,9 @@ step('the Sync page in English', async () => {
 
 step('the timer interval is this computer’s setting, checked and kept', async () => {
   await nav('sync');
-  const set = async (v) => {
-    const el = await wd.find('[data-testid="sync-interval"]');
-    await wd.exec(
-      'const e = arguments[0]; e.value = arguments[1]; e.dispatchEvent(new Event("input", { bubbles: true })); e.dispatchEvent(new Event("change", { bubbles: true }));',
-      { 'element-6066-11e4-a52e-4f735466cecf': el.id },
-      v,
-    );
-  };
-  await set('0');
+  await setValue('[data-testid="sync-interval"]', '0');
   await wd.until('refused', async () => /1 到 1440 分钟/.test(await text('[data-testid="sync-auto"]')));
-  await set('15');
+  await setValue('[data-testid="sync-interval"]', '15');
   const saved = await wd.until('saved', async () => {
     const o = await invoke('sync_overview');
     return o.auto.interval_min === 15 ? o : null;

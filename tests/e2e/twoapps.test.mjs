@@ -15,6 +15,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WebDriver } from './webdriver.mjs';
+import { snapper, text, click, fill, invoke } from './helpers.mjs';
 
 const APP = process.env.KEHU_APP;
 const URL = process.env.WEBDRIVER_URL ?? 'http://127.0.0.1:4444';
@@ -44,28 +45,9 @@ const answers = (port) =>
 let a;
 let b;
 let driver2;
-let shot = 0;
-async function snap(wd, name) {
-  shot++;
-  await new Promise((r) => setTimeout(r, 400));
-  await wd.screenshot(join(SHOTS, `t${String(shot).padStart(2, '0')}-${name}.png`));
-}
-const text = async (wd, css) => (await wd.find(css)).text();
-const click = async (wd, css) => (await wd.find(css)).click();
-async function fill(wd, css, value) {
-  const el = await wd.find(css);
-  await el.clear();
-  await el.type(value);
-}
-async function invoke(wd, cmd, args = {}) {
-  const r = await wd.req('POST', '/execute/async', {
-    script:
-      'const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => done({ ok: v }), (e) => done({ err: e }));',
-    args: [cmd, args],
-  });
-  if (r && 'err' in r) throw new Error(`${cmd}: ${JSON.stringify(r.err)}`);
-  return r?.ok;
-}
+// Two windows: the helpers take the WebDriver (a or b) first; one numbering
+// of screenshots for both.
+const snap = snapper({ prefix: 't', shots: SHOTS, delay: 400 });
 async function findCustomer(wd, name) {
   const page = await invoke(wd, 'customer_list', { query: { text: name, limit: 5 } });
   return page.rows.find((r) => r.name === name) ?? null;
