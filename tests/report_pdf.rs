@@ -9,7 +9,7 @@ use common::{deal_at, env, patch, Env, T0};
 use kehu::analysis::{self, pdf, targets, Filter};
 use kehu::customers::{self, CustomerFields, NewCustomer};
 use kehu::members::{self, MemberFields};
-use kehu::opportunities::{self, NewOpportunity, OpportunityFields};
+use kehu::opportunities;
 use kehu::Lang;
 use serde_json::json;
 use std::path::Path;
