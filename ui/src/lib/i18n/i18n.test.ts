@@ -35,6 +35,15 @@ describe('translate', () => {
     expect(translate('zh', 'list.count', { n: 12 })).toBe('共 12 个客户');
     expect(translate('en', 'list.count', { n: 12 })).toBe('12 customers');
   });
+  it('says one customer, and customers for any other count', () => {
+    expect(translate('en', 'list.count', { n: 1 })).toBe('1 customer');
+    expect(translate('en', 'list.count', { n: 0 })).toBe('0 customers');
+    expect(translate('en', 'imp.errorHint', { n: 1 })).toMatch(/^1 row was not imported\./);
+    expect(translate('en', 'imp.errorHint', { n: 2 })).toMatch(/^2 rows were not imported\./);
+    expect(translate('en', 'daily.anomalies', { n: 1 })).toBe('1 anomaly');
+    expect(translate('en', 'daily.anomalies', { n: 4 })).toBe('4 anomalies');
+    expect(translate('zh', 'list.count', { n: 1 })).toBe('共 1 个客户');
+  });
   it('leaves an unknown placeholder visible', () => {
     expect(translate('en', 'list.count', {})).toBe('{n} customers');
   });

@@ -8,15 +8,28 @@ export type { Key };
 export const dictionaries: Record<Lang, Record<Key, string>> = { zh, en };
 export const LANGS: Lang[] = ['zh', 'en'];
 
+/**
+ * The text of `key` in `lang` with its placeholders filled: `{n}` is the
+ * value of `n`. English plurals: `{n|s}` is "s" unless n is 1, and
+ * `{n|was|were}` the first word when n is 1, else the second
+ * ("{n} row{n|s}" → "1 row", "3 rows").
+ */
 export function translate(lang: Lang, key: Key, params?: Record<string, string | number>): string {
   const text = dictionaries[lang]?.[key] ?? zh[key] ?? key;
-  if (!params) return text;
-  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+  return text.replace(PLACEHOLDER, (m, name: string, a?: string, b?: string) => {
+    const known = params !== undefined && name in params;
+    if (a === undefined) return known ? String(params[name]) : m;
+    // Without a count, the plural form.
+    const one = known && Number(params[name]) === 1;
+    return b === undefined ? (one ? '' : a) : one ? a : b;
+  });
 }
 
-/** Placeholders used in a text, sorted: `{n}` and `{code}` → ['code', 'n']. */
+const PLACEHOLDER = /\{(\w+)(?:\|([^|}]*))?(?:\|([^}]*))?\}/g;
+
+/** Placeholders used in a text, sorted and once each: `{n}`, `{n|s}` and `{code}` → ['code', 'n']. */
 export function placeholders(text: string): string[] {
-  return [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+  return [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]))].sort();
 }
 
 /** The saved language, else Chinese (Kehu is zh-CN first, whatever the system says). */
