@@ -111,73 +111,45 @@ pub fn write_table(
     let mut n = 0usize;
     match format_of(path)? {
         Format_::Xlsx => {
-            use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
-            let mut wb = Workbook::new();
-            let head = Format::new().set_bold().set_background_color(0xDDEBF7);
-            let date = Format::new().set_num_format("yyyy-mm-dd");
-            let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
-            let money = Format::new().set_num_format("#,##0.00");
-            let ws = wb
-                .add_worksheet_with_constant_memory()
-                .map_err(xlsx_error)?;
-            ws.set_name(sheet.name).map_err(xlsx_error)?;
-            for (i, w) in sheet.widths.iter().enumerate() {
-                ws.set_column_width(i as u16, *w).map_err(xlsx_error)?;
-            }
-            for (i, h) in sheet.headers.iter().enumerate() {
-                ws.write_string_with_format(0, i as u16, h, &head)
-                    .map_err(xlsx_error)?;
-            }
-            let mut err = None;
-            rows(&mut |vals: &[Val]| {
-                n += 1;
-                let r = n as u32;
-                for (c, v) in vals.iter().enumerate() {
-                    let c = c as u16;
-                    let res = match v {
-                        Val::Empty => Ok(()),
-                        // Always a string cell: never interpreted as a formula.
-                        Val::Text(s) => ws.write_string(r, c, s).map(|_| ()),
-                        Val::Num(x) => ws.write_number_with_format(r, c, *x, &money).map(|_| ()),
-                        // Dates Excel cannot hold (before 1900) are written as text.
-                        Val::Date(d) => match ExcelDateTime::from_ymd(
-                            d.year_ce().1 as u16,
-                            d.month0() as u8 + 1,
-                            d.day0() as u8 + 1,
-                        ) {
-                            Ok(dt) if d.year() >= 1900 => {
-                                ws.write_datetime_with_format(r, c, &dt, &date).map(|_| ())
-                            }
-                            _ => ws
-                                .write_string(r, c, d.format("%Y-%m-%d").to_string())
-                                .map(|_| ()),
-                        },
-                        Val::DateTime(d) => match ExcelDateTime::parse_from_str(
-                            &d.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                        ) {
-                            Ok(dt) if d.year() >= 1900 => ws
-                                .write_datetime_with_format(r, c, &dt, &datetime)
-                                .map(|_| ()),
-                            _ => ws
-                                .write_string(r, c, d.format("%Y-%m-%d %H:%M").to_string())
-                                .map(|_| ()),
-                        },
-                    };
-                    if let Err(e) = res {
-                        err = Some(e);
+            // Reading rows (SQLite, this thread) and writing the workbook
+            // (a second thread) overlap: each takes about as long as the
+            // other, so an export costs little more than the writing alone.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<Val>>>(8);
+            std::thread::scope(|sc| {
+                let writer = sc.spawn(move || write_xlsx(path, sheet, rx));
+                let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
+                let mut writer_stopped = false;
+                let read = rows(&mut |vals: &[Val]| {
+                    batch.push(vals.to_vec());
+                    if batch.len() == ROWS_PER_BATCH {
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(ROWS_PER_BATCH));
+                        if tx.send(full).is_err() {
+                            // The writer failed; its error is the one to report.
+                            writer_stopped = true;
+                            return Err(Error::Io(std::io::Error::other("xlsx writer stopped")));
+                        }
                     }
+                    Ok(())
+                });
+                if read.is_ok() {
+                    // The last rows, then an empty batch: the end, so save.
+                    if !batch.is_empty() {
+                        let _ = tx.send(batch);
+                    }
+                    let _ = tx.send(Vec::new());
                 }
-                Ok(())
+                drop(tx);
+                let written = writer.join().expect("xlsx writer thread");
+                match (read, written) {
+                    (Ok(()), Ok(count)) => {
+                        n = count;
+                        Ok(())
+                    }
+                    (Err(e), _) if !writer_stopped => Err(e),
+                    (_, Err(e)) | (Err(e), Ok(_)) => Err(e),
+                }
             })?;
-            if let Some(e) = err {
-                return Err(xlsx_error(e));
-            }
-            ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
-            if !sheet.headers.is_empty() {
-                ws.autofilter(0, 0, n as u32, sheet.headers.len() as u16 - 1)
-                    .map_err(xlsx_error)?;
-            }
-            wb.save(path).map_err(xlsx_error)?;
         }
         Format_::Csv => {
             let tmp = path.with_extension("csv.part");
@@ -223,6 +195,103 @@ pub fn write_table(
             std::fs::rename(&tmp, path)?;
         }
     }
+    Ok(n)
+}
+
+/// Rows sent to the workbook writer at a time.
+const ROWS_PER_BATCH: usize = 512;
+
+/// Write the rows arriving on `rx` as an xlsx sheet at `path`; the number
+/// of rows written. An empty batch ends the rows; without it (the reading
+/// failed) nothing is saved.
+fn write_xlsx(
+    path: &Path,
+    sheet: &Sheet,
+    rx: std::sync::mpsc::Receiver<Vec<Vec<Val>>>,
+) -> Result<usize> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut wb = Workbook::new();
+    let head = Format::new().set_bold().set_background_color(0xDDEBF7);
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let money = Format::new().set_num_format("#,##0.00");
+    let ws = wb
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_error)?;
+    ws.set_name(sheet.name).map_err(xlsx_error)?;
+    for (i, w) in sheet.widths.iter().enumerate() {
+        ws.set_column_width(i as u16, *w).map_err(xlsx_error)?;
+    }
+    for (i, h) in sheet.headers.iter().enumerate() {
+        ws.write_string_with_format(0, i as u16, h, &head)
+            .map_err(xlsx_error)?;
+    }
+    let mut n = 0usize;
+    let mut complete = false;
+    for vals in rx
+        .into_iter()
+        .take_while(|b| {
+            complete = b.is_empty();
+            !complete
+        })
+        .flatten()
+    {
+        n += 1;
+        let r = n as u32;
+        for (c, v) in vals.iter().enumerate() {
+            let c = c as u16;
+            match v {
+                Val::Empty => {}
+                // Always a string cell: never interpreted as a formula.
+                Val::Text(s) => {
+                    ws.write_string(r, c, s).map_err(xlsx_error)?;
+                }
+                Val::Num(x) => {
+                    ws.write_number_with_format(r, c, *x, &money)
+                        .map_err(xlsx_error)?;
+                }
+                // Dates Excel cannot hold (before 1900) are written as text.
+                Val::Date(d) => {
+                    match ExcelDateTime::from_ymd(
+                        d.year_ce().1 as u16,
+                        d.month0() as u8 + 1,
+                        d.day0() as u8 + 1,
+                    ) {
+                        Ok(dt) if d.year() >= 1900 => {
+                            ws.write_datetime_with_format(r, c, &dt, &date)
+                                .map_err(xlsx_error)?;
+                        }
+                        _ => {
+                            ws.write_string(r, c, d.format("%Y-%m-%d").to_string())
+                                .map_err(xlsx_error)?;
+                        }
+                    }
+                }
+                Val::DateTime(d) => {
+                    match ExcelDateTime::parse_from_str(&d.format("%Y-%m-%dT%H:%M:%S").to_string())
+                    {
+                        Ok(dt) if d.year() >= 1900 => {
+                            ws.write_datetime_with_format(r, c, &dt, &datetime)
+                                .map_err(xlsx_error)?;
+                        }
+                        _ => {
+                            ws.write_string(r, c, d.format("%Y-%m-%d %H:%M").to_string())
+                                .map_err(xlsx_error)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !complete {
+        return Err(Error::Io(std::io::Error::other("export cancelled")));
+    }
+    ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    if !sheet.headers.is_empty() {
+        ws.autofilter(0, 0, n as u32, sheet.headers.len() as u16 - 1)
+            .map_err(xlsx_error)?;
+    }
+    wb.save(path).map_err(xlsx_error)?;
     Ok(n)
 }
 
@@ -624,4 +693,66 @@ pub fn export_opportunities(conn: &Connection, path: &Path, opts: &ExportOptions
         sql,
         &map,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::Reader;
+
+    fn sheet() -> Sheet<'static> {
+        Sheet {
+            name: "客户",
+            headers: vec!["名称".into(), "预算".into()],
+            widths: vec![20.0, 10.0],
+        }
+    }
+
+    /// `n` rows, then `end` (an error stops the reading half-way).
+    fn rows_then(n: usize, end: Result<()>) -> impl FnMut(RowSink<'_>) -> Result<()> {
+        let mut end = Some(end);
+        move |emit: RowSink<'_>| {
+            for i in 0..n {
+                emit(&[Val::Text(format!("客户{i}")), Val::Num(i as f64)])?;
+            }
+            end.take().unwrap_or(Ok(()))
+        }
+    }
+
+    #[test]
+    fn rows_of_several_batches_reach_the_workbook_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.xlsx");
+        let n = ROWS_PER_BATCH * 2 + 7;
+        let written = write_table(
+            &path,
+            &sheet(),
+            CsvEncoding::Utf8Bom,
+            &mut rows_then(n, Ok(())),
+        )
+        .unwrap();
+        assert_eq!(written, n);
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let range = wb.worksheet_range("客户").unwrap();
+        assert_eq!(range.height(), n + 1);
+        let last = range.rows().next_back().unwrap();
+        assert_eq!(last[0].to_string(), format!("客户{}", n - 1));
+        assert_eq!(last[1], calamine::Data::Float((n - 1) as f64));
+    }
+
+    #[test]
+    fn a_read_that_fails_half_way_saves_no_workbook_and_names_its_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.xlsx");
+        let failure = Err(Error::validation("query", "读取失败", "read failed"));
+        let err = write_table(
+            &path,
+            &sheet(),
+            CsvEncoding::Utf8Bom,
+            &mut rows_then(ROWS_PER_BATCH + 3, failure),
+        )
+        .unwrap_err();
+        assert!(err.message(Lang::En).contains("read failed"), "{err:?}");
+        assert!(!path.exists(), "a partial workbook was saved");
+    }
 }
