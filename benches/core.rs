@@ -102,6 +102,7 @@ fn main() {
         ("search: contact full name (3 chars)", vec![]),
         ("search: 4-digit phone fragment", vec![]),
         ("search: full pinyin of a contact", vec![]),
+        ("search: first 3 pinyin letters of a contact", vec![]),
         ("search: code prefix (9 chars)", vec![]),
         ("search: 2 Chinese characters", vec![]),
         ("search: 1 Chinese character", vec![]),
@@ -119,12 +120,16 @@ fn main() {
         let m = mobile.clone().unwrap_or_else(|| "13800138000".into());
         let s = rng.random_range(3..7);
         classes[2].1.push(m[s..s + 4].to_string());
-        classes[3].1.push(pinyin_forms(&contact).0);
-        classes[4].1.push(code[..9].to_string());
+        let full = pinyin_forms(&contact).0;
+        classes[4]
+            .1
+            .push(full.get(..3).unwrap_or(&full).to_string());
+        classes[3].1.push(full);
+        classes[5].1.push(code[..9].to_string());
         let s2 = rng.random_range(0..chars.len() - 1);
-        classes[5].1.push(chars[s2..s2 + 2].iter().collect());
-        classes[6].1.push(chars[s2].to_string());
-        classes[7]
+        classes[6].1.push(chars[s2..s2 + 2].iter().collect());
+        classes[7].1.push(chars[s2].to_string());
+        classes[8]
             .1
             .push(pinyin_forms(&chars[s2..s2 + 2].iter().collect::<String>()).1);
     }

@@ -25,24 +25,30 @@ const MIGRATIONS: &[&str] = &[
     DEDUPE_KEYS,
     include_str!("../migrations/0010_search_merge.sql"),
     include_str!("../migrations/0011_analysis_dashboard.sql"),
+    PINYIN_STARTS,
 ];
 
 const DEDUPE_KEYS: &str = include_str!("../migrations/0009_dedupe_keys.sql");
+const PINYIN_STARTS: &str = include_str!("../migrations/0012_pinyin_starts.sql");
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(
         MIGRATIONS
             .iter()
             .map(|&sql| {
-                if sql == DEDUPE_KEYS {
-                    // Keys are computed in Rust (pinyin), for the customers already there.
-                    M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
-                        crate::dedupe::index_all_names(tx)
+                // Keys and search documents are computed in Rust (pinyin),
+                // for the customers already there.
+                let hook = |work: fn(&rusqlite::Transaction) -> Result<usize>| {
+                    M::up_with_hook(sql, move |tx: &rusqlite::Transaction| {
+                        work(tx)
                             .map(|_| ())
                             .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
                     })
-                } else {
-                    M::up(sql)
+                };
+                match sql {
+                    DEDUPE_KEYS => hook(|tx| crate::dedupe::index_all_names(tx)),
+                    PINYIN_STARTS => hook(|tx| crate::search::reindex_all(tx)),
+                    _ => M::up(sql),
                 }
             })
             .collect(),

@@ -65,6 +65,81 @@ fn the_ways_people_type_all_find_the_customer() {
 }
 
 #[test]
+fn pinyin_matches_from_any_syllable_of_a_name_and_latin_text_anywhere() {
+    let mut e = env();
+    let c = add(
+        &mut e.ws,
+        "Microsoft 吕梁分公司",
+        vec![contact("张伟明", "13800138000")],
+        &["重点客户"],
+    );
+    let other = add(
+        &mut e.ws,
+        "华信贸易",
+        vec![contact("王伟", "13912345678")],
+        &[],
+    );
+    for q in [
+        "zhangweiming",
+        "zhangw",
+        "weiming",
+        "zwm",
+        "lvliang",
+        "liangfen",
+        "zhongdian",
+        "zdkh",
+        "soft",
+        "microsoftlv",
+    ] {
+        assert_eq!(find(&e.ws, q), vec![c.id.clone()], "query {q:?}");
+    }
+    assert_eq!(find(&e.ws, "wangwei"), vec![other.id.clone()]);
+    // `wei` starts a syllable of both contacts' names.
+    let mut both = find(&e.ws, "wei");
+    both.sort();
+    let mut want = vec![c.id.clone(), other.id.clone()];
+    want.sort();
+    assert_eq!(both, want);
+    // Found both as text and as a reading: listed once, a name starting
+    // with the query first.
+    let latin = add(&mut e.ws, "Lvliang Trading", vec![], &[]);
+    assert_eq!(find(&e.ws, "lvliang"), vec![latin.id, c.id]);
+}
+
+#[test]
+fn a_database_indexed_before_the_pinyin_terms_is_reindexed_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.db");
+    let c;
+    {
+        let mut ws = kehu::Workspace::open(&path).unwrap();
+        c = add(
+            &mut ws,
+            "腾云科技",
+            vec![contact("欧阳娜娜", "13800138000")],
+            &[],
+        );
+        // As the previous schema left it, as far as a pinyin query can
+        // tell: no pinyin terms in the grams index.
+        ws.conn()
+            .execute_batch(
+                "INSERT INTO customer_grams(customer_grams) VALUES ('delete-all');
+                 PRAGMA user_version = 11;",
+            )
+            .unwrap();
+        assert!(search_ids(ws.conn(), "ouyang", 50).unwrap().is_empty());
+    }
+    let ws = kehu::Workspace::open(&path).unwrap();
+    for q in ["ouyang", "nana", "oyn", "ty", "腾"] {
+        assert_eq!(
+            search_ids(ws.conn(), q, 50).unwrap(),
+            vec![c.id.clone()],
+            "{q}"
+        );
+    }
+}
+
+#[test]
 fn one_chinese_character_and_two_letter_initials_work() {
     let mut e = env();
     let a = add(&mut e.ws, "腾云科技", vec![], &[]);

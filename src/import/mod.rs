@@ -13,6 +13,7 @@
 pub mod followups;
 pub mod mapping;
 pub mod opportunities;
+mod packed;
 pub mod read;
 pub mod report;
 pub mod side_sheet;
@@ -25,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::i18n::Lang;
 use crate::validate::{normalize_phone, PhoneKind};
 use mapping::{Field, Mapping};
+use packed::PackedCustomer;
 use read::{Cell, FileFormat, SheetPick, Table};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -327,9 +329,9 @@ impl Present {
 struct Converted {
     row: usize,
     raw: Vec<Cell>,
-    // Boxed, like `matched`: a large import holds every converted row until
-    // it writes, and frees each box as the row is written.
-    new: Box<NewCustomer>,
+    // Packed, and `matched` boxed: a large import holds every converted row
+    // until it writes.
+    new: PackedCustomer,
     code: Option<String>,
     /// Customer fields the row gives a value for.
     present: Present,
@@ -833,7 +835,7 @@ fn convert_row(
     Converted {
         row: row_no,
         raw,
-        new: Box::new(NewCustomer {
+        new: PackedCustomer::pack(&NewCustomer {
             fields,
             contacts,
             tags,
@@ -879,7 +881,7 @@ fn match_similar(conn: &Connection, rows: &mut [Converted], policy: OnDuplicate)
         .filter(|&i| rows[i].matched.is_none() && rows[i].action != RowAction::Fail)
         .collect();
     let record_of = |&i: &usize| {
-        let n: &NewCustomer = &rows[i].new;
+        let n = rows[i].new.unpack();
         crate::dedupe::Record {
             name: n.fields.name.clone(),
             contacts: n.contacts.iter().map(|c| c.name.clone()).collect(),
@@ -933,7 +935,7 @@ fn match_similar(conn: &Connection, rows: &mut [Converted], policy: OnDuplicate)
                 Some(Box::new(RowMatch {
                     customer_id: String::new(),
                     code: earlier.code.clone().unwrap_or_default(),
-                    name: earlier.new.fields.name.clone(),
+                    name: earlier.new.name().to_string(),
                     reason: "file".into(),
                     score: Some(score),
                     reasons,
@@ -975,26 +977,26 @@ fn convert_all(
         let mut c = convert_row(i + 1, raw, &plan, table.date1904, &ex, conn);
         // A sheet listing one row per contact person repeats the customer:
         // such a row adds its contact to the customer of the first row.
-        let key = normalize_name(&c.new.fields.name);
+        let key = normalize_name(c.new.name());
         let first = match &c.code {
             Some(code) => first_by_code.get(code).copied(),
             None => first_by_name.get(&key).copied(),
         };
         if let Some(k) = first {
             let earlier: &Converted = &out[k];
-            let same = normalize_name(&earlier.new.fields.name) == key
+            let same = normalize_name(earlier.new.name()) == key
                 && (c.code.is_none() || c.code == earlier.code);
             if same
                 && earlier.action == RowAction::Create
                 && c.issues.is_empty()
                 && c.matched.is_none()
-                && !c.new.contacts.is_empty()
+                && !c.new.unpack().contacts.is_empty()
             {
                 c.contact_row = true;
                 c.matched = Some(Box::new(RowMatch {
                     customer_id: String::new(),
                     code: earlier.code.clone().unwrap_or_default(),
-                    name: earlier.new.fields.name.clone(),
+                    name: earlier.new.name().to_string(),
                     reason: "file".into(),
                     score: None,
                     reasons: vec![],
@@ -1035,6 +1037,9 @@ fn convert_all(
         }
         out.push(c);
     }
+    // The lookups of exact keys are done with: give their memory back
+    // before the duplicate check, the import's largest step.
+    drop((ex, codes_in_file, first_by_code, first_by_name));
     crate::memory::release_freed();
     match_similar(conn, &mut out, opts.on_duplicate)?;
     crate::memory::release_freed();
@@ -1110,7 +1115,7 @@ fn check_side_sheets(
     }
     let mut file = side_sheet::FileCustomers::default();
     for r in rows.iter().filter(|r| r.action != RowAction::Fail) {
-        file.add(r.code.as_deref(), &r.new.fields.name);
+        file.add(r.code.as_deref(), r.new.name());
     }
     let members = members_by_key(conn)?;
     Ok((
@@ -1243,7 +1248,7 @@ pub fn run(
                             Some(c) => c.clone(),
                             None => codes.next(w)?,
                         };
-                        customers::insert(w, *r.new, Some(code)).map(|id| {
+                        customers::insert(w, r.new.unpack(), Some(code)).map(|id| {
                             customer_of_row.insert(row_no, id);
                             true
                         })
@@ -1383,7 +1388,8 @@ fn push_failure(rep: &mut ImportReport, row: usize, raw: Vec<Cell>, issues: Vec<
 fn update_existing(w: &mut Writer, id: &str, r: &Converted, policy: OnDuplicate) -> Result<bool> {
     let current = customers::get(w.tx(), id)?;
     let cur = serde_json::to_value(&current.fields)?;
-    let new = serde_json::to_value(&r.new.fields)?;
+    let packed = r.new.unpack();
+    let new = serde_json::to_value(&packed.fields)?;
     let mut patch = Map::new();
     for key in r.present.iter().chain(["name"]) {
         let nv = new.get(key).cloned().unwrap_or(Value::Null);
@@ -1409,7 +1415,7 @@ fn update_existing(w: &mut Writer, id: &str, r: &Converted, policy: OnDuplicate)
         }
     }
     let mut changed = !customers::update_in(w, id, &patch)?.is_empty();
-    for c in &r.new.contacts {
+    for c in &packed.contacts {
         let known = current.contacts.iter().any(|k| {
             (c.mobile.is_some() && k.fields.mobile == c.mobile) || k.fields.name == c.name
         });
@@ -1420,7 +1426,7 @@ fn update_existing(w: &mut Writer, id: &str, r: &Converted, policy: OnDuplicate)
             changed = true;
         }
     }
-    for t in &r.new.tags {
+    for t in &packed.tags {
         let tag = crate::tags::get_or_create(w, t)?;
         changed |= crate::tags::link(w, id, &tag)?;
     }
