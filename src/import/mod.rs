@@ -883,7 +883,7 @@ fn match_similar(conn: &Connection, rows: &mut [Converted], policy: OnDuplicate)
     let record_of = |&i: &usize| {
         let n = rows[i].new.unpack();
         crate::dedupe::Record {
-            name: n.fields.name.clone(),
+            name: n.fields.name,
             contacts: n.contacts.iter().map(|c| c.name.clone()).collect(),
             mobiles: n
                 .contacts
