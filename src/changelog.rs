@@ -115,8 +115,16 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Customers from which a write counts as bulk for its memory.
+    const BULK: usize = 10_000;
+
     pub(crate) fn commit(mut self) -> Result<()> {
         let dirty: Vec<String> = std::mem::take(&mut self.search_dirty).into_iter().collect();
+        if dirty.len() >= Self::BULK {
+            // What the write itself freed (an import's rows as they were
+            // written) goes back before the search index gathers its own.
+            crate::memory::release_freed();
+        }
         crate::search::index_customers(&self.tx, &dirty)?;
         self.tx.execute(
             "INSERT INTO meta(key, value) VALUES ('hlc', ?1)

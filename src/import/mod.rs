@@ -31,7 +31,7 @@ use read::{Cell, FileFormat, SheetPick, Table};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use ts_rs::TS;
@@ -341,6 +341,37 @@ struct Converted {
     /// The row repeats an earlier row's customer (same code or same name)
     /// to add another contact person to it.
     contact_row: bool,
+}
+
+/// The customer each row of the file became (created, updated or matched),
+/// so a row repeating an earlier one reaches the same customer. Kept only
+/// for the rows a later row repeats: a 100k-row import would otherwise hold
+/// 100k ids while it writes.
+struct RowCustomers {
+    wanted: HashSet<usize>,
+    ids: HashMap<usize, String>,
+}
+
+impl RowCustomers {
+    fn for_rows(rows: &[Converted]) -> Self {
+        RowCustomers {
+            wanted: rows
+                .iter()
+                .filter_map(|r| r.matched.as_ref()?.row)
+                .collect(),
+            ids: HashMap::new(),
+        }
+    }
+
+    fn remember(&mut self, row: usize, customer_id: &str) {
+        if self.wanted.contains(&row) {
+            self.ids.insert(row, customer_id.to_string());
+        }
+    }
+
+    fn get(&self, row: usize) -> Option<String> {
+        self.ids.get(&row).cloned()
+    }
 }
 
 fn issue(field: &str, zh: impl Into<String>, en: impl Into<String>) -> RowIssue {
@@ -1210,9 +1241,7 @@ pub fn run(
     let result = ws.write(&origin, |w| {
         let mut rep = report.clone();
         let mut codes = CodeAllocator::new(w)?;
-        // The customer each row became (created, updated or matched), so a
-        // row repeating an earlier one of the file reaches the same customer.
-        let mut customer_of_row: HashMap<usize, String> = HashMap::new();
+        let mut customer_of_row = RowCustomers::for_rows(&rows);
         progress(Progress { done: 0, total });
         for (n, r) in rows.into_iter().enumerate() {
             if cancel.load(Ordering::Relaxed) {
@@ -1222,7 +1251,7 @@ pub fn run(
                 progress(Progress { done: n, total });
             }
             let target = r.matched.as_ref().and_then(|m| match m.row {
-                Some(earlier) => customer_of_row.get(&earlier).cloned(),
+                Some(earlier) => customer_of_row.get(earlier),
                 None => Some(m.customer_id.clone()),
             });
             // An earlier row that failed leaves nothing to update: create.
@@ -1231,7 +1260,7 @@ pub fn run(
                 (a, _) => a,
             };
             if let (RowAction::Skip, Some(id)) = (action, &target) {
-                customer_of_row.insert(r.row, id.clone());
+                customer_of_row.remember(r.row, id);
             }
             match action {
                 RowAction::Skip => rep.skipped += 1,
@@ -1249,12 +1278,12 @@ pub fn run(
                             None => codes.next(w)?,
                         };
                         customers::insert(w, r.new.unpack(), Some(code)).map(|id| {
-                            customer_of_row.insert(row_no, id);
+                            customer_of_row.remember(row_no, &id);
                             true
                         })
                     } else {
                         let id = target.unwrap_or_default();
-                        customer_of_row.insert(row_no, id.clone());
+                        customer_of_row.remember(row_no, &id);
                         // A contact row completes the customer its file
                         // creates whatever the policy for existing ones.
                         let policy = match (r.contact_row, policy) {
