@@ -153,15 +153,6 @@ fn parse_row(
     )
 }
 
-fn missing_customer(code: &Option<String>, name: &Option<String>) -> RowIssue {
-    let key = code.clone().or(name.clone()).unwrap_or_default();
-    issue(
-        "customer",
-        format!("找不到客户“{key}”（按客户编号或客户名称）"),
-        format!("No customer “{key}” (by code or name)"),
-    )
-}
-
 /// The rows that would fail, found without writing (the preview and a dry
 /// run): a customer may also be one the customer sheet creates.
 pub fn check_all(
@@ -170,18 +161,11 @@ pub fn check_all(
     members: &std::collections::HashMap<String, String>,
     file: &FileCustomers,
 ) -> Result<Vec<FailedRow>> {
-    let mut failures = vec![];
-    for (row_no, raw) in &sheet.rows {
+    side_sheet::check_rows(sheet, |raw| {
         let (p, mut issues) = parse_row(sheet, members, raw);
-        let stored = side_sheet::stored_customer(conn, p.code.as_deref(), p.name.as_deref())?;
-        if stored.is_none() && !file.has(p.code.as_deref(), p.name.as_deref()) {
-            issues.push(missing_customer(&p.code, &p.name));
-        }
-        if !issues.is_empty() {
-            failures.push(side_sheet::failed(*row_no, raw, issues));
-        }
-    }
-    Ok(failures)
+        issues.extend(side_sheet::unknown_customer(conn, file, &p.code, &p.name)?);
+        Ok(issues)
+    })
 }
 
 /// Convert and write every row inside the import's transaction. Returns
@@ -197,7 +181,7 @@ pub fn write_all(
         let (p, mut issues) = parse_row(sheet, members, raw);
         let customer = side_sheet::stored_customer(w.tx(), p.code.as_deref(), p.name.as_deref())?;
         if customer.is_none() {
-            issues.push(missing_customer(&p.code, &p.name));
+            issues.push(side_sheet::missing_customer(&p.code, &p.name));
         }
         if issues.is_empty() {
             let at = p.at.unwrap_or_default();

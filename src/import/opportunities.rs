@@ -277,23 +277,6 @@ fn parse_row(
     (p, issues)
 }
 
-fn missing_customer(code: &Option<String>, name: &Option<String>) -> RowIssue {
-    let key = code.clone().or(name.clone()).unwrap_or_default();
-    if key.is_empty() {
-        issue(
-            "customer",
-            "请填写客户编号或客户名称",
-            "The customer code or name is required",
-        )
-    } else {
-        issue(
-            "customer",
-            format!("找不到客户“{key}”（按客户编号或客户名称，在数据库或本文件的客户表中）"),
-            format!("No customer “{key}” (by code or name, in the database or this file's customer sheet)"),
-        )
-    }
-}
-
 /// The rows that would fail, found without writing (the preview and a dry
 /// run): a customer may also be one the customer sheet creates.
 pub fn check_all(
@@ -303,24 +286,21 @@ pub fn check_all(
     file: &FileCustomers,
 ) -> Result<Vec<FailedRow>> {
     let stages = pipeline::stages(conn)?;
-    let mut failures = vec![];
-    for (row_no, raw) in &sheet.rows {
+    side_sheet::check_rows(sheet, |raw| {
         let (p, mut issues) = parse_row(conn, sheet, &stages, members, raw);
-        let stored =
-            side_sheet::stored_customer(conn, p.code.as_deref(), p.customer_name.as_deref())?;
-        if stored.is_none() && !file.has(p.code.as_deref(), p.customer_name.as_deref()) {
-            issues.push(missing_customer(&p.code, &p.customer_name));
-        }
+        issues.extend(side_sheet::unknown_customer(
+            conn,
+            file,
+            &p.code,
+            &p.customer_name,
+        )?);
         if issues.is_empty() {
             if let Err(e @ Error::Validation { .. }) = p.fields.validated(conn) {
                 issues.push(super::from_error(e, "row"));
             }
         }
-        if !issues.is_empty() {
-            failures.push(side_sheet::failed(*row_no, raw, issues));
-        }
-    }
-    Ok(failures)
+        Ok(issues)
+    })
 }
 
 /// Convert and write every row inside the import's transaction. Returns
@@ -338,7 +318,7 @@ pub fn write_all(
         let customer =
             side_sheet::stored_customer(w.tx(), p.code.as_deref(), p.customer_name.as_deref())?;
         if customer.is_none() {
-            issues.push(missing_customer(&p.code, &p.customer_name));
+            issues.push(side_sheet::missing_customer(&p.code, &p.customer_name));
         }
         if issues.is_empty() {
             let lost = p.stage.as_deref() == Some(LOST);

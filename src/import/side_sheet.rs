@@ -3,6 +3,7 @@
 
 use super::mapping::header_texts;
 use super::read::{self, Cell, SheetPick, Table};
+use super::{issue, RowIssue};
 use crate::error::Result;
 use std::path::Path;
 
@@ -71,12 +72,59 @@ pub(super) fn find<C>(
 }
 
 /// A row that cannot be imported, with its cells as the sheet shows them.
-pub(super) fn failed(row: usize, raw: &[Cell], issues: Vec<super::RowIssue>) -> super::FailedRow {
+pub(super) fn failed(row: usize, raw: &[Cell], issues: Vec<RowIssue>) -> super::FailedRow {
     super::FailedRow {
         row,
         cells: raw.iter().map(Cell::display).collect(),
         issues,
         raw: raw.to_vec(),
+    }
+}
+
+/// The rows of a side sheet that would fail, found without writing (the
+/// preview and a dry run); `issues_of` checks one row.
+pub(super) fn check_rows<C>(
+    sheet: &SideSheet<C>,
+    mut issues_of: impl FnMut(&[Cell]) -> Result<Vec<RowIssue>>,
+) -> Result<Vec<super::FailedRow>> {
+    let mut failures = vec![];
+    for (row_no, raw) in &sheet.rows {
+        let issues = issues_of(raw)?;
+        if !issues.is_empty() {
+            failures.push(failed(*row_no, raw, issues));
+        }
+    }
+    Ok(failures)
+}
+
+/// Before writing: the issue of a row whose customer is neither stored nor
+/// one the customer sheet of the same file creates.
+pub(super) fn unknown_customer(
+    conn: &rusqlite::Connection,
+    file: &FileCustomers,
+    code: &Option<String>,
+    name: &Option<String>,
+) -> Result<Option<RowIssue>> {
+    let stored = stored_customer(conn, code.as_deref(), name.as_deref())?;
+    let known = stored.is_some() || file.has(code.as_deref(), name.as_deref());
+    Ok((!known).then(|| missing_customer(code, name)))
+}
+
+/// The issue of a row whose customer (by code, else by name) is not found.
+pub(super) fn missing_customer(code: &Option<String>, name: &Option<String>) -> RowIssue {
+    let key = code.clone().or(name.clone()).unwrap_or_default();
+    if key.is_empty() {
+        issue(
+            "customer",
+            "请填写客户编号或客户名称",
+            "The customer code or name is required",
+        )
+    } else {
+        issue(
+            "customer",
+            format!("找不到客户“{key}”（按客户编号或客户名称，在数据库或本文件的客户表中）"),
+            format!("No customer “{key}” (by code or name, in the database or this file's customer sheet)"),
+        )
     }
 }
 
