@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::i18n::Lang;
 use crate::import::mapping::Field;
 use crate::import::report::xlsx_error;
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -52,6 +52,33 @@ pub enum Val {
     Num(f64),
     Date(NaiveDate),
     DateTime(NaiveDateTime),
+}
+
+impl Val {
+    /// A date or date-time as text: its csv cell, and its xlsx cell when
+    /// Excel cannot hold it as a date.
+    fn date_text(&self) -> String {
+        match self {
+            Val::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Val::DateTime(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// A date or date-time as an Excel date; `None` before 1900, which
+    /// Excel cannot hold.
+    fn excel_datetime(&self) -> Option<rust_xlsxwriter::ExcelDateTime> {
+        use rust_xlsxwriter::ExcelDateTime;
+        match self {
+            Val::Date(d) if d.year() >= 1900 => {
+                ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).ok()
+            }
+            Val::DateTime(d) if d.year() >= 1900 => {
+                ExcelDateTime::parse_from_str(&d.format("%Y-%m-%dT%H:%M:%S").to_string()).ok()
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Does this text need the formula guard?
@@ -183,8 +210,7 @@ pub fn write_table(
                         Val::Empty => String::new(),
                         Val::Text(s) => guard_csv(s).into_owned(),
                         Val::Num(x) => crate::import::read::fmt_number(*x),
-                        Val::Date(d) => d.format("%Y-%m-%d").to_string(),
-                        Val::DateTime(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+                        Val::Date(_) | Val::DateTime(_) => v.date_text(),
                     })
                     .collect();
                 put(&mut out, &rec)
@@ -209,7 +235,7 @@ fn write_xlsx(
     sheet: &Sheet,
     rx: std::sync::mpsc::Receiver<Vec<Vec<Val>>>,
 ) -> Result<usize> {
-    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    use rust_xlsxwriter::{Format, Workbook};
     let mut wb = Workbook::new();
     let head = Format::new().set_bold().set_background_color(0xDDEBF7);
     let date = Format::new().set_num_format("yyyy-mm-dd");
@@ -251,34 +277,17 @@ fn write_xlsx(
                         .map_err(xlsx_error)?;
                 }
                 // Dates Excel cannot hold (before 1900) are written as text.
-                Val::Date(d) => {
-                    match ExcelDateTime::from_ymd(
-                        d.year_ce().1 as u16,
-                        d.month0() as u8 + 1,
-                        d.day0() as u8 + 1,
-                    ) {
-                        Ok(dt) if d.year() >= 1900 => {
-                            ws.write_datetime_with_format(r, c, &dt, &date)
-                                .map_err(xlsx_error)?;
-                        }
-                        _ => {
-                            ws.write_string(r, c, d.format("%Y-%m-%d").to_string())
-                                .map_err(xlsx_error)?;
-                        }
+                Val::Date(_) | Val::DateTime(_) => {
+                    let format = if matches!(v, Val::Date(_)) {
+                        &date
+                    } else {
+                        &datetime
+                    };
+                    match v.excel_datetime() {
+                        Some(dt) => ws.write_datetime_with_format(r, c, &dt, format),
+                        None => ws.write_string(r, c, v.date_text()),
                     }
-                }
-                Val::DateTime(d) => {
-                    match ExcelDateTime::parse_from_str(&d.format("%Y-%m-%dT%H:%M:%S").to_string())
-                    {
-                        Ok(dt) if d.year() >= 1900 => {
-                            ws.write_datetime_with_format(r, c, &dt, &datetime)
-                                .map_err(xlsx_error)?;
-                        }
-                        _ => {
-                            ws.write_string(r, c, d.format("%Y-%m-%d %H:%M").to_string())
-                                .map_err(xlsx_error)?;
-                        }
-                    }
+                    .map_err(xlsx_error)?;
                 }
             }
         }
@@ -298,8 +307,6 @@ fn write_xlsx(
 fn csv_error(e: csv::Error) -> Error {
     Error::Io(std::io::Error::other(e.to_string()))
 }
-
-use chrono::Datelike;
 
 fn width(f: Field) -> f64 {
     match f {
@@ -754,5 +761,39 @@ mod tests {
         .unwrap_err();
         assert!(err.message(Lang::En).contains("read failed"), "{err:?}");
         assert!(!path.exists(), "a partial workbook was saved");
+    }
+
+    #[test]
+    fn dates_are_excel_dates_from_1900_and_text_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dates.xlsx");
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let rows = [
+            [
+                Val::Date(day(2024, 3, 1)),
+                Val::DateTime(day(2024, 3, 1).and_hms_opt(9, 30, 0).unwrap()),
+            ],
+            [
+                Val::Date(day(1899, 12, 31)),
+                Val::DateTime(day(1888, 1, 2).and_hms_opt(8, 0, 0).unwrap()),
+            ],
+        ];
+        let mut emit_all = |emit: RowSink<'_>| rows.iter().try_for_each(|r| emit(r));
+        write_table(&path, &sheet(), CsvEncoding::Utf8Bom, &mut emit_all).unwrap();
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let range = wb.worksheet_range("客户").unwrap();
+        let cell = |r: u32, c: u32| range.get_value((r, c)).unwrap().clone();
+        // Excel's serials: 2024-03-01 is day 45352; 09:30 is 0.3958 of a day.
+        let serial = |d: calamine::Data| match d {
+            calamine::Data::DateTime(t) => Some((t.as_f64() * 1e4).round() / 1e4),
+            _ => None,
+        };
+        assert_eq!(serial(cell(1, 0)), Some(45352.0));
+        assert_eq!(serial(cell(1, 1)), Some(45352.3958));
+        assert_eq!(cell(2, 0), calamine::Data::String("1899-12-31".into()));
+        assert_eq!(
+            cell(2, 1),
+            calamine::Data::String("1888-01-02 08:00".into())
+        );
     }
 }
