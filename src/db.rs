@@ -194,7 +194,7 @@ impl Workspace {
         )?;
         migrations().to_latest(&mut conn)?;
         // Keep the planner's statistics fresh (cheap; a no-op when recent).
-        conn.execute_batch("PRAGMA optimize = 0x10002")?;
+        conn.execute_batch("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002")?;
         // Keep the per-index row counts (sqlite_stat1) but not the STAT4
         // samples: with samples, SQLite re-plans a statement each time a new
         // value is bound to an indexed column, which cost bulk writes (an
