@@ -1524,6 +1524,18 @@ pub struct UndoReport {
     pub opportunities_removed: usize,
 }
 
+/// The customer a contact, follow-up or opportunity row belongs to; `None`
+/// once the row is gone.
+fn customer_of(conn: &Connection, table: &str, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT customer_id FROM {table} WHERE id = ?1"),
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Reverse a whole import, in one transaction, from the change log:
 /// customers it created are removed (with their contacts and tags links),
 /// fields it changed get their old values back unless changed again since.
@@ -1569,14 +1581,7 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
                     }
                 }
                 ("contact", "*") => {
-                    let cid: Option<String> = w
-                        .tx()
-                        .query_row(
-                            "SELECT customer_id FROM contacts WHERE id = ?1",
-                            [eid],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
+                    let cid = customer_of(w.tx(), "contacts", eid)?;
                     if let Some(cid) = cid.filter(|c| !created.contains(c)) {
                         w.tx()
                             .execute("DELETE FROM contacts WHERE id = ?1", [eid])?;
@@ -1585,14 +1590,7 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
                     }
                 }
                 ("contact", f) => {
-                    let cid: Option<String> = w
-                        .tx()
-                        .query_row(
-                            "SELECT customer_id FROM contacts WHERE id = ?1",
-                            [eid],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
+                    let cid = customer_of(w.tx(), "contacts", eid)?;
                     if let (Some(cid), "is_primary") = (cid, f) {
                         let v = parse(old).and_then(|v| v.as_bool()).unwrap_or(false);
                         w.tx().execute(
@@ -1646,14 +1644,7 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
                 }
                 ("tag", "*") => new_tags.push((eid.clone(), parse(new))),
                 ("followup", "*") => {
-                    let cid: Option<String> = w
-                        .tx()
-                        .query_row(
-                            "SELECT customer_id FROM followups WHERE id = ?1",
-                            [eid],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
+                    let cid = customer_of(w.tx(), "followups", eid)?;
                     if let Some(cid) = cid.filter(|c| !created.contains(c)) {
                         w.tx()
                             .execute("DELETE FROM followups WHERE id = ?1", [eid])?;
@@ -1663,14 +1654,7 @@ pub fn undo(ws: &mut Workspace, job_id: &str) -> Result<UndoReport> {
                     }
                 }
                 ("opportunity", "*") if old.is_none() => {
-                    let cid: Option<String> = w
-                        .tx()
-                        .query_row(
-                            "SELECT customer_id FROM opportunities WHERE id = ?1",
-                            [eid],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
+                    let cid = customer_of(w.tx(), "opportunities", eid)?;
                     // Deals of customers the import created go with them.
                     if let Some(cid) = cid.filter(|c| !created.contains(c)) {
                         let stays: Vec<(String, Value)> = w
