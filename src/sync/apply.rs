@@ -356,7 +356,8 @@ fn effective_all(
     Ok(out)
 }
 
-fn put_reg(tx: &Transaction, e: &Entry, device: &str) -> Result<()> {
+/// `value`: the entry's new value as stored (JSON text).
+fn put_reg(tx: &Transaction, e: &Entry, device: &str, value: Option<&str>) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO sync_reg(entity, entity_id, field, hlc, device, base_hlc, base_device, value, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -371,7 +372,7 @@ fn put_reg(tx: &Transaction, e: &Entry, device: &str) -> Result<()> {
         device,
         e.base_hlc,
         e.base_device,
-        e.new.as_ref().map(|v| v.to_string()),
+        value,
         e.at
     ])?;
     Ok(())
@@ -423,7 +424,8 @@ pub fn ingest_local(tx: &Transaction, me: &str) -> Result<usize> {
             e.base_hlc = Some(c.stamp.0);
             e.base_device = Some(c.stamp.1.clone());
         }
-        put_reg(tx, &e, me)?;
+        let value = e.new.as_ref().map(|v| v.to_string());
+        put_reg(tx, &e, me, value.as_deref())?;
         if e.base_hlc.is_some() {
             tx.prepare_cached("UPDATE changes SET base_hlc = ?2, base_device = ?3 WHERE seq = ?1")?
                 .execute(params![seq, e.base_hlc, e.base_device])?;
@@ -440,6 +442,13 @@ pub fn ingest_local(tx: &Transaction, me: &str) -> Result<usize> {
     Ok(n)
 }
 
+fn record_hash(entity: &str, id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    (entity, id).hash(&mut h);
+    h.finish()
+}
+
 /// Applies remote entries inside one transaction.
 pub struct Applier<'a, 't> {
     pub tx: &'a Transaction<'t>,
@@ -454,6 +463,11 @@ pub struct Applier<'a, 't> {
     tags_renamed: BTreeSet<String>,
     /// The upsert of each entity kind, built once.
     row_sql: std::collections::HashMap<&'static str, String>,
+    /// Set when the workspace held no register as the batch began (a device
+    /// joining): a record not yet met in this batch then has none, so its
+    /// register lookups are skipped. Hashes of (entity, id); a collision
+    /// only costs the lookup.
+    fresh: Option<std::collections::HashSet<u64>>,
 }
 
 fn upsert_sql(spec: &Spec) -> String {
@@ -518,8 +532,11 @@ fn stand_in(entity: &str, wanted: &str, id: &str) -> String {
 }
 
 impl<'a, 't> Applier<'a, 't> {
-    pub fn new(tx: &'a Transaction<'t>, me: &str, now: i64) -> Self {
-        Applier {
+    pub fn new(tx: &'a Transaction<'t>, me: &str, now: i64) -> Result<Self> {
+        let empty: bool = tx.query_row("SELECT NOT EXISTS(SELECT 1 FROM sync_reg)", [], |r| {
+            r.get(0)
+        })?;
+        Ok(Applier {
             tx,
             me: me.to_string(),
             now,
@@ -530,14 +547,35 @@ impl<'a, 't> Applier<'a, 't> {
             followup_customers: BTreeSet::new(),
             tags_renamed: BTreeSet::new(),
             row_sql: Default::default(),
-        }
+            fresh: empty.then(Default::default),
+        })
+    }
+
+    /// Whether the record has no register at all, known without a lookup
+    /// (see `fresh`). Marks it as met.
+    fn unmet(&mut self, entity: &str, id: &str) -> bool {
+        let Some(met) = &mut self.fresh else {
+            return false;
+        };
+        met.insert(record_hash(entity, id))
+    }
+
+    /// Whether the record was met in this batch of a fresh workspace; when
+    /// not, it has no register.
+    fn known_absent(&self, entity: &str, id: &str) -> bool {
+        self.fresh
+            .as_ref()
+            .is_some_and(|met| !met.contains(&record_hash(entity, id)))
     }
 
     /// Apply one entry written by `device`. Returns false for a duplicate.
     pub fn apply(&mut self, device: &str, e: &Entry) -> Result<bool> {
         let stamp: Stamp = (e.hlc, device.to_string());
         self.max_hlc = self.max_hlc.max(e.hlc);
-        let cur = if e.field == "*" {
+        let unmet = self.unmet(&e.entity, &e.entity_id);
+        let cur = if unmet {
+            None
+        } else if e.field == "*" {
             reg(self.tx, &e.entity, &e.entity_id, "*")?
         } else {
             effective(self.tx, &e.entity, &e.entity_id, &e.field)?
@@ -552,15 +590,21 @@ impl<'a, 't> Applier<'a, 't> {
                 self.maybe_conflict(e, &stamp, c, wins)?;
             }
         }
-        self.log(device, e)?;
+        let value = e.new.as_ref().map(|v| v.to_string());
+        self.log(device, e, value.as_deref().filter(|v| *v != "null"))?;
         self.applied += 1;
         if !wins {
             return Ok(true);
         }
-        put_reg(self.tx, e, device)?;
+        put_reg(self.tx, e, device, value.as_deref())?;
         if e.field == "*" {
             match &new {
-                Some(_) => self.materialise_row(&e.entity, &e.entity_id, e.at)?,
+                // The record's only register is this one: no need to read
+                // the registers back.
+                Some(v) => {
+                    let only = unmet.then_some(v);
+                    self.materialise_row(&e.entity, &e.entity_id, e.at, only)?
+                }
                 None => self.remove_row(&e.entity, &e.entity_id)?,
             }
         } else {
@@ -621,7 +665,7 @@ impl<'a, 't> Applier<'a, 't> {
     }
 
     /// Append to the local change log so history shows the change.
-    fn log(&mut self, device: &str, e: &Entry) -> Result<()> {
+    fn log(&mut self, device: &str, e: &Entry, new: Option<&str>) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO changes(hlc, device_id, actor_id, entity, entity_id, field, old, new, origin, at, base_hlc, base_device)
@@ -635,7 +679,7 @@ impl<'a, 't> Applier<'a, 't> {
                 e.entity_id,
                 e.field,
                 e.old.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string()),
-                e.new.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string()),
+                new,
                 e.at,
                 e.base_hlc,
                 e.base_device,
@@ -672,14 +716,29 @@ impl<'a, 't> Applier<'a, 't> {
         Ok(())
     }
 
-    /// Insert or replace a whole row from the registers.
-    fn materialise_row(&mut self, entity: &str, id: &str, at: i64) -> Result<()> {
+    /// Insert or replace a whole row from the registers (`only`: the
+    /// record's value when that is its only register).
+    fn materialise_row(
+        &mut self,
+        entity: &str,
+        id: &str,
+        at: i64,
+        only: Option<&Value>,
+    ) -> Result<()> {
         let Some(spec) = spec(entity) else {
             return Ok(());
         };
         let mut values: Vec<Sql> = Vec::with_capacity(spec.cols.len());
         let mut unique_wanted = None;
-        let mut all = effective_all(self.tx, entity, id)?;
+        let mut all = match only {
+            Some(Value::Object(m)) => m
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            Some(_) => Default::default(),
+            None => effective_all(self.tx, entity, id)?,
+        };
         for (col, default) in spec.cols {
             let v = all.remove(*col);
             if spec.unique.is_some_and(|(u, _)| u == *col) {
@@ -748,20 +807,44 @@ impl<'a, 't> Applier<'a, 't> {
 
     /// Was this record, or the customer it belongs to, purged?
     fn purged(&self, entity: &str, id: &str) -> Result<bool> {
-        let r = reg(self.tx, entity, id, "*")?;
-        if r.as_ref().is_some_and(|r| r.value.is_none()) {
-            return Ok(true);
+        if self.known_absent(entity, id) {
+            return Ok(false);
         }
-        match (parent_of(entity), r.and_then(|r| r.value)) {
-            // The parent's id is in `<parent>_id` (customer_id, followup_id, …).
-            (Some(parent), Some(v)) => {
-                match v.get(format!("{parent}_id")).and_then(Value::as_str) {
-                    Some(pid) => self.purged(parent, pid),
-                    None => Ok(false),
-                }
-            }
+        // The parent's id is in `<parent>_id` (customer_id, followup_id, …);
+        // only it is read from the record.
+        let parent = parent_of(entity);
+        let r: Option<(bool, Option<String>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT value IS NULL OR value = 'null', json_extract(value, ?3) FROM sync_reg
+                 WHERE entity = ?1 AND entity_id = ?2 AND field = '*'",
+            )?
+            .query_row(
+                params![entity, id, format!("$.{}_id", parent.unwrap_or("-"))],
+                |r| Ok((r.get(0)?, r.get(1).ok().flatten())),
+            )
+            .optional()?;
+        match (r, parent) {
+            (Some((true, _)), _) => Ok(true),
+            (Some((false, Some(pid))), Some(parent)) => self.purged(parent, &pid),
             _ => Ok(false),
         }
+    }
+
+    /// Was the whole record removed (its create register holds nothing)?
+    fn gone(&self, entity: &str, id: &str) -> Result<bool> {
+        if self.known_absent(entity, id) {
+            return Ok(false);
+        }
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT value IS NULL OR value = 'null' FROM sync_reg
+                 WHERE entity = ?1 AND entity_id = ?2 AND field = '*'",
+            )?
+            .query_row(params![entity, id], |r| r.get(0))
+            .optional()?
+            .unwrap_or(false))
     }
 
     fn remove_row(&mut self, entity: &str, id: &str) -> Result<()> {
@@ -816,10 +899,7 @@ impl<'a, 't> Applier<'a, 't> {
             let Some((c, t)) = id.split_once(':') else {
                 return Ok(());
             };
-            let live = |tx: &Transaction, what: &str, key: &str| -> Result<bool> {
-                Ok(reg(tx, what, key, "*")?.is_none_or(|r| r.value.is_some()))
-            };
-            if v.is_some() && live(self.tx, "customer", c)? && live(self.tx, "tag", t)? {
+            if v.is_some() && !self.gone("customer", c)? && !self.gone("tag", t)? {
                 self.tx
                     .prepare_cached(
                         "INSERT OR IGNORE INTO customer_tags(customer_id, tag_id) VALUES (?1, ?2)",

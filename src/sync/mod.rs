@@ -1143,7 +1143,7 @@ fn receive_sections(
         // of its rows now: build the read-side indexes once, at the end.
         let incoming: usize = by_device.values().flatten().map(|s| s.entries.len()).sum();
         let deferred = crate::db::DeferredIndexes::for_load(&tx, incoming)?;
-        let mut ap = apply::Applier::new(&tx, &me, now);
+        let mut ap = apply::Applier::new(&tx, &me, now)?;
         for (device, mut secs) in by_device {
             // A device's files chain by `prev_hlc`; a snapshot (prev 0)
             // comes before the segments that continue it.
