@@ -18,6 +18,9 @@ pub struct Writer<'a> {
     last_hlc: i64,
     /// Customers whose search document is rebuilt at commit, once each.
     search_dirty: std::collections::BTreeSet<String>,
+    /// Customers whose tags changed, with when: their segments are
+    /// recomputed at commit, once each.
+    tags_changed: std::collections::BTreeMap<String, Millis>,
 }
 
 impl<'a> Writer<'a> {
@@ -43,6 +46,7 @@ impl<'a> Writer<'a> {
             now,
             last_hlc,
             search_dirty: Default::default(),
+            tags_changed: Default::default(),
         })
     }
 
@@ -115,10 +119,16 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// A customer's tags changed (see [`crate::analysis::segments::on_tags_changed`]).
+    pub fn tags_changed(&mut self, customer_id: &str) {
+        self.tags_changed.insert(customer_id.to_string(), self.now);
+    }
+
     /// Customers from which a write counts as bulk for its memory.
     const BULK: usize = 10_000;
 
     pub(crate) fn commit(mut self) -> Result<()> {
+        crate::analysis::segments::on_tags_changed(&self.tx, &self.tags_changed)?;
         let dirty: Vec<String> = std::mem::take(&mut self.search_dirty).into_iter().collect();
         if dirty.len() >= Self::BULK {
             // What the write itself freed (an import's rows as they were

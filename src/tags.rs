@@ -132,7 +132,7 @@ pub fn link(w: &mut Writer, customer_id: &str, tag_id: &str) -> Result<bool> {
             None,
             Some(Value::Bool(true)),
         )?;
-        crate::analysis::segments::on_tags_changed(w.tx(), customer_id, w.now())?;
+        w.tags_changed(customer_id);
     }
     Ok(n > 0)
 }
@@ -150,7 +150,7 @@ pub fn unlink(w: &mut Writer, customer_id: &str, tag_id: &str) -> Result<bool> {
             Some(Value::Bool(true)),
             None,
         )?;
-        crate::analysis::segments::on_tags_changed(w.tx(), customer_id, w.now())?;
+        w.tags_changed(customer_id);
     }
     Ok(n > 0)
 }

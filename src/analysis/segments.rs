@@ -246,16 +246,25 @@ pub fn recompute(conn: &Connection, customer_id: &str, now: i64) -> Result<Vec<&
     recompute_with(conn, &r, &pipe, customer_id, now)
 }
 
-/// After a tag change: only need match depends on tags, and it can only
+/// After tag changes (at the commit of a write, each customer once, with
+/// when its tags changed): only need match depends on tags, and it can only
 /// qualify when some tags are marked as matching; skip the work otherwise
 /// (an import that tags 100k customers stays fast).
-pub fn on_tags_changed(conn: &Connection, customer_id: &str, now: i64) -> Result<()> {
+pub fn on_tags_changed(
+    conn: &Connection,
+    customers: &std::collections::BTreeMap<String, i64>,
+) -> Result<()> {
+    if customers.is_empty() {
+        return Ok(());
+    }
     let r = rules(conn)?;
     if r.matching_tags.is_empty() {
         return Ok(());
     }
     let pipe = Pipe::load(conn)?;
-    recompute_with(conn, &r, &pipe, customer_id, now)?;
+    for (customer_id, &now) in customers {
+        recompute_with(conn, &r, &pipe, customer_id, now)?;
+    }
     Ok(())
 }
 
