@@ -491,8 +491,16 @@ pub fn refresh_customer(w: &Writer, customer_id: &str) -> Result<()> {
     refresh_customer_in(w.tx(), customer_id, w.now())
 }
 
-/// [`refresh_customer`] inside any transaction (sync applies without a Writer).
+/// [`refresh_customer`] inside any transaction: the follow-up dates, then
+/// the segments that depend on them.
 pub fn refresh_customer_in(tx: &Connection, customer_id: &str, now: i64) -> Result<()> {
+    refresh_followup_dates(tx, customer_id)?;
+    crate::analysis::segments::recompute(tx, customer_id, now)?;
+    Ok(())
+}
+
+/// The customer's last and next follow-up times, from its follow-ups.
+pub(crate) fn refresh_followup_dates(tx: &Connection, customer_id: &str) -> Result<()> {
     tx.prepare_cached(
         "UPDATE customers SET
                last_followup_at = (SELECT max(done_at) FROM followups
@@ -502,7 +510,6 @@ pub fn refresh_customer_in(tx: &Connection, customer_id: &str, now: i64) -> Resu
              WHERE id = ?1",
     )?
     .execute([customer_id])?;
-    crate::analysis::segments::recompute(tx, customer_id, now)?;
     Ok(())
 }
 

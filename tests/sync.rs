@@ -1353,3 +1353,59 @@ fn pruning_removes_only_segments_every_known_device_has_applied_and_a_new_device
         6
     );
 }
+
+fn segment_members(ws: &Workspace, segment: &str) -> Vec<String> {
+    ws.conn()
+        .prepare(
+            "SELECT customer_id FROM customer_segments WHERE segment = ?1 ORDER BY customer_id",
+        )
+        .unwrap()
+        .query_map([segment], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Segments are derived on each device, not synced: a received customer
+/// gets them from the receiving device, at its time; a batch too large to
+/// recompute one by one (a join) leaves them to the daily refresh, which
+/// then runs again the same day.
+#[test]
+fn received_customers_get_their_segments_here_and_a_large_batch_asks_for_the_daily_refresh() {
+    use kehu::analysis::segments;
+    const DAY: i64 = 86_400_000;
+    let (_shared, mut d) = team(2);
+    let quiet = add(&mut d[0].ws, "沉默科技有限公司", vec![], &[]);
+    sync_now(&mut d[0]);
+    // The receiving device is two months on: no follow-up since creation.
+    d[1].clock.advance(61 * DAY);
+    sync_now(&mut d[1]);
+    assert_eq!(
+        segment_members(&d[1].ws, "churn_risk"),
+        vec![quiet.id.clone()]
+    );
+    assert!(segment_members(&d[0].ws, "churn_risk").is_empty());
+
+    assert!(segments::refresh_daily(&mut d[1].ws).unwrap().is_some());
+    assert_eq!(
+        segments::refresh_daily(&mut d[1].ws).unwrap(),
+        None,
+        "once a day"
+    );
+    // Demo customers were created over the last two years: many are quiet.
+    kehu::demo::generate(&mut d[0].ws, 2_100, 9).unwrap();
+    sync_now(&mut d[0]);
+    sync_now(&mut d[1]);
+    let after_batch = segment_members(&d[1].ws, "churn_risk");
+    assert_eq!(after_batch, vec![quiet.id.clone()], "left to the refresh");
+    let n = segments::refresh_daily(&mut d[1].ws)
+        .unwrap()
+        .expect("asked for by the batch");
+    let churn = segment_members(&d[1].ws, "churn_risk");
+    assert!(
+        churn.len() > 1000 && n >= churn.len(),
+        "{n} {}",
+        churn.len()
+    );
+    assert!(churn.contains(&quiet.id));
+}

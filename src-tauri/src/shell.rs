@@ -102,11 +102,17 @@ pub fn daily_notification(
     kehu::analysis::daily::notification(rep, lang)
 }
 
-/// One run: build yesterday's report when it is missing; the notification
-/// to show when a new one was built.
+/// One run: build yesterday's report when it is missing, and recompute the
+/// segments once a day (time makes churn risks); the notification to show
+/// when a new report was built.
 pub fn daily_step(ws: &mut kehu::Workspace) -> kehu::Result<Option<kehu::reminders::Notification>> {
     let lang = ws.lang;
-    Ok(kehu::analysis::daily::ensure(ws)?.map(|r| daily_notification(&r, lang)))
+    let report = kehu::analysis::daily::ensure(ws)?;
+    if let Err(e) = kehu::analysis::segments::refresh_daily(ws) {
+        // Stale segments are not worth losing the report's notification.
+        eprintln!("kehu: segments: {}", e.message(lang));
+    }
+    Ok(report.map(|r| daily_notification(&r, lang)))
 }
 
 /// How long to sleep before the next look: until `due`, at most a minute.

@@ -4,7 +4,7 @@
 //! index) and recomputed for one customer whenever its follow-ups, deals,
 //! tags or fields change ([`recompute`]), and for everyone by
 //! [`recompute_all`] (time passing makes customers churn risks: the app
-//! runs it at start and once a day).
+//! runs [`refresh_daily`] at start and once a day).
 
 use super::*;
 use crate::db::Workspace;
@@ -294,39 +294,73 @@ fn recompute_with(
     Ok(segs)
 }
 
+/// Customers recomputed per transaction by [`recompute_all`]: a refresh in
+/// the background never holds the write lock for long.
+const CHUNK: usize = 2_000;
+
+/// Meta key: the local day everyone's segments were last recomputed.
+const REFRESHED_DAY: &str = "segments_refreshed_day";
+
 /// Recompute every live customer; returns how many are in any segment.
+/// Segments are derived data, so each chunk commits on its own.
 pub fn recompute_all(ws: &mut Workspace, now: i64) -> Result<usize> {
-    let conn = ws.conn();
+    let conn = ws.conn_mut();
     let r = rules(conn)?;
     let pipe = Pipe::load(conn)?;
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let run = || -> Result<usize> {
-        conn.execute(
-            "DELETE FROM customer_segments WHERE customer_id IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)",
-            [],
-        )?;
-        let ids: Vec<String> = conn
-            .prepare("SELECT id FROM customers WHERE deleted_at IS NULL")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut n = 0;
-        for id in ids {
-            if !recompute_with(conn, &r, &pipe, &id, now)?.is_empty() {
+    conn.execute(
+        "DELETE FROM customer_segments WHERE customer_id IN (SELECT id FROM customers WHERE deleted_at IS NOT NULL)",
+        [],
+    )?;
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM customers WHERE deleted_at IS NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut n = 0;
+    for chunk in ids.chunks(CHUNK) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for id in chunk {
+            if !recompute_with(&tx, &r, &pipe, id, now)?.is_empty() {
                 n += 1;
             }
         }
-        Ok(n)
-    };
-    match run() {
-        Ok(n) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(n)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
+        tx.commit()?;
     }
+    Ok(n)
+}
+
+/// Recompute everyone once per local day: time passing makes customers
+/// churn risks, and a sync of many customers asks for it ([`refresh_due`]).
+/// The app runs it at start and daily. Returns how many are in a segment,
+/// when it ran.
+pub fn refresh_daily(ws: &mut Workspace) -> Result<Option<usize>> {
+    let now = ws.now_ms();
+    let day = crate::clock::local_date_compact(now);
+    if crate::sync::meta(ws.conn(), REFRESHED_DAY)?.as_deref() == Some(day.as_str()) {
+        return Ok(None);
+    }
+    let n = recompute_all(ws, now)?;
+    crate::sync::set_meta(ws.conn(), REFRESHED_DAY, &day)?;
+    Ok(Some(n))
+}
+
+/// Have the next [`refresh_daily`] recompute everyone, even on the same day.
+pub(crate) fn refresh_due(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [REFRESHED_DAY])?;
+    Ok(())
+}
+
+/// Recompute some customers (inside a write), reading the rules once.
+pub(crate) fn recompute_many<'a>(
+    conn: &Connection,
+    customers: impl IntoIterator<Item = &'a String>,
+    now: i64,
+) -> Result<()> {
+    let r = rules(conn)?;
+    let pipe = Pipe::load(conn)?;
+    for id in customers {
+        recompute_with(conn, &r, &pipe, id, now)?;
+    }
+    Ok(())
 }
 
 /// A segment badge on a customer.

@@ -449,6 +449,10 @@ fn record_hash(entity: &str, id: &str) -> u64 {
     h.finish()
 }
 
+/// Customers whose segments a batch recomputes itself; above, the daily
+/// refresh does.
+const SEGMENTS_INLINE: usize = 2_000;
+
 /// Applies remote entries inside one transaction.
 pub struct Applier<'a, 't> {
     pub tx: &'a Transaction<'t>,
@@ -460,6 +464,8 @@ pub struct Applier<'a, 't> {
     customers: BTreeSet<String>,
     /// Customers whose follow-ups changed: their follow-up dates are derived.
     followup_customers: BTreeSet<String>,
+    /// Customers whose opportunities changed: their segments are derived.
+    deal_customers: BTreeSet<String>,
     tags_renamed: BTreeSet<String>,
     /// The upsert of each entity kind, built once.
     row_sql: std::collections::HashMap<&'static str, String>,
@@ -545,6 +551,7 @@ impl<'a, 't> Applier<'a, 't> {
             max_hlc: 0,
             customers: BTreeSet::new(),
             followup_customers: BTreeSet::new(),
+            deal_customers: BTreeSet::new(),
             tags_renamed: BTreeSet::new(),
             row_sql: Default::default(),
             fresh: empty.then(Default::default),
@@ -688,13 +695,20 @@ impl<'a, 't> Applier<'a, 't> {
     }
 
     fn touch(&mut self, spec: &Spec, id: &str) -> Result<()> {
-        if spec.entity == "followup" {
+        if matches!(spec.entity, "followup" | "opportunity") {
             let c: Option<String> = self
                 .tx
-                .prepare_cached("SELECT customer_id FROM followups WHERE id = ?1")?
+                .prepare_cached(&format!(
+                    "SELECT customer_id FROM {} WHERE id = ?1",
+                    spec.table
+                ))?
                 .query_row([id], |r| r.get(0))
                 .optional()?;
-            self.followup_customers.extend(c);
+            if spec.entity == "followup" {
+                self.followup_customers.extend(c);
+            } else {
+                self.deal_customers.extend(c);
+            }
         }
         match spec.customer {
             CustomerOf::None => {}
@@ -1106,8 +1120,20 @@ impl<'a, 't> Applier<'a, 't> {
                 .collect::<rusqlite::Result<_>>()?;
             self.customers.extend(cs);
         }
-        for c in std::mem::take(&mut self.followup_customers) {
-            crate::followups::refresh_customer_in(self.tx, &c, self.now)?;
+        // Segments are derived here, not synced. A batch of many customers
+        // (a join) leaves them to the daily refresh, asked for now, rather
+        // than recomputing each one (0.16 ms each).
+        let mut segments: BTreeSet<&String> = self.customers.iter().collect();
+        segments.extend(&self.deal_customers);
+        segments.extend(&self.followup_customers);
+        let segments_now = segments.len() <= SEGMENTS_INLINE;
+        for c in &self.followup_customers {
+            crate::followups::refresh_followup_dates(self.tx, c)?;
+        }
+        if segments_now {
+            crate::analysis::segments::recompute_many(self.tx, segments, self.now)?;
+        } else {
+            crate::analysis::segments::refresh_due(self.tx)?;
         }
         // A customer that is gone has no document: index_customers removes it.
         let touched: Vec<String> = std::mem::take(&mut self.customers).into_iter().collect();

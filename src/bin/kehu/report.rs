@@ -233,6 +233,8 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
         }
         Cmd::Segments(s) => {
             let f = filter(ctx, &s)?;
+            // Time may have made customers churn risks since the app ran.
+            segments::refresh_daily(&mut ctx.ws)?;
             let v =
                 serde_json::to_value(segments::summary(ctx.ws.conn(), f.owner_id.as_deref(), l)?)?;
             (s, v)
