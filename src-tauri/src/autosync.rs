@@ -237,6 +237,9 @@ pub fn run_round(app: &AppHandle, trigger: Trigger) -> RoundOutcome {
         .is_some_and(|r| r.applied > 0 || r.renumbered > 0)
     {
         let _ = app.emit("data-changed", ());
+        // A large batch leaves segments to the daily run: wake it (it does
+        // nothing when not asked to).
+        crate::shell::start_daily(app);
     }
     let _ = app.emit("sync-state", jobs.state());
     outcome

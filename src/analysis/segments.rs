@@ -338,9 +338,15 @@ pub fn refresh_daily(ws: &mut Workspace) -> Result<Option<usize>> {
     if crate::sync::meta(ws.conn(), REFRESHED_DAY)?.as_deref() == Some(day.as_str()) {
         return Ok(None);
     }
-    let n = recompute_all(ws, now)?;
+    // Marked first: a sync that asks again while this runs is not lost.
     crate::sync::set_meta(ws.conn(), REFRESHED_DAY, &day)?;
-    Ok(Some(n))
+    match recompute_all(ws, now) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) => {
+            let _ = refresh_due(ws.conn());
+            Err(e)
+        }
+    }
 }
 
 /// Have the next [`refresh_daily`] recompute everyone, even on the same day.
