@@ -102,6 +102,10 @@ const COMMANDS: &[&str] = &[
     "daily_mark_seen",
     "daily_settings_get",
     "daily_settings_set",
+    "segment_rules_get",
+    "segment_rules_set",
+    "alert_thresholds_get",
+    "alert_thresholds_set",
     // team sync
     "sync_overview",
     "sync_open_conflicts",

@@ -123,6 +123,34 @@ step('the daily settings are kept: time and anomaly threshold', async () => {
   await snap('settings-daily-zh');
 });
 
+step('segment and alert rules are edited in Settings and kept', async () => {
+  await nav('settings');
+  const card = await wd.find('[data-testid="rules-settings"]', { timeout: 10000 });
+  assert.match(await card.text(), /客户画像与预警规则[\s\S]*建议动作[\s\S]*预警/);
+  await setValue('[data-testid="rules-matching"]', '快速交付，定制');
+  await setValue('[data-testid="rules-action-high_value"]', '安排专人对接');
+  await setValue('[data-testid="rules-lead-owner"]', '5');
+  const invoke = (cmd) =>
+    wd.req('POST', '/execute/async', {
+      script: `const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke("${cmd}").then(done, () => done(null));`,
+      args: [],
+    });
+  await wd.until('segment rules saved', async () => {
+    const r = await invoke('segment_rules_get');
+    return r && r.matching_tags.join('|') === '快速交付|定制' && r.actions.high_value === '安排专人对接';
+  });
+  await wd.until('alert thresholds saved', async () => (await invoke('alert_thresholds_get'))?.lead_owner_days === 5);
+  const el = await wd.find('[data-testid="rules-settings"]');
+  await wd.exec('arguments[0].scrollIntoView({ block: "center" })', { 'element-6066-11e4-a52e-4f735466cecf': el.id });
+  await snap('settings-rules-zh');
+  await setLang('en');
+  await wd.until('english rules', async () => /Segment and alert rules/.test(await text('[data-testid="rules-settings"] h2')));
+  const en = await wd.find('[data-testid="rules-settings"]');
+  await wd.exec('arguments[0].scrollIntoView({ block: "center" })', { 'element-6066-11e4-a52e-4f735466cecf': en.id });
+  await snap('settings-rules-en');
+  await setLang('zh');
+});
+
 step('in English the card and the keyword tab speak English', async () => {
   await setLang('en');
   await nav('analysis');

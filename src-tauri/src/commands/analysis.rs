@@ -5,7 +5,7 @@
 
 use super::Res;
 use crate::state::AppState;
-use kehu::analysis::segments::{self, SegmentSummary};
+use kehu::analysis::segments::{self, SegmentRules, SegmentSummary};
 use kehu::analysis::targets::{self, TargetReport};
 use kehu::analysis::{
     self, Bucket, Dashboard, Dimension, Filter, Funnel, HeatCell, Sources, TrendPoint,
@@ -61,6 +61,24 @@ pub async fn analysis_segments(
     owner_id: Option<String>,
 ) -> Res<SegmentSummary> {
     state.with(|ws| segments::summary(ws.conn(), owner_id.as_deref(), ws.lang))
+}
+
+#[tauri::command]
+pub async fn segment_rules_get(state: State<'_, AppState>) -> Res<SegmentRules> {
+    state.with(|ws| segments::rules(ws.conn()))
+}
+
+/// Save the segment rules (thresholds, matching tags, phrases, recommended
+/// actions); every customer is recomputed.
+#[tauri::command]
+pub async fn segment_rules_set(
+    state: State<'_, AppState>,
+    rules: SegmentRules,
+) -> Res<SegmentRules> {
+    state.with(|ws| {
+        segments::set_rules(ws, rules)?;
+        segments::rules(ws.conn())
+    })
 }
 
 /// Targets of a month or quarter (`2026-11`, `2026-Q4`).

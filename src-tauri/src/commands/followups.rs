@@ -90,3 +90,20 @@ pub async fn reminders_restart(app: tauri::AppHandle) -> Res<()> {
     crate::shell::start_scheduler(&app);
     Ok(())
 }
+
+#[tauri::command]
+pub async fn alert_thresholds_get(state: State<'_, AppState>) -> Res<alerts::Thresholds> {
+    state.with(|ws| alerts::thresholds(ws.conn()))
+}
+
+/// Save the alert thresholds (days); the next evaluation uses them.
+#[tauri::command]
+pub async fn alert_thresholds_set(
+    state: State<'_, AppState>,
+    thresholds: alerts::Thresholds,
+) -> Res<alerts::Thresholds> {
+    state.with(|ws| {
+        alerts::set_thresholds(ws, thresholds)?;
+        alerts::thresholds(ws.conn())
+    })
+}

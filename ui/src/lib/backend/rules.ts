@@ -1,0 +1,23 @@
+// Commands of the segment rules and alert thresholds
+// (src-tauri/src/commands/analysis.rs, followups.rs). Same contract as
+// `api`: failures throw a UiError.
+
+import { invoke } from '@tauri-apps/api/core';
+import { normalizeError } from '../error';
+import type { SegmentRules } from '../bindings/SegmentRules';
+import type { Thresholds } from '../bindings/Thresholds';
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw normalizeError(e);
+  }
+}
+
+export const rules = {
+  segmentsGet: () => call<SegmentRules>('segment_rules_get'),
+  segmentsSet: (rules: SegmentRules) => call<SegmentRules>('segment_rules_set', { rules }),
+  alertsGet: () => call<Thresholds>('alert_thresholds_get'),
+  alertsSet: (thresholds: Thresholds) => call<Thresholds>('alert_thresholds_set', { thresholds }),
+};
