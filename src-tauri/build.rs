@@ -102,6 +102,7 @@ const COMMANDS: &[&str] = &[
     "daily_mark_seen",
     "daily_settings_get",
     "daily_settings_set",
+    "customer_segments",
     "segment_rules_get",
     "segment_rules_set",
     "alert_thresholds_get",

@@ -403,6 +403,19 @@ step('a bar of the dashboard and a segment open exactly their customers', async 
   assert.ok(n > 0, 'the demo data has customers at risk');
   await tile.click();
   await wd.until(`list of ${n}`, async () => (await text('[data-testid="list-count"]')) === `共 ${n} 个客户`);
+  // One of them shows the segment and its recommended action.
+  await click('[data-testid="customer-row"]');
+  const badge = await wd.until('segment badge', async () => {
+    const all = await wd.findAll('[data-testid="detail-segment"]');
+    for (const b of all) {
+      const s = await b.text();
+      if (s === '流失风险客户') return s;
+    }
+    return null;
+  });
+  assert.equal(badge, '流失风险客户');
+  assert.match(await text('[data-testid="detail-segment-action"]'), /流失风险客户·建议：进行原因调研/);
+  await snap('customer-segment-badge-zh');
   await nav('analysis');
 });
 

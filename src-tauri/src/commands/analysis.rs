@@ -5,7 +5,7 @@
 
 use super::Res;
 use crate::state::AppState;
-use kehu::analysis::segments::{self, SegmentRules, SegmentSummary};
+use kehu::analysis::segments::{self, Badge, SegmentRules, SegmentSummary};
 use kehu::analysis::targets::{self, TargetReport};
 use kehu::analysis::{
     self, Bucket, Dashboard, Dimension, Filter, Funnel, HeatCell, Sources, TrendPoint,
@@ -61,6 +61,12 @@ pub async fn analysis_segments(
     owner_id: Option<String>,
 ) -> Res<SegmentSummary> {
     state.with(|ws| segments::summary(ws.conn(), owner_id.as_deref(), ws.lang))
+}
+
+/// The segments one customer is in, with their recommended actions.
+#[tauri::command]
+pub async fn customer_segments(state: State<'_, AppState>, id: String) -> Res<Vec<Badge>> {
+    state.with(|ws| segments::of_customer(ws.conn(), &id, ws.lang))
 }
 
 #[tauri::command]

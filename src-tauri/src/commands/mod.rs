@@ -107,6 +107,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         analysis::analysis_heatmap,
         analysis::analysis_sources,
         analysis::analysis_segments,
+        analysis::customer_segments,
         analysis::segment_rules_get,
         analysis::segment_rules_set,
         analysis::analysis_targets,

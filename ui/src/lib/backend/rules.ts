@@ -4,6 +4,7 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import { normalizeError } from '../error';
+import type { Badge } from '../bindings/Badge';
 import type { SegmentRules } from '../bindings/SegmentRules';
 import type { Thresholds } from '../bindings/Thresholds';
 
@@ -16,6 +17,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export const rules = {
+  /** The segments a customer is in, with their recommended actions. */
+  customerSegments: (id: string) => call<Badge[]>('customer_segments', { id }),
   segmentsGet: () => call<SegmentRules>('segment_rules_get'),
   segmentsSet: (rules: SegmentRules) => call<SegmentRules>('segment_rules_set', { rules }),
   alertsGet: () => call<Thresholds>('alert_thresholds_get'),

@@ -146,6 +146,7 @@ export const en: Record<Key, string> = {
   'detail.notFound': 'Customer not found',
   'detail.owner': 'Owner',
   'detail.created': 'Created {t}',
+  'detail.segmentAction': '{s} · suggested: {a}',
   'detail.updated': 'Updated {t}',
 
   'history.when': 'When',

@@ -146,6 +146,7 @@ export const zh = {
   'detail.notFound': '找不到这个客户',
   'detail.owner': '负责人',
   'detail.created': '创建于 {t}',
+  'detail.segmentAction': '{s}·建议：{a}',
   'detail.updated': '更新于 {t}',
 
   'history.when': '时间',
