@@ -218,3 +218,41 @@ fn customer_add_warns_about_a_likely_duplicate_and_json_carries_it() {
     let unrelated = cli.json(&["customer", "add", "--name", "北京华信贸易有限公司"]);
     assert!(unrelated["duplicates"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn rules_show_and_change_only_what_is_given() {
+    let cli = Cli::new();
+    let v = cli.json(&["rules"]);
+    assert_eq!(v["segments"]["matching_tags"], serde_json::json!([]));
+    assert_eq!(v["alerts"]["lead_owner_days"], 3);
+    let v = cli.json(&[
+        "rules",
+        "--matching-tag",
+        "快速交付",
+        "--matching-tag",
+        "定制",
+        "--action",
+        "high_value=专人对接",
+        "--lead-owner-days",
+        "5",
+    ]);
+    assert_eq!(
+        v["segments"]["matching_tags"],
+        serde_json::json!(["快速交付", "定制"])
+    );
+    assert_eq!(v["segments"]["actions"]["high_value"], "专人对接");
+    assert_eq!(v["segments"]["churn_days"], 60, "the others stay");
+    assert_eq!(v["alerts"]["lead_owner_days"], 5);
+    assert_eq!(v["alerts"]["lead_manager_days"], 7);
+    // Kept, and shown in the terminal's language.
+    cli.cmd("zh_CN.UTF-8", &["rules"])
+        .success()
+        .stdout(predicate::str::contains("匹配的需求标签：快速交付，定制"))
+        .stdout(predicate::str::contains("高价值客户：专人对接"));
+    cli.cmd("zh_CN.UTF-8", &["rules", "--action", "vip=x"])
+        .failure()
+        .stderr(predicate::str::contains("没有“vip”这个客户画像"));
+    cli.cmd("en_US.UTF-8", &["rules", "--lead-owner-days", "0"])
+        .failure()
+        .stderr(predicate::str::contains("Days must be between 1 and 3650"));
+}

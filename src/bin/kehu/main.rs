@@ -17,6 +17,7 @@ mod output;
 mod pipeline;
 mod remind;
 mod report;
+mod rules;
 mod search;
 mod sync;
 mod tag;
@@ -93,6 +94,8 @@ enum Command {
     Pipeline(pipeline::Cmd),
     /// Evaluate the alert rules and list active alerts.
     Alerts(alerts::Args),
+    /// Segment rules (客户画像) and alert thresholds (预警): show, or change the ones given.
+    Rules(rules::Args),
     /// Today: overdue and today's follow-ups, customers due, alerts.
     Today(today::Args),
     /// Import customers from an Excel (xlsx/xls/ods) or CSV file.
@@ -177,6 +180,7 @@ fn run(cli: Cli, lang: Lang) -> kehu::Result<()> {
         Command::Opp(cmd) => opp::run(&mut ctx, cmd),
         Command::Pipeline(cmd) => pipeline::run(&mut ctx, cmd),
         Command::Alerts(args) => alerts::run(&mut ctx, args),
+        Command::Rules(args) => rules::run(&mut ctx, args),
         Command::Today(args) => today::run(&mut ctx, args),
         Command::Import(args) => import::run(&mut ctx, args),
         Command::Imports(cmd) => import::run_jobs(&mut ctx, cmd),
