@@ -2,8 +2,7 @@
 // same numbers as `kehu report …`. Same contract as `api`: failures throw a
 // UiError.
 
-import { invoke } from '@tauri-apps/api/core';
-import { normalizeError } from '../error';
+import { call } from './index';
 import type { Bucket } from '../bindings/Bucket';
 import type { Dashboard } from '../bindings/Dashboard';
 import type { Dimension } from '../bindings/Dimension';
@@ -14,14 +13,6 @@ import type { SegmentSummary } from '../bindings/SegmentSummary';
 import type { Sources } from '../bindings/Sources';
 import type { TargetReport } from '../bindings/TargetReport';
 import type { TrendPoint } from '../bindings/TrendPoint';
-
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
-  try {
-    return await invoke<T>(cmd, args);
-  } catch (e) {
-    throw normalizeError(e);
-  }
-}
 
 export const analysis = {
   dashboard: (filter: Filter) => call<Dashboard>('analysis_dashboard', { filter }),

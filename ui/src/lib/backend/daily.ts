@@ -2,21 +2,12 @@
 // (src-tauri/src/commands/daily.rs). Same contract as `api`: failures
 // throw a UiError.
 
-import { invoke } from '@tauri-apps/api/core';
-import { normalizeError } from '../error';
+import { call } from './index';
 import type { DailyEntry } from '../bindings/DailyEntry';
 import type { DailyReport } from '../bindings/DailyReport';
 import type { DailySettings } from '../bindings/DailySettings';
 import type { Filter } from '../bindings/Filter';
 import type { KeywordCloud } from '../bindings/KeywordCloud';
-
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
-  try {
-    return await invoke<T>(cmd, args);
-  } catch (e) {
-    throw normalizeError(e);
-  }
-}
 
 export const daily = {
   latest: () => call<DailyReport | null>('daily_latest'),

@@ -25,7 +25,8 @@ import type { Tag } from '../bindings/Tag';
 /** A patch: field name → new value (`null` or '' clears). */
 export type Patch = Record<string, unknown>;
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+/** Run one Rust command; a failure throws a UiError. Every backend module calls through here. */
+export async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {

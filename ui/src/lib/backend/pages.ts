@@ -2,9 +2,8 @@
 // export and duplicates (src-tauri/src/commands/{followups,opportunities,
 // imports,dedupe}.rs). Same contract as `api`: failures throw a UiError.
 
-import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
-import { normalizeError } from '../error';
+import { call } from './index';
 import type { BoardColumn } from '../bindings/BoardColumn';
 import type { DupCandidate as Candidate } from '../bindings/DupCandidate';
 import type { CustomerQuery } from '../bindings/CustomerQuery';
@@ -30,14 +29,6 @@ import type { TimelineItem } from '../bindings/TimelineItem';
 import type { Today } from '../bindings/Today';
 import type { TodayQuery } from '../bindings/TodayQuery';
 import type { UndoReport } from '../bindings/UndoReport';
-
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
-  try {
-    return await invoke<T>(cmd, args);
-  } catch (e) {
-    throw normalizeError(e);
-  }
-}
 
 /** Listen to an app event; returns the unlisten function (a no-op outside the app). */
 export async function on<T>(event: string, f: (payload: T) => void): Promise<UnlistenFn> {

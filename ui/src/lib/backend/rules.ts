@@ -2,19 +2,10 @@
 // (src-tauri/src/commands/analysis.rs, followups.rs). Same contract as
 // `api`: failures throw a UiError.
 
-import { invoke } from '@tauri-apps/api/core';
-import { normalizeError } from '../error';
+import { call } from './index';
 import type { Badge } from '../bindings/Badge';
 import type { SegmentRules } from '../bindings/SegmentRules';
 import type { Thresholds } from '../bindings/Thresholds';
-
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
-  try {
-    return await invoke<T>(cmd, args);
-  } catch (e) {
-    throw normalizeError(e);
-  }
-}
 
 export const rules = {
   /** The segments a customer is in, with their recommended actions. */

@@ -2,8 +2,7 @@
 // `api`: failures throw a UiError. Events: `sync-state` after each round
 // (and as one starts), `data-changed` when a round merged something.
 
-import { invoke } from '@tauri-apps/api/core';
-import { normalizeError } from '../error';
+import { call } from './index';
 import type { AutoSync } from '../bindings/AutoSync';
 import type { Conflict } from '../bindings/Conflict';
 import type { FolderCheck } from '../bindings/FolderCheck';
@@ -11,14 +10,6 @@ import type { RoundOutcome } from '../bindings/RoundOutcome';
 import type { SyncOverview } from '../bindings/SyncOverview';
 import type { SyncSecrets } from '../bindings/SyncSecrets';
 import type { SyncTarget } from '../bindings/SyncTarget';
-
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
-  try {
-    return await invoke<T>(cmd, args);
-  } catch (e) {
-    throw normalizeError(e);
-  }
-}
 
 export const sync = {
   overview: () => call<SyncOverview>('sync_overview'),
