@@ -257,15 +257,10 @@ pub fn on_tags_changed(
     if customers.is_empty() {
         return Ok(());
     }
-    let r = rules(conn)?;
-    if r.matching_tags.is_empty() {
+    if rules(conn)?.matching_tags.is_empty() {
         return Ok(());
     }
-    let pipe = Pipe::load(conn)?;
-    for (customer_id, &now) in customers {
-        recompute_with(conn, &r, &pipe, customer_id, now)?;
-    }
-    Ok(())
+    recompute_many(conn, customers.iter().map(|(c, &at)| (c, at)))
 }
 
 fn recompute_with(
@@ -355,15 +350,15 @@ pub(crate) fn refresh_due(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Recompute some customers (inside a write), reading the rules once.
+/// Recompute some customers, each as of its time (inside a write), reading
+/// the rules once.
 pub(crate) fn recompute_many<'a>(
     conn: &Connection,
-    customers: impl IntoIterator<Item = &'a String>,
-    now: i64,
+    customers: impl IntoIterator<Item = (&'a String, i64)>,
 ) -> Result<()> {
     let r = rules(conn)?;
     let pipe = Pipe::load(conn)?;
-    for id in customers {
+    for (id, now) in customers {
         recompute_with(conn, &r, &pipe, id, now)?;
     }
     Ok(())

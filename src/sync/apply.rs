@@ -1131,7 +1131,11 @@ impl<'a, 't> Applier<'a, 't> {
             crate::followups::refresh_followup_dates(self.tx, c)?;
         }
         if segments_now {
-            crate::analysis::segments::recompute_many(self.tx, segments, self.now)?;
+            let now = self.now;
+            crate::analysis::segments::recompute_many(
+                self.tx,
+                segments.into_iter().map(|c| (c, now)),
+            )?;
         } else {
             crate::analysis::segments::refresh_due(self.tx)?;
         }
