@@ -367,6 +367,8 @@ step('the PDF report is written where the save dialog says', async () => {
 step('a bar of the dashboard and a segment open exactly their customers', async () => {
   await click('[data-testid="ana-tab-dashboard"]');
   await click('[data-testid="ana-period-this_quarter"]');
+  // The chart of this month is still drawn until the quarter's figures arrive.
+  await wd.find('[data-testid="analysis-page"][data-shown="dashboard:this_quarter"]', { timeout: 20000 });
   await drawn('chart-by-owner');
   // The top bar: the owner with the largest won amount this quarter.
   const bar = await wd.exec(`
