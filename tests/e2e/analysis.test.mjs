@@ -42,6 +42,10 @@ async function drawn(testid) {
     ),
   );
 }
+/** The page shows the figures of this tab and period (not the previous ones, still drawn while loading). */
+async function shown(tab, period) {
+  await wd.find(`[data-testid="analysis-page"][data-shown="${tab}:${period}"]`, { timeout: 30000 });
+}
 const pad = (n) => String(n).padStart(2, '0');
 const day = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 
@@ -106,6 +110,7 @@ step('switching the period reloads the figures for that period', async () => {
 step('the funnels show each stage and a click on a customer stage opens the filtered list', async () => {
   await click('[data-testid="ana-tab-funnel"]');
   await wd.find('[data-testid="ana-funnels"]', { timeout: 20000 });
+  await shown('funnel', 'this_quarter');
   await drawn('chart-pipeline-funnel');
   await drawn('chart-customer-funnel');
   const stages = await wd.findAll('[data-testid="pipeline-stage"]');
@@ -259,6 +264,7 @@ step('lead sources and loss reasons; a source bar and a loss reason open exactly
   await click('[data-testid="ana-period-this_quarter"]');
   await click('[data-testid="ana-tab-sources"]');
   await wd.find('[data-testid="ana-sources"]');
+  await shown('sources', 'this_quarter');
   await drawn('chart-sources');
   await snap('sources-loss-zh');
 
@@ -291,6 +297,7 @@ step('lead sources and loss reasons; a source bar and a loss reason open exactly
 step('a word of the keyword cloud opens exactly the customers whose follow-ups hold it', async () => {
   await click('[data-testid="ana-tab-keywords"]');
   await wd.find('[data-testid="ana-keywords"]', { timeout: 30000 });
+  await shown('keywords', 'this_quarter');
   await drawn('kw-cloud-content');
   // The most frequent word, where the cloud drew it.
   const word = await wd.until('a word laid out', async () =>
@@ -368,7 +375,7 @@ step('a bar of the dashboard and a segment open exactly their customers', async 
   await click('[data-testid="ana-tab-dashboard"]');
   await click('[data-testid="ana-period-this_quarter"]');
   // The chart of this month is still drawn until the quarter's figures arrive.
-  await wd.find('[data-testid="analysis-page"][data-shown="dashboard:this_quarter"]', { timeout: 20000 });
+  await shown('dashboard', 'this_quarter');
   await drawn('chart-by-owner');
   // The top bar: the owner with the largest won amount this quarter.
   const bar = await wd.exec(`
