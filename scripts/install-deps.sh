@@ -33,10 +33,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Team sync tests run real servers on loopback: WebDAV (wsgidav + cheroot) and
-# S3 (moto in server mode). Debian 12's own Python refuses --user installs
-# (PEP 668); then --break-system-packages, which only touches ~/.local.
-PY_TEST_PACKAGES=(wsgidav cheroot 'moto[server]')
-if ! python3 -c 'import wsgidav.server.server_cli, cheroot, moto.server' >/dev/null 2>&1; then
+# S3 (moto in server mode); exported workbooks are read back, and e2e import
+# files filled in, by a real client (openpyxl). Installed for the `python3`
+# the tests call (pyenv's, when there is one). Debian 12's own Python refuses
+# --user installs (PEP 668); then --break-system-packages, which only touches
+# ~/.local.
+PY_TEST_PACKAGES=(wsgidav cheroot 'moto[server]' openpyxl)
+if ! python3 -c 'import wsgidav.server.server_cli, cheroot, moto.server, openpyxl' >/dev/null 2>&1; then
   if ! python3 -m pip --version >/dev/null 2>&1; then
     echo "Installing python3-pip"
     SUDO=""

@@ -248,7 +248,8 @@ step('a shared folder that went away gets a clear message; local work goes on an
   try {
     await click('[data-testid="sync-now"]');
     await wd.until('failure shown', async () => /找不到共享文件夹/.test(await text('[data-testid="sync-last-round"]')), 15000);
-    assert.match(await text('.page-head'), /同步失败/);
+    // A background round may be under way (同步中…) before it fails the same way.
+    await wd.until('failed in the header', async () => /同步失败/.test(await text('.page-head')), 15000);
     // Local work is not blocked.
     await invoke('customer_create', { customer: { name: '离线时新增的客户' } });
     await wd.until('pending', async () => (await text('[data-testid="sync-pending"]')) !== '0 条', 10000);
