@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_analysis_dashboard.sql"),
     PINYIN_STARTS,
     include_str!("../migrations/0013_search_pending.sql"),
+    include_str!("../migrations/0014_search_rank.sql"),
 ];
 
 const DEDUPE_KEYS: &str = include_str!("../migrations/0009_dedupe_keys.sql");

@@ -66,7 +66,6 @@ fn sample(ws: &mut Workspace) {
     );
 }
 
-
 #[test]
 fn an_xlsx_export_has_real_types_a_frozen_header_an_autofilter_and_no_formulas() {
     let mut e = env();
