@@ -789,11 +789,12 @@ fn a_database_from_before_the_name_keys_gets_them_when_opened() {
         a = add(&mut ws, "深圳市腾云科技有限公司", None, &[]);
         b = add(&mut ws, "河北天强建筑工程有限公司", None, &[]);
         // As a build without the keys left it (nor what later migrations
-        // added: 0011's indexes).
+        // added: 0011's and 0014's indexes).
         ws.conn()
             .execute_batch(
                 "DROP TABLE dedupe_keys; DROP INDEX contacts_phone;
                  DROP INDEX opportunities_facts; DROP INDEX changes_customer_status;
+                 DROP INDEX customers_search_rank;
                  PRAGMA user_version = 8;",
             )
             .unwrap();
