@@ -108,21 +108,30 @@ pub fn set_rules(ws: &mut Workspace, r: SegmentRules) -> Result<usize> {
             "Day counts must be greater than 0",
         ));
     }
+    for segment in r.actions.keys() {
+        known_segment("actions", segment)?;
+    }
     let origin = ws.origin.clone();
     ws.write(&origin, |w| settings::put(w, SETTING, &r))?;
     let now = ws.now_ms();
     recompute_all(ws, now)
 }
 
+/// Refuse a segment key that is not one of [`ALL`] (`field`: where it was given).
+fn known_segment(field: &str, segment: &str) -> Result<()> {
+    if ALL.contains(&segment) {
+        return Ok(());
+    }
+    Err(Error::validation(
+        field,
+        format!("没有“{segment}”这个客户画像：可用 high_value、potential、churn_risk"),
+        format!("Unknown segment “{segment}”: use high_value, potential or churn_risk"),
+    ))
+}
+
 /// Change the recommended action of one segment.
 pub fn set_action(ws: &mut Workspace, segment: &str, action: &str) -> Result<()> {
-    if !ALL.contains(&segment) {
-        return Err(Error::validation(
-            "segment",
-            format!("没有“{segment}”这个客户画像"),
-            format!("Unknown segment “{segment}”"),
-        ));
-    }
+    known_segment("segment", segment)?;
     let mut r = rules(ws.conn())?;
     r.actions
         .insert(segment.to_string(), action.trim().to_string());

@@ -78,13 +78,6 @@ pub fn run(ctx: &mut Ctx, a: Args) -> Result<()> {
                 ),
             ));
         };
-        if !segments::ALL.contains(&seg.trim()) {
-            return Err(Error::validation(
-                "action",
-                format!("没有“{seg}”这个客户画像：可用 high_value、potential、churn_risk"),
-                format!("Unknown segment “{seg}”: use high_value, potential or churn_risk"),
-            ));
-        }
         r.actions
             .insert(seg.trim().to_string(), text.trim().to_string());
     }
