@@ -156,8 +156,21 @@ fn ext(path: &Path) -> String {
         .to_ascii_lowercase()
 }
 
+/// A damaged workbook can still trip the reader itself (calamine checks
+/// its arithmetic in debug builds: a flipped byte in a cell reference
+/// overflows a column number). That is a file that cannot be read, not a
+/// crash of the import.
+fn without_panics<T>(read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+        .unwrap_or_else(|_| Err(unreadable("reader failure")))
+}
+
 /// All sheet names of a workbook (visible ones), or one name for a CSV.
 pub fn sheet_names(path: &Path) -> Result<Vec<String>> {
+    without_panics(|| sheet_names_of(path))
+}
+
+fn sheet_names_of(path: &Path) -> Result<Vec<String>> {
     let (head, _) = sniff(path)?;
     if head.starts_with(b"PK\x03\x04") {
         check_zip(path)?;
@@ -194,6 +207,10 @@ fn csv_sheet_name(path: &Path) -> String {
 
 /// Read one sheet. `encoding` overrides CSV encoding detection (`gbk`, `utf-8`, `utf-16le`, …).
 pub fn read(path: &Path, sheet: SheetPick, encoding: Option<&str>) -> Result<Table> {
+    without_panics(|| read_any(path, sheet, encoding))
+}
+
+fn read_any(path: &Path, sheet: SheetPick, encoding: Option<&str>) -> Result<Table> {
     let (head, _) = sniff(path)?;
     if head.starts_with(b"PK\x03\x04") {
         check_zip(path)?;
