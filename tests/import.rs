@@ -330,6 +330,14 @@ fn excel_serials_in_both_date_systems_are_dates() {
 
 /// Rewrite an xlsx so its workbook uses the 1904 date system.
 fn set_1904(path: &Path) {
+    edit_part(path, "xl/workbook.xml", |s| {
+        assert!(s.contains("<workbookPr"));
+        s.replacen("<workbookPr", "<workbookPr date1904=\"1\"", 1)
+    });
+}
+
+/// Rewrite one XML part of an xlsx.
+fn edit_part(path: &Path, part: &str, edit: impl Fn(String) -> String) {
     let bytes = std::fs::read(path).unwrap();
     let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -338,18 +346,35 @@ fn set_1904(path: &Path) {
         let name = f.name().unwrap().to_string();
         let mut data = Vec::new();
         std::io::Read::read_to_end(&mut f, &mut data).unwrap();
-        if name == "xl/workbook.xml" {
-            let s = String::from_utf8(data).unwrap();
-            assert!(s.contains("<workbookPr"));
-            data = s
-                .replacen("<workbookPr", "<workbookPr date1904=\"1\"", 1)
-                .into_bytes();
+        if name == part {
+            data = edit(String::from_utf8(data).unwrap()).into_bytes();
         }
         out.start_file(name, zip::write::SimpleFileOptions::default())
             .unwrap();
         out.write_all(&data).unwrap();
     }
     std::fs::write(path, out.finish().unwrap().into_inner()).unwrap();
+}
+
+/// A cell reference of twenty letters overflows the reader's column
+/// number (a check that panics in the debug builds tests run): refused
+/// as unreadable.
+#[test]
+fn a_cell_reference_out_of_any_range_is_refused_not_a_crash() {
+    let e = env();
+    let path = e.dir.path().join("bad-ref.xlsx");
+    write_xlsx(&path, &[("S", seed004_rows())]);
+    edit_part(&path, "xl/worksheets/sheet1.xml", |s| {
+        assert!(s.contains(r#"r="A1""#));
+        s.replacen(r#"r="A1""#, r#"r="ZZZZZZZZZZZZZZZZZZZZ1""#, 1)
+    });
+    match import::preview(&e.ws, &path, &opts()) {
+        Err(Error::Validation { field, zh, .. }) => {
+            assert_eq!(field, "file");
+            assert!(zh.contains("无法读取这个文件"), "{zh}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
