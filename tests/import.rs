@@ -1747,3 +1747,82 @@ fn an_xls_written_by_libreoffice_imports_dates_numbers_and_chinese_text() {
 fn an_ods_written_by_libreoffice_imports_dates_numbers_and_chinese_text() {
     libreoffice_fixture_imports("ods");
 }
+
+#[test]
+fn a_bulk_import_into_an_empty_workspace_ends_with_every_index_and_its_follow_ups_attached() {
+    let e = env();
+    let fresh = Workspace::open(e.dir.path().join("fresh.db")).unwrap();
+    let mut ws = Workspace::open(e.dir.path().join("bulk.db")).unwrap();
+    // Enough rows for the import to build the read-side indexes at the end.
+    let n = 2_500;
+    let mut customers = vec![vec![S("客户名称"), S("客户状态"), S("联系人"), S("手机")]];
+    for i in 0..n {
+        customers.push(vec![
+            T(format!("批量{i}号科技有限公司")),
+            S(if i % 3 == 0 { "意向" } else { "潜在" }),
+            T(format!("联系人{i}")),
+            T(format!("139{:08}", i)),
+        ]);
+    }
+    // Follow-ups name their customers: looked up after the rows are in.
+    let followups = vec![
+        vec![
+            S("客户名称"),
+            S("跟进时间"),
+            S("跟进方式"),
+            S("跟进内容摘要"),
+        ],
+        vec![
+            S("批量7号科技有限公司"),
+            S("2024-03-05 10:00"),
+            S("电话"),
+            S("确认需求"),
+        ],
+        vec![
+            S("批量2499号科技有限公司"),
+            D(2024, 3, 4),
+            S("拜访"),
+            S("现场演示"),
+        ],
+    ];
+    let path = e.dir.path().join("bulk.xlsx");
+    write_xlsx(&path, &[("客户", customers), ("跟进", followups)]);
+    let rep = import_file(&mut ws, &path, &opts());
+    assert_eq!(
+        (rep.imported, rep.failed, rep.followups_imported),
+        (n, 0, 2)
+    );
+
+    let indexes = |ws: &Workspace| -> Vec<(String, Option<String>)> {
+        ws.conn()
+            .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(indexes(&ws), indexes(&fresh));
+    let ok: String = ws
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let q = kehu::customer_list::CustomerQuery {
+        status: vec![customers::Status::Interested],
+        ..Default::default()
+    };
+    assert_eq!(kehu::customer_list::list(ws.conn(), &q).unwrap().total, 834);
+    assert!(customer_by_name(&ws, "批量7号科技有限公司")
+        .last_followup_at
+        .is_some());
+    assert!(customer_by_name(&ws, "批量2499号科技有限公司")
+        .last_followup_at
+        .is_some());
+    assert_eq!(
+        kehu::search::search_ids(ws.conn(), "13900001234", 10)
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -185,3 +185,46 @@ fn a_damaged_backup_is_refused() {
     std::fs::write(&bad, "garbage".repeat(1000)).unwrap();
     assert!(backup::restore(&mut e.ws, &bad).is_err());
 }
+
+#[test]
+fn a_bulk_load_into_an_empty_workspace_ends_with_every_index_and_a_working_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = kehu::Workspace::open(dir.path().join("fresh.db")).unwrap();
+    let mut ws = kehu::Workspace::open(dir.path().join("bulk.db")).unwrap();
+    // Enough customers for the load to build the list indexes at the end.
+    kehu::demo::generate(&mut ws, 3_000, 3).unwrap();
+    let indexes = |ws: &kehu::Workspace| -> Vec<(String, String)> {
+        ws.conn()
+            .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                ))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(indexes(&ws), indexes(&fresh));
+    let ok: String = ws
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let q = kehu::customer_list::CustomerQuery {
+        status: vec![kehu::customers::Status::Interested],
+        ..Default::default()
+    };
+    let page = kehu::customer_list::list(ws.conn(), &q).unwrap();
+    let interested: i64 = ws
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM customers WHERE status = 'interested' AND deleted_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(page.total as i64, interested);
+}

@@ -1238,9 +1238,16 @@ pub fn run(
     let origin = format!("import:{job_id}");
     let started = ws.now_ms();
     let policy = opts.on_duplicate;
+    let creates = rows
+        .iter()
+        .filter(|r| r.action == RowAction::Create)
+        .count();
     let result = ws.write(&origin, |w| {
         let mut rep = report.clone();
         let mut codes = CodeAllocator::new(w)?;
+        // Into an (almost) empty workspace the read-side indexes are built
+        // once after the rows, before the side sheets look customers up.
+        let deferred = crate::db::DeferredIndexes::for_load(w.tx(), creates)?;
         let mut customer_of_row = RowCustomers::for_rows(&rows);
         progress(Progress { done: 0, total });
         for (n, r) in rows.into_iter().enumerate() {
@@ -1309,6 +1316,9 @@ pub fn run(
                     }
                 }
             }
+        }
+        if let Some(d) = deferred {
+            d.rebuild(w.tx())?;
         }
         if fu_sheet.is_some() || opp_sheet.is_some() {
             let members = members_by_key(w.tx())?;
