@@ -74,9 +74,9 @@ const MAX_PINYIN_UNITS: usize = 32;
 /// these terms (`zhangw`, `weim`, `zw`…): one term range in the grams index
 /// instead of a phrase of common trigrams (`zha` `han` `ang` …), which at
 /// 1M customers cost 15 ms and more.
-fn pinyin_starts(units: &[(String, String)], out: &mut BTreeSet<String>) {
+fn pinyin_starts(units: &[(String, String)], starts: usize, out: &mut BTreeSet<String>) {
     let units = &units[..units.len().min(MAX_PINYIN_UNITS)];
-    for from in 0..units.len() {
+    for from in 0..units.len().min(starts) {
         let full: String = units[from..].iter().map(|u| u.0.as_str()).collect();
         let initials: String = units[from..].iter().map(|u| u.1.as_str()).collect();
         for term in [full, initials] {
@@ -180,18 +180,23 @@ fn load(conn: &Connection, customer_id: &str) -> Result<Option<Source>> {
 fn build(src: Source) -> Doc {
     let mut body = Vec::<String>::new();
     let mut grams = BTreeSet::new();
-    let add_named = |text: &str, body: &mut Vec<String>, grams: &mut BTreeSet<String>| {
-        body.push(text.to_lowercase());
-        grams_of(text, grams);
-        let units = pinyin_units(text);
-        let initials: String = units.iter().map(|u| u.1.as_str()).collect();
-        grams_of(&initials, grams);
-        pinyin_starts(&units, grams);
-    };
-    add_named(&src.name, &mut body, &mut grams);
+    // `skip_last`: units at the end where no pinyin reading starts.
+    let add_named =
+        |text: &str, skip_last: usize, body: &mut Vec<String>, grams: &mut BTreeSet<String>| {
+            body.push(text.to_lowercase());
+            grams_of(text, grams);
+            let units = pinyin_units(text);
+            let initials: String = units.iter().map(|u| u.1.as_str()).collect();
+            grams_of(&initials, grams);
+            pinyin_starts(&units, units.len().saturating_sub(skip_last), grams);
+        };
+    // Readings starting inside 有限公司 and the like (gongsi, yxgs) would
+    // match every company: not stored (a tenth of the grams index).
+    let legal_form = crate::dedupe::normalize::legal_suffix_chars(&src.name);
+    add_named(&src.name, legal_form, &mut body, &mut grams);
     body.push(src.code.to_lowercase());
     for c in &src.contacts {
-        add_named(&c.name, &mut body, &mut grams);
+        add_named(&c.name, 0, &mut body, &mut grams);
         for p in [&c.mobile, &c.phone].into_iter().flatten() {
             body.push(p.chars().filter(char::is_ascii_digit).collect());
         }
@@ -200,7 +205,7 @@ fn build(src: Source) -> Doc {
         }
     }
     for t in &src.tags {
-        add_named(t, &mut body, &mut grams);
+        add_named(t, 0, &mut body, &mut grams);
     }
     body.push(src.rest.to_lowercase());
     // Separators keep trigrams from spanning two fields.
@@ -607,13 +612,48 @@ mod tests {
     #[test]
     fn a_name_is_read_in_pinyin_from_each_syllable() {
         let mut terms = BTreeSet::new();
-        pinyin_starts(&pinyin_units("张伟明"), &mut terms);
+        pinyin_starts(&pinyin_units("张伟明"), usize::MAX, &mut terms);
         let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
         assert_eq!(terms, ["ming", "weiming", "zhangweiming", "zwm"]);
         let mut terms = BTreeSet::new();
-        pinyin_starts(&pinyin_units("3M 中国"), &mut terms);
+        pinyin_starts(&pinyin_units("3M 中国"), usize::MAX, &mut terms);
         assert!(
             terms.contains("3mzhongguo") && terms.contains("zhongguo") && terms.contains("3mzg")
         );
+    }
+
+    #[test]
+    fn no_pinyin_reading_of_a_company_name_starts_inside_its_legal_form() {
+        let doc = build(Source {
+            customer_id: "c".into(),
+            name: "瑞丰机械有限责任公司".into(),
+            code: "C1".into(),
+            rest: String::new(),
+            contacts: vec![],
+            tags: vec!["公司客户".into()],
+        });
+        let grams: BTreeSet<&str> = doc.grams.split(' ').collect();
+        for kept in [
+            "ruifengjixieyouxianzerengongsi",
+            "fengjixieyouxianzerengongsi",
+            "xieyouxianzerengongsi",
+            "rfjxyxzrgs",
+            "xyxzrgs",
+        ] {
+            assert!(grams.contains(kept), "{kept}");
+        }
+        for dropped in [
+            "youxianzerengongsi",
+            "gongsi",
+            "zerengongsi",
+            "yxzrgs",
+            "zrgs",
+        ] {
+            assert!(!grams.contains(dropped), "{dropped}");
+        }
+        // A tag is not a company name: read from each syllable.
+        assert!(grams.contains("gongsikehu") && grams.contains("sikehu"));
+        // Typed characters are still found anywhere.
+        assert!(grams.contains("公司") && doc.body.contains("有限责任公司"));
     }
 }

@@ -222,6 +222,15 @@ fn strip_latin_legal(text: &str) -> String {
     }
 }
 
+/// How many characters at the end of a company name are its legal form
+/// (长沙瑞丰机械有限责任公司 → 6): words every company shares, so search
+/// does not start pinyin readings inside them.
+pub fn legal_suffix_chars(name: &str) -> usize {
+    let chars: Vec<char> = name.trim_end().chars().collect();
+    let n = chars.len();
+    n - strip_legal(chars).len()
+}
+
 fn strip_legal(s: Vec<char>) -> Vec<char> {
     strip_legal_flag(s).0
 }
