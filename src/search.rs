@@ -224,6 +224,12 @@ fn build(src: Source) -> Doc {
 }
 
 fn store(conn: &Connection, doc: &Doc) -> Result<()> {
+    store_text(conn, doc)?;
+    crate::dedupe::store_name_keys(conn, &doc.customer_id, &doc.name_keys)
+}
+
+/// The two full-text documents of a customer (not its name keys).
+fn store_text(conn: &Connection, doc: &Doc) -> Result<()> {
     let rid: Option<i64> = conn
         .prepare_cached("SELECT rid FROM search_docs WHERE customer_id = ?1")?
         .query_row([&doc.customer_id], |r| r.get(0))
@@ -246,7 +252,7 @@ fn store(conn: &Connection, doc: &Doc) -> Result<()> {
         .execute(params![rid, doc.body])?;
     conn.prepare_cached("INSERT INTO customer_grams(rowid, grams) VALUES (?1, ?2)")?
         .execute(params![rid, doc.grams])?;
-    crate::dedupe::store_name_keys(conn, &doc.customer_id, &doc.name_keys)
+    Ok(())
 }
 
 /// Rebuild the search document of one customer. Call inside the write that
@@ -285,9 +291,15 @@ pub fn index_customers(conn: &Connection, customer_ids: &[String]) -> Result<()>
             }
         });
         let mut in_flight = 0usize;
-        let store_one = |docs: Vec<Doc>| -> Result<()> {
+        let mut keys = crate::dedupe::NameKeyBatch::default();
+        let mut store_one = |docs: Vec<Doc>| -> Result<()> {
             for doc in &docs {
-                store(conn, doc)?;
+                store_text(conn, doc)?;
+                keys.replace(conn, &doc.customer_id, &doc.name_keys)?;
+            }
+            // Bounded memory for a very large write: sorted runs of keys.
+            if keys.pending() >= 500_000 {
+                keys.write(conn)?;
             }
             Ok(())
         };
@@ -313,7 +325,7 @@ pub fn index_customers(conn: &Connection, customer_ids: &[String]) -> Result<()>
         for built in docs.iter() {
             store_one(built)?;
         }
-        Ok(())
+        keys.write(conn)
     })
 }
 

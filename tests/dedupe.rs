@@ -823,3 +823,45 @@ fn a_database_from_before_the_name_keys_gets_them_when_opened() {
     );
     assert!(!found.iter().any(|c| c.customer_id == b));
 }
+
+#[test]
+fn name_keys_of_a_bulk_write_are_those_of_each_name_and_a_bulk_rename_replaces_them() {
+    let mut ws = Workspace::open_in_memory(Arc::new(FixedClock::new(1_790_000_000_000))).unwrap();
+    let keys = |ws: &Workspace| -> Vec<(String, String, String)> {
+        ws.conn()
+            .prepare("SELECT key, sort, customer_id FROM dedupe_keys ORDER BY 1, 2, 3")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    // More customers than one search batch: the bulk path writes the keys.
+    kehu::demo::generate(&mut ws, 600, 5).unwrap();
+    let bulk = keys(&ws);
+    assert!(bulk.len() >= 600);
+    dedupe::index_all_names(ws.conn()).unwrap();
+    assert_eq!(keys(&ws), bulk);
+
+    let ids: Vec<String> = ws
+        .conn()
+        .prepare("SELECT id FROM customers ORDER BY id LIMIT 400")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    ws.write("test", |w| {
+        for (i, id) in ids.iter().enumerate() {
+            let mut patch = serde_json::Map::new();
+            patch.insert("name".into(), format!("改名后{i}号贸易有限公司").into());
+            customers::update_in(w, id, &patch)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let renamed = keys(&ws);
+    assert_ne!(renamed, bulk);
+    dedupe::index_all_names(ws.conn()).unwrap();
+    assert_eq!(keys(&ws), renamed, "no key of an old name is left");
+}

@@ -21,8 +21,8 @@ pub use score::{prepare, score, Match, Prepared, Reason, Settings};
 pub use store::{
     candidates_for, ignore, index_all_names, index_name, match_incoming, match_incoming_with,
     match_prepared, name_keys_of, scan, scan_with, set_settings, settings, store_name_keys,
-    unindex_name, Candidate, Draft, DupGroup, DupPair, IncomingMatch, NameKeys, ScanResult,
-    LOOKUP_BATCH,
+    unindex_name, Candidate, Draft, DupGroup, DupPair, IncomingMatch, NameKeyBatch, NameKeys,
+    ScanResult, LOOKUP_BATCH,
 };
 
 /// What the matcher sees of a customer.

@@ -121,6 +121,42 @@ pub fn store_name_keys(conn: &Connection, customer_id: &str, k: &NameKeys) -> Re
     Ok(())
 }
 
+/// The name keys of many customers (a bulk write, each customer once),
+/// written in key order: they arrive in random key order, and inserting them
+/// one by one into a keys B-tree larger than the page cache cost more than
+/// sorting them first.
+#[derive(Default)]
+pub struct NameKeyBatch(Vec<(String, String, String)>);
+
+impl NameKeyBatch {
+    /// Replace a customer's keys: the old ones go now, the new ones at
+    /// [`NameKeyBatch::write`].
+    pub fn replace(&mut self, conn: &Connection, customer_id: &str, k: &NameKeys) -> Result<()> {
+        unindex_name(conn, customer_id)?;
+        for key in &k.keys {
+            self.0
+                .push((key.clone(), k.sort.clone(), customer_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Keys waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn write(&mut self, conn: &Connection) -> Result<()> {
+        self.0.sort_unstable();
+        let mut stmt = conn.prepare_cached(
+            "INSERT OR IGNORE INTO dedupe_keys(key, sort, customer_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for (key, sort, customer_id) in self.0.drain(..) {
+            stmt.execute(params![key, sort, customer_id])?;
+        }
+        Ok(())
+    }
+}
+
 pub fn unindex_name(conn: &Connection, customer_id: &str) -> Result<()> {
     conn.prepare_cached("DELETE FROM dedupe_keys WHERE customer_id = ?1")?
         .execute([customer_id])?;
