@@ -306,10 +306,9 @@ impl Workspace {
 /// a first import): inserting each row into a dozen indexes of unrelated
 /// order costs more than building each index once, sorted, at the end (a
 /// 100k join: 36 s → 24 s; 100k demo customers: 14.4–15.3 s → 12.3–12.5 s;
-/// a 100k-row csv import: about 4 %). The indexes a load
-/// itself looks up (unique codes, contacts by customer) stay. Drop and
-/// rebuild happen in the load's transaction: a failed or killed load rolls
-/// both back.
+/// a 100k-row csv import: about 4 %). The indexes a load itself looks up
+/// (unique codes, contacts by customer) stay. Drop and rebuild happen in the
+/// load's transaction: a failed or killed load rolls both back.
 pub(crate) struct DeferredIndexes(Vec<String>);
 
 impl DeferredIndexes {
