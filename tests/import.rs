@@ -1793,21 +1793,8 @@ fn a_bulk_import_into_an_empty_workspace_ends_with_every_index_and_its_follow_up
         (n, 0, 2)
     );
 
-    let indexes = |ws: &Workspace| -> Vec<(String, Option<String>)> {
-        ws.conn()
-            .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
-    assert_eq!(indexes(&ws), indexes(&fresh));
-    let ok: String = ws
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    assert_eq!(index_definitions(&ws), index_definitions(&fresh));
+    assert_eq!(integrity(&ws), "ok");
     let q = kehu::customer_list::CustomerQuery {
         status: vec![customers::Status::Interested],
         ..Default::default()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{add, contact, patch, T0};
+use common::{add, contact, index_definitions, integrity, patch, T0};
 use kehu::clock::FixedClock;
 use kehu::customers;
 use kehu::sync::{self, SyncReport};
@@ -178,22 +178,8 @@ fn a_device_that_receives_a_whole_team_at_once_ends_equal_with_every_index() {
     settle(&mut devs);
     assert_eq!(dump(&devs[0].ws), dump(&devs[1].ws));
     let fresh = device(0);
-    let indexes = |ws: &Workspace| -> Vec<(String, Option<String>)> {
-        ws.conn()
-            .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
-    assert_eq!(indexes(&devs[1].ws), indexes(&fresh.ws));
-    let ok: String = devs[1]
-        .ws
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    assert_eq!(index_definitions(&devs[1].ws), index_definitions(&fresh.ws));
+    assert_eq!(integrity(&devs[1].ws), "ok");
     let q = kehu::customer_list::CustomerQuery {
         status: vec![customers::Status::Interested],
         ..Default::default()

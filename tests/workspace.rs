@@ -193,26 +193,8 @@ fn a_bulk_load_into_an_empty_workspace_ends_with_every_index_and_a_working_list(
     let mut ws = kehu::Workspace::open(dir.path().join("bulk.db")).unwrap();
     // Enough customers for the load to build the list indexes at the end.
     kehu::demo::generate(&mut ws, 3_000, 3).unwrap();
-    let indexes = |ws: &kehu::Workspace| -> Vec<(String, String)> {
-        ws.conn()
-            .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                ))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
-    assert_eq!(indexes(&ws), indexes(&fresh));
-    let ok: String = ws
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    assert_eq!(index_definitions(&ws), index_definitions(&fresh));
+    assert_eq!(integrity(&ws), "ok");
     let q = kehu::customer_list::CustomerQuery {
         status: vec![kehu::customers::Status::Interested],
         ..Default::default()

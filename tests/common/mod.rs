@@ -97,3 +97,22 @@ pub fn followup_done_at(
     )
     .unwrap();
 }
+
+/// Every index of the schema with its definition, by name: what a bulk load
+/// that set indexes aside must end with.
+pub fn index_definitions(ws: &Workspace) -> Vec<(String, Option<String>)> {
+    ws.conn()
+        .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// SQLite's own check of the file: "ok" when sound.
+pub fn integrity(ws: &Workspace) -> String {
+    ws.conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
