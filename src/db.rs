@@ -30,6 +30,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_search_rank.sql"),
 ];
 
+/// How long a statement waits for another connection's lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Settings of every connection (and restored after a bulk load).
+const WORKING_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;
+    PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;";
+
 const DEDUPE_KEYS: &str = include_str!("../migrations/0009_dedupe_keys.sql");
 const PINYIN_STARTS: &str = include_str!("../migrations/0012_pinyin_starts.sql");
 
@@ -170,7 +177,7 @@ impl Workspace {
         clock: Arc<dyn Clock>,
         key: Option<crate::atrest::Key>,
     ) -> Result<Self> {
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // One customer write alone runs ~20 distinct cached statements (row,
         // change log, contacts, tags, search and duplicate keys); rusqlite's
         // default cache of 16 made bulk writes re-parse SQL on every row.
@@ -189,10 +196,7 @@ impl Workspace {
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             debug_assert!(mode.eq_ignore_ascii_case("wal") || mode.eq_ignore_ascii_case("memory"));
         }
-        conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
-        )?;
+        conn.execute_batch(WORKING_PRAGMAS)?;
         migrations().to_latest(&mut conn)?;
         // Keep the planner's statistics fresh (cheap; a no-op when recent).
         conn.execute_batch("PRAGMA analysis_limit = 400; PRAGMA optimize = 0x10002")?;
@@ -291,6 +295,53 @@ impl Workspace {
         Ok(out)
     }
 
+    /// Run a bulk load of `incoming` customers' worth of rows (demo data, a
+    /// first import, a team's data on joining) with a rollback journal
+    /// instead of the WAL when it lands in an (almost) empty workspace and
+    /// this is the database's only connection. Pages a load adds past the
+    /// end of the file need no journal, while the WAL writes each twice
+    /// (log, then checkpoint) and looks each up in its index on every read:
+    /// 100k demo customers 11.7 → 9.6 s. Still one transaction: a killed
+    /// load leaves a hot journal that the next open rolls back. With another
+    /// connection open (the app's window beside an import job) SQLite refuses
+    /// the switch at once and the load runs in the WAL as before, so no
+    /// reader is locked out for its length.
+    pub(crate) fn bulk_load<T>(
+        &mut self,
+        incoming: usize,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        if self.path.is_none() || !DeferredIndexes::pays_off(&self.conn, incoming)? {
+            return f(self);
+        }
+        self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        let switched = matches!(
+            self.conn
+                .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0)),
+            Ok(mode) if mode.eq_ignore_ascii_case("delete")
+        );
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        if !switched {
+            return f(self);
+        }
+        // The file grows by hundreds of MB: mapped, its pages would count
+        // against the import's memory. FULL syncs the journal before the
+        // file is overwritten, as the rollback journal needs on power loss.
+        self.conn
+            .execute_batch("PRAGMA mmap_size = 0; PRAGMA synchronous = FULL;")?;
+        let out = f(self);
+        // Back to the WAL; if that fails (another connection appeared), the
+        // next open sets it again.
+        let restored = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .map(|_| ())
+            .and_then(|_| self.conn.execute_batch(WORKING_PRAGMAS));
+        let out = out?;
+        restored?;
+        Ok(out)
+    }
+
     /// Has another connection (the CLI, a sync run) written since the last
     /// call? Cheap: SQLite bumps `data_version` on foreign commits only.
     pub fn data_version(&self) -> Result<i64> {
@@ -371,6 +422,74 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap()
+    }
+
+    fn pragma(conn: &Connection, name: &str) -> String {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| {
+            r.get::<_, rusqlite::types::Value>(0)
+        })
+        .map(|v| match v {
+            rusqlite::types::Value::Text(t) => t,
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            other => format!("{other:?}"),
+        })
+        .unwrap()
+    }
+
+    fn meta(conn: &Connection, key: &str) -> Option<String> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_bulk_load_into_an_empty_file_skips_the_wal_and_one_that_fails_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let mut ws = Workspace::open_with_clock(&path, Arc::new(FixedClock::new(0))).unwrap();
+        let small = ws.bulk_load(10, |ws| Ok(pragma(ws.conn(), "journal_mode")));
+        assert_eq!(small.unwrap(), "wal", "a small load is no bulk load");
+
+        let failed: Result<()> = ws.bulk_load(5_000, |ws| {
+            assert_eq!(pragma(ws.conn(), "journal_mode"), "delete");
+            assert_eq!(pragma(ws.conn(), "mmap_size"), "0");
+            ws.write("test", |w| {
+                w.tx()
+                    .execute("INSERT INTO meta(key, value) VALUES ('loaded', 'half')", [])?;
+                Err(Error::validation("x", "失败", "failed"))
+            })
+        });
+        assert!(failed.is_err());
+        assert_eq!(meta(ws.conn(), "loaded"), None);
+        let settings = ["journal_mode", "mmap_size", "synchronous", "foreign_keys"];
+        let restored: Vec<String> = settings.iter().map(|p| pragma(ws.conn(), p)).collect();
+        assert_eq!(restored, ["wal", "268435456", "1", "1"]);
+
+        ws.bulk_load(5_000, |ws| {
+            ws.write("test", |w| {
+                w.tx()
+                    .execute("INSERT INTO meta(key, value) VALUES ('loaded', 'all')", [])?;
+                Ok(())
+            })
+        })
+        .unwrap();
+        assert_eq!(meta(ws.conn(), "loaded").as_deref(), Some("all"));
+        assert_eq!(pragma(ws.conn(), "journal_mode"), "wal");
+
+        // Another connection open (the app's window): the load stays in the
+        // WAL, and that connection reads on.
+        let other = Workspace::open_with_clock(&path, Arc::new(FixedClock::new(0))).unwrap();
+        let mode = ws.bulk_load(5_000, |ws| {
+            let mode = pragma(ws.conn(), "journal_mode");
+            ws.write("test", |w| {
+                w.tx()
+                    .execute("UPDATE meta SET value = 'again' WHERE key = 'loaded'", [])?;
+                Ok(())
+            })?;
+            Ok(mode)
+        });
+        assert_eq!(mode.unwrap(), "wal");
+        assert_eq!(meta(other.conn(), "loaded").as_deref(), Some("again"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! kill -9 during an import: the database stays intact and holds either
-//! none or all of that import (one transaction, WAL).
+//! none or all of that import (one transaction: in the WAL, or with a
+//! rollback journal for a first big import).
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -44,8 +45,22 @@ fn count(db: &std::path::Path) -> (String, i64, i64) {
 
 #[test]
 fn kill_9_during_an_import_leaves_none_or_all_of_it() {
+    let hot_journals = kill_9_during_an_import_of(600);
+    assert_eq!(hot_journals, 0, "a small import runs in the WAL");
+}
+
+/// Thousands of rows into a workspace of 5 customers: a bulk load, which
+/// runs with a rollback journal instead of the WAL.
+#[test]
+fn kill_9_during_a_first_big_import_leaves_none_or_all_of_it() {
+    let hot_journals = kill_9_during_an_import_of(3_000);
+    assert!(hot_journals > 0, "no kill met the rollback journal");
+}
+
+/// Kill imports of `rows` rows 20 times; how many kills left a rollback
+/// journal for the next open to roll back.
+fn kill_9_during_an_import_of(rows: usize) -> usize {
     let dir = tempfile::tempdir().unwrap();
-    let rows = 600;
     let csv = dir.path().join("big.csv");
     let mut s = String::from("客户名称,联系人,手机,所属行业,标签,预算\n");
     for i in 0..rows {
@@ -77,6 +92,7 @@ fn kill_9_during_an_import_leaves_none_or_all_of_it() {
     assert_eq!(count(&full_db).1, 5 + rows as i64);
 
     let mut outcomes = (0, 0);
+    let mut hot_journals = 0;
     let mut seed = 0x2545F4914F6CDD1Du64;
     for i in 0..20 {
         let db = dir.path().join(format!("k{i}.db"));
@@ -90,6 +106,9 @@ fn kill_9_during_an_import_leaves_none_or_all_of_it() {
         std::thread::sleep(at);
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
+        if db.with_extension("db-journal").exists() {
+            hot_journals += 1;
+        }
         let (ok, customers, imports) = count(&db);
         assert_eq!(ok, "ok", "integrity after kill {i}");
         match (customers, imports) {
@@ -97,18 +116,24 @@ fn kill_9_during_an_import_leaves_none_or_all_of_it() {
             (n, 1) if n == 5 + rows as i64 => outcomes.1 += 1,
             other => panic!("kill {i} at {at:?} left a partial import: {other:?}"),
         }
-        // Whatever happened, the database still opens and works.
+        // Whatever happened, the database still opens and works, in the WAL.
         assert!(kehu(&db)
             .args(["imports", "list"])
             .status()
             .unwrap()
             .success());
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal", "journal after kill {i}");
     }
     eprintln!(
-        "kills: {} before commit, {} after (full import {full:?})",
+        "kills: {} before commit, {} after, {hot_journals} left a journal (full import {full:?})",
         outcomes.0, outcomes.1
     );
     assert!(outcomes.0 > 0, "some kills must land before the commit");
+    hot_journals
 }
 
 #[test]

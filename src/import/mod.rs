@@ -1242,7 +1242,7 @@ pub fn run(
         .iter()
         .filter(|r| r.action == RowAction::Create)
         .count();
-    let result = ws.write(&origin, |w| {
+    let result = ws.bulk_load(creates, |ws| ws.write(&origin, |w| {
         let mut rep = report.clone();
         let mut codes = CodeAllocator::new(w)?;
         // Into an (almost) empty workspace the read-side indexes are built
@@ -1366,7 +1366,7 @@ pub fn run(
         w.log("import", &job_id, "*", None, Some(record))?;
         rep.job_id = Some(job_id.clone());
         Ok(rep)
-    });
+    }));
     // The app runs on after an import: its rows and caches go back to the OS.
     crate::memory::release_freed();
     match result {

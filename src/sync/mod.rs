@@ -1124,6 +1124,24 @@ fn receive_sections(
         report.renumbered += renumber(ws)?;
         return Ok(());
     }
+    // A device joining a big team (or far behind a small one) loads most of
+    // its rows now.
+    let incoming: usize = by_device.values().flatten().map(|s| s.entries.len()).sum();
+    ws.bulk_load(incoming, |ws| merge(ws, by_device, incoming, now, report))?;
+    report.renumbered += renumber(ws)?;
+    Ok(())
+}
+
+/// Merge the sections of other devices, `incoming` entries in all, in one
+/// transaction.
+fn merge(
+    ws: &mut Workspace,
+    by_device: BTreeMap<String, Vec<Section>>,
+    incoming: usize,
+    now: crate::clock::Millis,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let me = ws.device_id().to_string();
     ws.conn().set_prepared_statement_cache_capacity(128);
     let conn = ws.conn_mut();
     // Entries of different devices arrive in any order: a contact may come
@@ -1139,9 +1157,7 @@ fn receive_sections(
         // the same transaction, so none can slip between them and the merge.
         apply::ingest_local(&tx, &me)?;
         let t = std::time::Instant::now();
-        // A device joining a big team (or far behind a small one) loads most
-        // of its rows now: build the read-side indexes once, at the end.
-        let incoming: usize = by_device.values().flatten().map(|s| s.entries.len()).sum();
+        // Build the read-side indexes of a big load once, at the end.
         let deferred = crate::db::DeferredIndexes::for_load(&tx, incoming)?;
         let mut ap = apply::Applier::new(&tx, &me, now)?;
         for (device, mut secs) in by_device {
@@ -1209,9 +1225,7 @@ fn receive_sections(
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON; PRAGMA cache_size = {cache}"
     ))?;
-    result?;
-    report.renumbered += renumber(ws)?;
-    Ok(())
+    result
 }
 
 /// Customers created here whose code an older customer from another device
