@@ -867,11 +867,14 @@ pub fn sync_now(ws: &mut Workspace) -> Result<SyncReport> {
         [],
         |r| r.get(0),
     )?;
+    // One already taken is not read again: a device that only ever gets its
+    // own entries back (the first one of a team whose others have not
+    // edited yet) would otherwise stay "fresh" and read it every round.
+    let taken = meta_i64(ws.conn(), "sync_snapshot_taken")?;
     let t0 = std::time::Instant::now();
-    let snap = if fresh {
-        snapshot::newest(ws, &cfg, t, key.as_ref(), &mut report)?
-    } else {
-        None
+    let (snap_hlc, snap) = match fresh {
+        true => snapshot::newest(ws, &cfg, t, key.as_ref(), &mut report, taken)?.unzip(),
+        false => (None, None),
     };
     phase("snapshot read", t0);
     let floor: BTreeMap<String, i64> = snap
@@ -897,6 +900,9 @@ pub fn sync_now(ws: &mut Workspace) -> Result<SyncReport> {
     let mut sections = snap.unwrap_or_default();
     sections.extend(decode_blobs(ws, blobs, key.as_ref(), &mut report)?);
     receive_sections(ws, sections, &mut report)?;
+    if let Some(h) = snap_hlc {
+        set_meta(ws.conn(), "sync_snapshot_taken", &h.to_string())?;
+    }
     if report.renumbered > 0 {
         send_once(ws, &mut report);
     }

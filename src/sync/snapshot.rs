@@ -173,15 +173,17 @@ pub fn maybe_write(
     Ok(Some(t.label(&path)))
 }
 
-/// The newest readable snapshot of the team other than this device's own:
-/// its sections. Damaged ones are reported and the next older tried.
+/// The newest readable snapshot of the team other than this device's own
+/// and newer than `after`: its stamp and sections. Damaged ones are
+/// reported and the next older tried.
 pub fn newest(
     ws: &Workspace,
     cfg: &SyncConfig,
     t: &dyn Transport,
     key: Option<&(KeyParams, TeamKey)>,
     report: &mut SyncReport,
-) -> Result<Option<Vec<Section>>> {
+    after: i64,
+) -> Result<Option<(i64, Vec<Section>)>> {
     let devices_dir = format!("{}/devices", cfg.team_dir());
     let mut found: Vec<(i64, String)> = vec![];
     for (d, is_dir) in t.list(&devices_dir).unwrap_or_default() {
@@ -190,13 +192,13 @@ pub fn newest(
         }
         let dir = format!("{devices_dir}/{d}");
         for (n, is_dir) in t.list(&dir).unwrap_or_default() {
-            if let Some(h) = snap_name(&n).filter(|_| !is_dir) {
+            if let Some(h) = snap_name(&n).filter(|&h| !is_dir && h > after) {
                 found.push((h, format!("{dir}/{n}")));
             }
         }
     }
     found.sort();
-    for (_, path) in found.into_iter().rev() {
+    for (hlc, path) in found.into_iter().rev() {
         let label = t.label(&path);
         let decoded = t
             .read(&path)
@@ -204,7 +206,7 @@ pub fn newest(
             .and_then(|b| unseal(key, &b))
             .and_then(|b| segment::decode(&b));
         match decoded {
-            Ok((kind, secs)) if kind == "snapshot" => return Ok(Some(secs)),
+            Ok((kind, secs)) if kind == "snapshot" => return Ok(Some((hlc, secs))),
             Ok(_) => {}
             Err(bad) => skip_bad_file(ws, report, &label, &bad, ws.now_ms())?,
         }
