@@ -295,8 +295,8 @@ impl Workspace {
         Ok(out)
     }
 
-    /// Run a bulk load of `incoming` customers' worth of rows (demo data, a
-    /// first import, a team's data on joining) with a rollback journal
+    /// Run a bulk load of `incoming` rows (customers of demo data or a first
+    /// import, change entries of a team joined) with a rollback journal
     /// instead of the WAL when it lands in an (almost) empty workspace and
     /// this is the database's only connection. Pages a load adds past the
     /// end of the file need no journal, while the WAL writes each twice
@@ -330,13 +330,13 @@ impl Workspace {
         self.conn
             .execute_batch("PRAGMA mmap_size = 0; PRAGMA synchronous = FULL;")?;
         let out = f(self);
-        // Back to the WAL; if that fails (another connection appeared), the
-        // next open sets it again.
-        let restored = self
+        // Back to the WAL. Should a connection opened meanwhile hold a lock,
+        // the next open sets it instead: the load is committed or rolled
+        // back either way, so its outcome is what is reported.
+        let _ = self
             .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-            .map(|_| ())
-            .and_then(|_| self.conn.execute_batch(WORKING_PRAGMAS));
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+        let restored = self.conn.execute_batch(WORKING_PRAGMAS);
         let out = out?;
         restored?;
         Ok(out)

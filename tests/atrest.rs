@@ -263,3 +263,25 @@ fn the_cli_opens_an_encrypted_database_with_passphrase_env_and_converts_it() {
     assert!(file_holds(&db, NAME));
     assert!(run(&["customer", "list"]).status.success());
 }
+
+/// A bulk load (thousands of demo customers into an empty file) runs with a
+/// rollback journal instead of the WAL: the file it leaves is encrypted too.
+#[test]
+fn a_bulk_load_into_an_encrypted_database_stays_encrypted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bulk.db");
+    let mut ws = Workspace::open_encrypted(&path, PASS).unwrap();
+    kehu::demo::generate(&mut ws, 2_500, 5).unwrap();
+    let some = names(&ws).into_iter().next().unwrap();
+    drop(ws);
+    assert!(!dir.path().join("bulk.db-journal").exists());
+    assert!(!file_holds(&path, &some), "no customer name in clear");
+    let ws = Workspace::open_encrypted(&path, PASS).unwrap();
+    assert_eq!(names(&ws).len(), 2_500);
+    let ok: String = ws
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    assert!(!search::search_ids(ws.conn(), &some, 10).unwrap().is_empty());
+}
