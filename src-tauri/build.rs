@@ -51,6 +51,7 @@ const COMMANDS: &[&str] = &[
     "backup_restore",
     // follow-ups, today, alerts, pipeline, import/export, duplicates
     "today_get",
+    "alerts_evaluate",
     "followup_add",
     "followup_complete",
     "followup_postpone",

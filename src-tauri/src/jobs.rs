@@ -55,3 +55,20 @@ pub fn open_side(
     ws.origin = "ui".into();
     Ok(ws)
 }
+
+/// How long the daily backup waits after the workspace opens: copying a
+/// big database (2 s for 750 MB at 100k customers) at once competed with
+/// the window's first pages.
+const BACKUP_DELAY: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Take the daily backup, when one is due, on its own connection a little
+/// after start. A failed backup is reported, never fatal; one not taken
+/// because the app closed first is taken at the next start.
+pub fn daily_backup_soon(db: std::path::PathBuf) {
+    std::thread::spawn(move || {
+        std::thread::sleep(BACKUP_DELAY);
+        if let Err(e) = kehu::Workspace::open(&db).and_then(|ws| kehu::backup::auto_backup(&ws)) {
+            eprintln!("kehu: automatic backup failed: {e}");
+        }
+    });
+}

@@ -22,15 +22,7 @@ fn main() {
     let app_state = AppState::new(db_path.clone());
     let opened = app_state.open_error().is_none();
     if opened {
-        // The daily backup runs on its own connection so the window opens
-        // at once; a failed backup is reported, never fatal.
-        std::thread::spawn(move || {
-            let result =
-                kehu::Workspace::open(&db_path).and_then(|ws| kehu::backup::auto_backup(&ws));
-            if let Err(e) = result {
-                eprintln!("kehu: automatic backup failed: {e}");
-            }
-        });
+        jobs::daily_backup_soon(db_path);
     }
     tauri::Builder::default()
         // First, so a second launch on the same database only focuses the

@@ -239,9 +239,10 @@ step('start at login writes the login item (starting in the tray) and removes it
 });
 
 step('a damaged database shows the error view and is restored from a backup', async () => {
-  await wd.quit();
+  // The daily backup is taken a few seconds after start.
   const backups = join(dir, 'backups');
-  assert.ok(existsSync(backups) && readdirSync(backups).some((f) => f.endsWith('.db')), 'the daily backup was written on start');
+  await wd.until('the daily backup written after start', async () => existsSync(backups) && readdirSync(backups).some((f) => f.endsWith('.db')), 40000);
+  await wd.quit();
   writeFileSync(DB, 'this is not a database '.repeat(100));
   for (const ext of ['-wal', '-shm']) rmSync(DB + ext, { force: true });
   await openApp(DB);

@@ -10,7 +10,7 @@ cd "$ROOT"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 # E2E_PROFILE=release drives the release build (start-up measurements).
 PROFILE="${E2E_PROFILE:-debug}"
-export KEHU_APP="$TARGET/$PROFILE/kehu-desktop"
+export KEHU_APP="${KEHU_APP:-$TARGET/$PROFILE/kehu-desktop}"
 export E2E_SHOTS="$ROOT/target/e2e-shots"
 
 need() {
@@ -37,14 +37,21 @@ if [ "${E2E_SKIP_BUILD:-}" != 1 ]; then
   if [ "$PROFILE" = release ]; then cargo build --release -p kehu --bin kehu; else cargo build -p kehu --bin kehu; fi
 fi
 
-# Optional: E2E_BIG=100000 also checks the list over that many customers
-# (the database is generated once with the kehu CLI and kept in target/).
+# Optional: E2E_BIG=100000 also checks the list over that many customers.
+# The database is generated once with the kehu CLI and kept in target/; each
+# run starts on a fresh copy in a folder of its own, so every run is the
+# first start after a big load: alert rules evaluated for the first time,
+# segments and the daily backup due.
 if [ -n "${E2E_BIG:-}" ]; then
-  export E2E_BIG_DB="$TARGET/e2e-big-$E2E_BIG.db"
-  if [ ! -f "$E2E_BIG_DB" ]; then
+  pristine="$TARGET/e2e-big-$E2E_BIG.db"
+  if [ ! -f "$pristine" ]; then
     cargo build --release --bin kehu
-    "$TARGET/release/kehu" --db "$E2E_BIG_DB" demo --customers "$E2E_BIG"
+    "$TARGET/release/kehu" --db "$pristine" demo --customers "$E2E_BIG"
   fi
+  rm -rf "$TARGET/e2e-big-run"
+  mkdir -p "$TARGET/e2e-big-run"
+  export E2E_BIG_DB="$TARGET/e2e-big-run/kehu.db"
+  cp "$pristine" "$E2E_BIG_DB"
 fi
 
 rm -rf "$E2E_SHOTS"

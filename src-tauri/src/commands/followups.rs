@@ -1,22 +1,36 @@
 //! Follow-ups, the Today page and alerts: plan, record, complete, postpone,
 //! cancel; the customer timeline; alerts evaluated and dismissed.
 
-use super::Res;
+use super::{blocking_err, Res};
 use crate::jobs::Jobs;
 use crate::state::AppState;
 use kehu::alerts;
 use kehu::followups::{self, DoneInput, Followup, NewFollowup, TimelineItem};
 use kehu::today::{self, Today, TodayQuery};
-use tauri::State;
+use tauri::{AppHandle, Manager, State};
 
-/// Everything on Today; alert rules are evaluated first so the list is current.
+/// Everything on Today, alerts as last evaluated: the page shows at once and
+/// then asks for [`alerts_evaluate`].
 #[tauri::command]
 pub async fn today_get(state: State<'_, AppState>, query: TodayQuery) -> Res<Today> {
-    state.with(|ws| {
+    state.with(|ws| today::today(ws.conn(), ws.now_ms(), &query, ws.lang))
+}
+
+/// Evaluate the alert rules now, on a connection of its own and off the
+/// async runtime's threads. Usually a few milliseconds, but the first
+/// evaluation after a big import checks every customer (2.5 s at 100k): on
+/// the window's workspace that held every other page (the customer list)
+/// until it was done.
+#[tauri::command]
+pub async fn alerts_evaluate(app: AppHandle) -> Res<alerts::Evaluation> {
+    let lang = app.state::<AppState>().lang();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut ws = crate::jobs::open_side(&app.state::<AppState>())?;
         let now = ws.now_ms();
-        alerts::evaluate(ws, now)?;
-        today::today(ws.conn(), now, &query, ws.lang)
+        alerts::evaluate(&mut ws, now).map_err(|e| e.to_payload(lang))
     })
+    .await
+    .map_err(|_| blocking_err(lang))?
 }
 
 #[tauri::command]

@@ -23,6 +23,11 @@ use kehu::error::ErrorPayload;
 /// What every command returns.
 pub type Res<T> = Result<T, ErrorPayload>;
 
+/// A command's work on a blocking thread ended without an answer (panicked).
+pub fn blocking_err(lang: kehu::Lang) -> ErrorPayload {
+    kehu::Error::Io(std::io::Error::other("task failed")).to_payload(lang)
+}
+
 pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         settings::app_status,
@@ -65,6 +70,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         backup::backup_now,
         backup::backup_restore,
         followups::today_get,
+        followups::alerts_evaluate,
         followups::followup_add,
         followups::followup_complete,
         followups::followup_postpone,

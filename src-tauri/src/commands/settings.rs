@@ -37,12 +37,7 @@ pub async fn app_status(state: State<'_, AppState>) -> Res<AppStatus> {
 pub async fn db_unlock(state: State<'_, AppState>, passphrase: String) -> Res<AppStatus> {
     state.unlock(&passphrase)?;
     // The daily backup that could not run while the database was locked.
-    let db = state.db_path.clone();
-    std::thread::spawn(move || {
-        if let Err(e) = kehu::Workspace::open(&db).and_then(|ws| kehu::backup::auto_backup(&ws)) {
-            eprintln!("kehu: automatic backup failed: {e}");
-        }
-    });
+    crate::jobs::daily_backup_soon(state.db_path.clone());
     app_status(state).await
 }
 

@@ -3,7 +3,7 @@
 //! `kehu::sync_app` (the automatic-sync setting, testing a folder). Rounds
 //! run through the background sync (src/autosync.rs) so they never overlap.
 
-use super::Res;
+use super::{blocking_err, Res};
 use crate::autosync::{self, RoundOutcome, SyncJobs, SyncState, Trigger};
 use crate::state::AppState;
 use kehu::sync::{self, Conflict, Credentials, SyncStatus, Target};
@@ -53,10 +53,6 @@ impl SyncSecrets {
             secret_key: given(self.secret_key).map(|s| s.trim().to_string()),
         }
     }
-}
-
-fn blocking_err(lang: kehu::Lang) -> kehu::error::ErrorPayload {
-    kehu::Error::Io(std::io::Error::other("task failed")).to_payload(lang)
 }
 
 #[tauri::command]

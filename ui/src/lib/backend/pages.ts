@@ -10,6 +10,7 @@ import type { CustomerQuery } from '../bindings/CustomerQuery';
 import type { DedupeSettings } from '../bindings/DedupeSettings';
 import type { DoneInput } from '../bindings/DoneInput';
 import type { DupDraft as Draft } from '../bindings/DupDraft';
+import type { Evaluation } from '../bindings/Evaluation';
 import type { Followup } from '../bindings/Followup';
 import type { ImportJob } from '../bindings/ImportJob';
 import type { ImportOptions } from '../bindings/ImportOptions';
@@ -41,6 +42,7 @@ export async function on<T>(event: string, f: (payload: T) => void): Promise<Unl
 
 export const pages = {
   today: (query: Partial<TodayQuery> = {}) => call<Today>('today_get', { query }),
+  alertsEvaluate: () => call<Evaluation>('alerts_evaluate'),
   followupAdd: (followup: Partial<NewFollowup>) => call<Followup>('followup_add', { followup }),
   followupComplete: (id: string, input: Partial<DoneInput>) => call<Followup>('followup_complete', { id, input }),
   followupPostpone: (id: string, to: number, reason: string) =>
