@@ -1008,6 +1008,7 @@ fn changes_of_a_kind_this_build_does_not_know_are_kept_and_passed_on() {
         hlc_to: e.hlc,
         count: 1,
         entries: vec![e.clone()],
+        lines: None,
     };
     let file = shared.path().join("from-newer.kehu");
     std::fs::write(&file, encode("bundle", "newer-device", &[s]).unwrap()).unwrap();
@@ -1307,6 +1308,51 @@ fn a_truncated_or_corrupt_snapshot_is_skipped_and_the_device_joins_from_the_segm
             "{what}: every entry replayed"
         );
     }
+}
+
+/// A snapshot's entries are parsed during the merge. One that passes its
+/// checksum yet holds a line that is no entry (not written by Kehu) fails
+/// the round as damaged, and what was applied before that line is rolled
+/// back with the rest.
+#[test]
+fn a_snapshot_line_that_is_no_entry_behind_a_valid_checksum_fails_the_round_and_applies_nothing() {
+    use sha2::Digest;
+    let (shared, mut d) = busy_team();
+    sync::write_snapshot(&mut d[0].ws).unwrap();
+    let snap = snapshots(shared.path()).pop().unwrap();
+    let good = std::fs::read(&snap).unwrap();
+    let after = |from: usize| from + good[from..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let body_start = after(after(0));
+    let body = zstd::decode_all(&good[body_start..good.len() - 32]).unwrap();
+    let mut text = String::from_utf8(body).unwrap();
+    let last = text.trim_end().rfind('\n').unwrap() + 1;
+    text.truncate(last);
+    text.push_str("{\"not\":\"an entry\"}\n");
+    let mut bytes = good[..body_start].to_vec();
+    bytes.extend(zstd::encode_all(text.as_bytes(), 3).unwrap());
+    let sum = sha2::Sha256::digest(&bytes);
+    bytes.extend_from_slice(&sum);
+    std::fs::write(&snap, &bytes).unwrap();
+
+    let mut c = device(5);
+    sync::join(&mut c.ws, shared.path(), None).unwrap();
+    c.clock.advance(1_000);
+    let err = sync::sync_now(&mut c.ws).unwrap_err();
+    assert!(err.to_string().contains("damaged"), "{err}");
+    let n: i64 =
+        c.ws.conn()
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+            .unwrap();
+    assert_eq!(n, 0, "nothing of the snapshot was kept");
+    let applied: i64 =
+        c.ws.conn()
+            .query_row(
+                "SELECT count(*) FROM sync_peers WHERE applied_hlc > 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+    assert_eq!(applied, 0);
 }
 
 #[test]

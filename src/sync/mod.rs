@@ -788,6 +788,7 @@ fn section(device: &str, prev_hlc: i64, entries: Vec<Entry>) -> Section {
         hlc_to: entries.last().map_or(prev_hlc, |e| e.hlc),
         count: entries.len(),
         entries,
+        lines: None,
     }
 }
 
@@ -1132,7 +1133,7 @@ fn receive_sections(
     }
     // A device joining a big team (or far behind a small one) loads most of
     // its rows now.
-    let incoming: usize = by_device.values().flatten().map(|s| s.entries.len()).sum();
+    let incoming: usize = by_device.values().flatten().map(Section::entry_count).sum();
     ws.bulk_load(incoming, |ws| merge(ws, by_device, incoming, now, report))?;
     report.renumbered += renumber(ws)?;
     Ok(())
@@ -1171,49 +1172,7 @@ fn merge(
         // Build the read-side indexes of a big load once, at the end.
         let deferred = crate::db::DeferredIndexes::for_load(&tx, incoming)?;
         let mut ap = apply::Applier::new(&tx, &me, now)?;
-        for (device, mut secs) in by_device {
-            // A device's files chain by `prev_hlc`; a snapshot (prev 0)
-            // comes before the segments that continue it.
-            secs.sort_by_key(|s| (s.prev_hlc, s.hlc_to));
-            let mut applied = applied_hlc(&tx, &device)?;
-            for s in secs {
-                if s.hlc_to <= applied {
-                    continue;
-                }
-                if s.prev_hlc > applied {
-                    report.problems.push(format!(
-                        "设备 {device} 有较早的文件尚未到达，稍后再同步 / waiting for an earlier file of device {device}"
-                    ));
-                    break;
-                }
-                for e in s.entries.iter().filter(|e| e.hlc > applied) {
-                    report.received += 1;
-                    ap.apply(&device, e)?;
-                }
-                let ahead = hlc_physical(s.hlc_to) - now;
-                if ahead > CLOCK_SKEW_WARNING_MS {
-                    let name: Option<String> = tx
-                        .query_row(
-                            "SELECT name FROM sync_peers WHERE device_id = ?1",
-                            [&device],
-                            |r| r.get(0),
-                        )
-                        .optional()?
-                        .flatten();
-                    let name = name.unwrap_or_else(|| device.clone());
-                    let hours = ahead / 3_600_000;
-                    report.problems.push(format!(
-                        "设备“{name}”的时钟比本机快约 {hours} 小时，请校准它的日期和时间 / the clock of device “{name}” is about {hours} h ahead of this one: please correct its date and time"
-                    ));
-                }
-                applied = s.hlc_to;
-            }
-            tx.execute(
-                "INSERT INTO sync_peers(device_id, applied_hlc) VALUES (?1, ?2)
-                 ON CONFLICT(device_id) DO UPDATE SET applied_hlc = max(applied_hlc, excluded.applied_hlc)",
-                params![device, applied],
-            )?;
-        }
+        apply_sections(&tx, &mut ap, by_device, now, report)?;
         phase("merge", t);
         let t = std::time::Instant::now();
         let (applied, conflicts, max_hlc) = ap.finish()?;
@@ -1237,6 +1196,131 @@ fn merge(
         "PRAGMA foreign_keys = ON; PRAGMA cache_size = {cache}"
     ))?;
     result
+}
+
+/// Entries of a lazily decoded file parsed per message to the merge.
+const PARSE_BATCH: usize = 4096;
+
+/// Apply each device's sections in chain order. Which sections apply is
+/// decided from their headers first, so the entries of lazily decoded ones
+/// (a snapshot) can be parsed on a second thread, in that order, while the
+/// merge applies the ones before them: parsing a 100k team's snapshot
+/// (1.0–1.7 s) no longer comes before the merge.
+fn apply_sections(
+    tx: &rusqlite::Transaction,
+    ap: &mut apply::Applier,
+    by_device: BTreeMap<String, Vec<Section>>,
+    now: crate::clock::Millis,
+    report: &mut SyncReport,
+) -> Result<()> {
+    // Per device: the sections to apply, each with the stamp applied
+    // before it, and the stamp applied after them all.
+    type Chosen = Vec<(i64, Section)>;
+    let mut plan: Vec<(String, Chosen, i64)> = vec![];
+    for (device, mut secs) in by_device {
+        // A device's files chain by `prev_hlc`; a snapshot (prev 0) comes
+        // before the segments that continue it.
+        secs.sort_by_key(|s| (s.prev_hlc, s.hlc_to));
+        let mut applied = applied_hlc(tx, &device)?;
+        let mut chosen = vec![];
+        for s in secs {
+            if s.hlc_to <= applied {
+                continue;
+            }
+            if s.prev_hlc > applied {
+                report.problems.push(format!(
+                    "设备 {device} 有较早的文件尚未到达，稍后再同步 / waiting for an earlier file of device {device}"
+                ));
+                break;
+            }
+            let before = std::mem::replace(&mut applied, s.hlc_to);
+            chosen.push((before, s));
+        }
+        plan.push((device, chosen, applied));
+    }
+    let lazy: Vec<segment::Lines> = plan
+        .iter()
+        .flat_map(|(_, chosen, _)| chosen)
+        .filter_map(|(_, s)| s.lines.clone())
+        .collect();
+    // `move`: on an error the receiver is dropped with the closure, so the
+    // parser's next send fails and the scope can end.
+    std::thread::scope(move |scope| {
+        let (to_merge, parsed) = std::sync::mpsc::sync_channel(8);
+        scope.spawn(move || {
+            for lines in lazy {
+                let mut open = true;
+                let done = lines.parse(PARSE_BATCH, |batch| {
+                    open = to_merge.send(Ok(batch)).is_ok();
+                    open
+                });
+                if let Err(bad) = done {
+                    let _ = to_merge.send(Err(bad));
+                    return;
+                }
+                if !open {
+                    return;
+                }
+            }
+        });
+        for (device, chosen, applied) in plan {
+            for (before, s) in chosen {
+                let mut take = |e: &Entry| -> Result<()> {
+                    if e.hlc > before {
+                        report.received += 1;
+                        ap.apply(&device, e)?;
+                    }
+                    Ok(())
+                };
+                if s.lines.is_some() {
+                    let mut left = s.count;
+                    while left > 0 {
+                        let batch: Vec<Entry> = parsed
+                            .recv()
+                            .map_err(|_| Bad::Damaged("entries stopped".into()))??;
+                        left = left.saturating_sub(batch.len());
+                        batch.iter().try_for_each(&mut take)?;
+                    }
+                } else {
+                    s.entries.iter().try_for_each(&mut take)?;
+                }
+                warn_clock_ahead(tx, &device, s.hlc_to, now, report)?;
+            }
+            tx.execute(
+                "INSERT INTO sync_peers(device_id, applied_hlc) VALUES (?1, ?2)
+                 ON CONFLICT(device_id) DO UPDATE SET applied_hlc = max(applied_hlc, excluded.applied_hlc)",
+                params![device, applied],
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Warn about a device whose clock runs far ahead of this one.
+fn warn_clock_ahead(
+    tx: &rusqlite::Transaction,
+    device: &str,
+    hlc: i64,
+    now: crate::clock::Millis,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let ahead = hlc_physical(hlc) - now;
+    if ahead > CLOCK_SKEW_WARNING_MS {
+        let name: Option<String> = tx
+            .query_row(
+                "SELECT name FROM sync_peers WHERE device_id = ?1",
+                [device],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let name = name.unwrap_or_else(|| device.to_string());
+        let hours = ahead / 3_600_000;
+        report.problems.push(format!(
+            "设备“{name}”的时钟比本机快约 {hours} 小时，请校准它的日期和时间 / the clock of device “{name}” is about {hours} h ahead of this one: please correct its date and time"
+        ));
+    }
+    Ok(())
 }
 
 /// Customers created here whose code an older customer from another device

@@ -92,6 +92,60 @@ pub struct Section {
     pub count: usize,
     #[serde(skip)]
     pub entries: Vec<Entry>,
+    /// The entries still as text, in a file opened by [`decode_lazy`]
+    /// (`entries` is empty then).
+    #[serde(skip)]
+    pub lines: Option<Lines>,
+}
+
+impl Section {
+    /// How many entries it carries, parsed or not.
+    pub fn entry_count(&self) -> usize {
+        match self.lines {
+            Some(_) => self.count,
+            None => self.entries.len(),
+        }
+    }
+}
+
+/// The `count` JSON lines of one section's entries within a decompressed
+/// body, parsed on demand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lines {
+    text: std::sync::Arc<String>,
+    start: usize,
+    end: usize,
+    /// Stamps are steps from the entry before (format 2).
+    steps: bool,
+}
+
+impl Lines {
+    /// Parse the entries in order and hand them to `take` in batches of up
+    /// to `batch`; stops early when `take` returns false.
+    pub fn parse(
+        &self,
+        batch: usize,
+        mut take: impl FnMut(Vec<Entry>) -> bool,
+    ) -> std::result::Result<(), Bad> {
+        let mut prev = 0;
+        let mut out = Vec::with_capacity(batch.min(1 << 16));
+        for line in self.text[self.start..self.end].split_terminator('\n') {
+            let mut e: Entry =
+                serde_json::from_str(line).map_err(|e| Bad::Damaged(format!("entry: {e}")))?;
+            if self.steps {
+                e.hlc += prev;
+                prev = e.hlc;
+            }
+            out.push(e);
+            if out.len() >= batch && !take(std::mem::take(&mut out)) {
+                return Ok(());
+            }
+        }
+        if !out.is_empty() {
+            take(out);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,6 +224,25 @@ pub fn encode(kind: &str, written_by: &str, sections: &[Section]) -> Result<Vec<
 
 /// Decode a file; the checksum is checked before anything is parsed.
 pub fn decode(bytes: &[u8]) -> std::result::Result<(String, Vec<Section>), Bad> {
+    let (kind, mut sections) = decode_lazy(bytes)?;
+    for s in &mut sections {
+        if let Some(lines) = s.lines.take() {
+            lines.parse(usize::MAX, |entries| {
+                s.entries = entries;
+                true
+            })?;
+        }
+    }
+    Ok((kind, sections))
+}
+
+/// Check and decompress a file, leaving each section's entries as text
+/// ([`Section::lines`]): a big file (a snapshot) is then parsed on a second
+/// thread while the merge applies what is already parsed. The checksum and
+/// the number of lines are checked here; a line that does not parse can
+/// only come from a file that passed the checksum yet was not written by
+/// Kehu, and fails the merge (nothing is applied).
+pub fn decode_lazy(bytes: &[u8]) -> std::result::Result<(String, Vec<Section>), Bad> {
     let nl = bytes
         .iter()
         .position(|&b| b == b'\n')
@@ -206,22 +279,28 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<(String, Vec<Section>), Bad> 
         flate2::read::DeflateDecoder::new(body).read_to_string(&mut text)
     };
     read.map_err(|e| Bad::Damaged(format!("body: {e}")))?;
-    let mut lines = text.lines();
-    let mut sections = header.sections;
-    for s in &mut sections {
-        let mut prev = 0;
+    // Where each section's lines are: `count` lines each, in order.
+    let mut bounds = Vec::with_capacity(header.sections.len());
+    let mut at = 0;
+    for s in &header.sections {
+        let start = at;
         for _ in 0..s.count {
-            let line = lines
-                .next()
-                .ok_or_else(|| Bad::Damaged("fewer entries than the header says".into()))?;
-            let mut e: Entry =
-                serde_json::from_str(line).map_err(|e| Bad::Damaged(format!("entry: {e}")))?;
-            if version >= 2 {
-                e.hlc += prev;
-                prev = e.hlc;
+            if at >= text.len() {
+                return Err(Bad::Damaged("fewer entries than the header says".into()));
             }
-            s.entries.push(e);
+            at = text[at..].find('\n').map_or(text.len(), |n| at + n + 1);
         }
+        bounds.push((start, at));
+    }
+    let text = std::sync::Arc::new(text);
+    let mut sections = header.sections;
+    for (s, (start, end)) in sections.iter_mut().zip(bounds) {
+        s.lines = Some(Lines {
+            text: text.clone(),
+            start,
+            end,
+            steps: version >= 2,
+        });
     }
     Ok((header.kind, sections))
 }
@@ -305,6 +384,7 @@ mod tests {
             hlc_to: e.hlc,
             count: 1,
             entries: vec![e],
+            lines: None,
         }
     }
 
@@ -331,6 +411,80 @@ mod tests {
         let (_, s) = decode(&encode("bundle", "d", &both).unwrap()).unwrap();
         assert_eq!(s[0].entries, both[0].entries);
         assert_eq!(s[1].entries, both[1].entries);
+    }
+
+    /// A format 2 file around any body text, with a valid checksum.
+    fn seal(sections: &[Section], body: &str) -> Vec<u8> {
+        let header = Header {
+            kind: "snapshot".into(),
+            written_by: "d".into(),
+            schema_version: 14,
+            sections: sections.to_vec(),
+        };
+        let mut out = format!("{MAGIC} 2\n").into_bytes();
+        serde_json::to_writer(&mut out, &header).unwrap();
+        out.push(b'\n');
+        out.extend(zstd::stream::encode_all(body.as_bytes(), 3).unwrap());
+        let sum = Sha256::digest(&out);
+        out.extend_from_slice(&sum);
+        out
+    }
+
+    #[test]
+    fn a_lazily_decoded_file_gives_the_same_entries_in_batches() {
+        let mut other = section();
+        other.device = "e".into();
+        let one = other.entries[0].clone();
+        other.entries = (0..5)
+            .map(|i| Entry {
+                hlc: (9 << 16) + i,
+                ..one.clone()
+            })
+            .collect();
+        other.count = 5;
+        let both = [section(), other];
+        let bytes = encode("snapshot", "d", &both).unwrap();
+        let (_, lazy) = decode_lazy(&bytes).unwrap();
+        for (s, want) in lazy.iter().zip(&both) {
+            assert!(s.entries.is_empty());
+            assert_eq!(s.entry_count(), want.count);
+            let mut got = vec![];
+            let mut batches = 0;
+            s.lines
+                .as_ref()
+                .unwrap()
+                .parse(2, |b| {
+                    assert!(b.len() <= 2);
+                    batches += 1;
+                    got.extend(b);
+                    true
+                })
+                .unwrap();
+            assert_eq!(got, want.entries);
+            assert_eq!(batches, want.count.div_ceil(2));
+        }
+    }
+
+    #[test]
+    fn a_lazy_file_with_missing_lines_is_refused_and_a_bad_line_fails_its_parse() {
+        let mut two = section();
+        two.count = 2;
+        let line = serde_json::to_string(&two.entries[0]).unwrap();
+        // One line where the header promises two: refused before any merge.
+        let short = seal(std::slice::from_ref(&two), &format!("{line}\n"));
+        assert!(matches!(decode_lazy(&short), Err(Bad::Damaged(_))));
+        // Two lines, the second not an entry: found when parsed, after the
+        // first was handed over.
+        let bad = seal(std::slice::from_ref(&two), &format!("{line}\nnot json\n"));
+        let (_, lazy) = decode_lazy(&bad).unwrap();
+        let mut got = 0;
+        let parsed = lazy[0].lines.as_ref().unwrap().parse(1, |b| {
+            got += b.len();
+            true
+        });
+        assert!(matches!(parsed, Err(Bad::Damaged(_))));
+        assert_eq!(got, 1);
+        assert!(decode(&bad).is_err(), "the eager decode refuses it at once");
     }
 
     /// A file as format 1 wrote it: the same layout with a deflate body.

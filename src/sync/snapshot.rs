@@ -74,6 +74,7 @@ pub fn sections(conn: &Connection, me: &str) -> Result<Vec<Section>> {
             hlc_to: to,
             count: entries.len(),
             entries,
+            lines: None,
         });
     }
     Ok(out)
@@ -174,8 +175,9 @@ pub fn maybe_write(
 }
 
 /// The newest readable snapshot of the team other than this device's own
-/// and newer than `after`: its stamp and sections. Damaged ones are
-/// reported and the next older tried.
+/// and newer than `after`: its stamp and sections, their entries still as
+/// text (parsed during the merge, see [`segment::decode_lazy`]). Damaged
+/// ones are reported and the next older tried.
 pub fn newest(
     ws: &Workspace,
     cfg: &SyncConfig,
@@ -204,7 +206,7 @@ pub fn newest(
             .read(&path)
             .map_err(|e| Bad::Damaged(e.to_string()))
             .and_then(|b| unseal(key, &b))
-            .and_then(|b| segment::decode(&b));
+            .and_then(|b| segment::decode_lazy(&b));
         match decoded {
             Ok((kind, secs)) if kind == "snapshot" => return Ok(Some((hlc, secs))),
             Ok(_) => {}
