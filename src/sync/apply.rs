@@ -474,6 +474,10 @@ pub struct Applier<'a, 't> {
     /// register lookups are skipped. Hashes of (entity, id); a collision
     /// only costs the lookup.
     fresh: Option<std::collections::HashSet<u64>>,
+    /// With `fresh`: the customers whose whole record (register "*") this
+    /// batch set to a value, so are not purged; their children (contacts,
+    /// tags, follow-ups) skip that lookup.
+    live_customers: Option<std::collections::HashSet<String>>,
 }
 
 fn upsert_sql(spec: &Spec) -> String {
@@ -555,6 +559,7 @@ impl<'a, 't> Applier<'a, 't> {
             tags_renamed: BTreeSet::new(),
             row_sql: Default::default(),
             fresh: empty.then(Default::default),
+            live_customers: empty.then(Default::default),
         })
     }
 
@@ -590,7 +595,7 @@ impl<'a, 't> Applier<'a, 't> {
         if cur.as_ref().is_some_and(|c| c.stamp == stamp) {
             return Ok(false);
         }
-        let new = e.new.clone().filter(|v| !v.is_null());
+        let new = e.new.as_ref().filter(|v| !v.is_null());
         let wins = cur.as_ref().is_none_or(|c| c.stamp < stamp);
         if e.field != "*" {
             if let Some(c) = &cur {
@@ -604,8 +609,16 @@ impl<'a, 't> Applier<'a, 't> {
             return Ok(true);
         }
         put_reg(self.tx, e, device, value.as_deref())?;
+        if e.field == "*" && e.entity == "customer" {
+            if let Some(live) = &mut self.live_customers {
+                match new {
+                    Some(_) => live.insert(e.entity_id.clone()),
+                    None => live.remove(&e.entity_id),
+                };
+            }
+        }
         if e.field == "*" {
-            match &new {
+            match new {
                 // The record's only register is this one: no need to read
                 // the registers back.
                 Some(v) => {
@@ -615,7 +628,7 @@ impl<'a, 't> Applier<'a, 't> {
                 None => self.remove_row(&e.entity, &e.entity_id)?,
             }
         } else {
-            self.materialise_field(&e.entity, &e.entity_id, &e.field, new.as_ref(), e.at)?;
+            self.materialise_field(&e.entity, &e.entity_id, &e.field, new, e.at)?;
         }
         Ok(true)
     }
@@ -695,15 +708,38 @@ impl<'a, 't> Applier<'a, 't> {
     }
 
     fn touch(&mut self, spec: &Spec, id: &str) -> Result<()> {
+        self.touch_row(spec, id, None)
+    }
+
+    /// A column of a record's row: from `row` (the columns just written,
+    /// by name) when it has it, else read back.
+    fn column(
+        &self,
+        spec: &Spec,
+        id: &str,
+        col: &str,
+        row: Option<(&[&str], &[Sql])>,
+    ) -> Result<Option<String>> {
+        if let Some((names, values)) = row {
+            if let Some(i) = names.iter().position(|n| *n == col) {
+                return Ok(match &values[i] {
+                    Sql::Text(s) => Some(s.clone()),
+                    _ => None,
+                });
+            }
+        }
+        Ok(self
+            .tx
+            .prepare_cached(&format!("SELECT {col} FROM {} WHERE id = ?1", spec.table))?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// [`Self::touch`] with the row just written, if the caller has it.
+    fn touch_row(&mut self, spec: &Spec, id: &str, row: Option<(&[&str], &[Sql])>) -> Result<()> {
         if matches!(spec.entity, "followup" | "opportunity") {
-            let c: Option<String> = self
-                .tx
-                .prepare_cached(&format!(
-                    "SELECT customer_id FROM {} WHERE id = ?1",
-                    spec.table
-                ))?
-                .query_row([id], |r| r.get(0))
-                .optional()?;
+            let c = self.column(spec, id, "customer_id", row)?;
             if spec.entity == "followup" {
                 self.followup_customers.extend(c);
             } else {
@@ -716,11 +752,7 @@ impl<'a, 't> Applier<'a, 't> {
                 self.customers.insert(id.to_string());
             }
             CustomerOf::Column(col) => {
-                let c: Option<String> = self
-                    .tx
-                    .prepare_cached(&format!("SELECT {col} FROM {} WHERE id = ?1", spec.table))?
-                    .query_row([id], |r| r.get(0))
-                    .optional()?;
+                let c = self.column(spec, id, col, row)?;
                 self.customers.extend(c);
             }
             CustomerOf::TagsCustomers => {
@@ -744,14 +776,18 @@ impl<'a, 't> Applier<'a, 't> {
         };
         let mut values: Vec<Sql> = Vec::with_capacity(spec.cols.len());
         let mut unique_wanted = None;
-        let mut all = match only {
+        let merged;
+        let mut all: std::collections::HashMap<&str, &Value> = match only {
             Some(Value::Object(m)) => m
                 .iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| (k.as_str(), v))
                 .collect(),
             Some(_) => Default::default(),
-            None => effective_all(self.tx, entity, id)?,
+            None => {
+                merged = effective_all(self.tx, entity, id)?;
+                merged.iter().map(|(k, v)| (k.as_str(), v)).collect()
+            }
         };
         for (col, default) in spec.cols {
             let v = all.remove(*col);
@@ -759,7 +795,7 @@ impl<'a, 't> Applier<'a, 't> {
                 unique_wanted = v.as_ref().and_then(|v| v.as_str().map(str::to_string));
             }
             values.push(match v {
-                Some(v) => to_sql(Some(&v)),
+                Some(v) => to_sql(Some(v)),
                 None => default_sql(*default, col),
             });
         }
@@ -810,18 +846,27 @@ impl<'a, 't> Applier<'a, 't> {
         all.extend(values);
         self.tx
             .prepare_cached(&sql)?
-            .execute(rusqlite::params_from_iter(all))?;
+            .execute(rusqlite::params_from_iter(&all))?;
         if let Some((ucol, _)) = spec.unique.filter(|_| !free) {
             let wanted = unique_wanted.unwrap_or_else(|| id.to_string());
             self.place_unique(spec, id, ucol, &wanted)?;
         }
-        self.touch(spec, id)?;
+        self.touch_row(spec, id, Some((&names, &all[2..])))?;
         Ok(())
     }
 
     /// Was this record, or the customer it belongs to, purged?
     fn purged(&self, entity: &str, id: &str) -> Result<bool> {
         if self.known_absent(entity, id) {
+            return Ok(false);
+        }
+        // A customer (it has no parent) whose record this batch holds.
+        if entity == "customer"
+            && self
+                .live_customers
+                .as_ref()
+                .is_some_and(|live| live.contains(id))
+        {
             return Ok(false);
         }
         // The parent's id is in `<parent>_id` (customer_id, followup_id, …);
