@@ -65,6 +65,25 @@ fn the_ways_people_type_all_find_the_customer() {
 }
 
 #[test]
+fn a_query_never_matches_across_two_fields() {
+    let mut e = env();
+    let c = add(
+        &mut e.ws,
+        "深圳市腾云科技有限公司",
+        vec![contact("张三", "13800138000")],
+        &[],
+    );
+    let code = c.code.to_lowercase();
+    assert_eq!(find(&e.ws, "张三"), vec![c.id.clone()]);
+    assert_eq!(find(&e.ws, "13800138"), vec![c.id.clone()]);
+    // The same text run together over a field boundary (contact name into
+    // its mobile, company name into the code) is not in the customer.
+    for q in ["张三138".to_string(), format!("公司{}", &code[..3])] {
+        assert!(find(&e.ws, &q).is_empty(), "query {q:?}");
+    }
+}
+
+#[test]
 fn pinyin_matches_from_any_syllable_of_a_name_and_latin_text_anywhere() {
     let mut e = env();
     let c = add(
