@@ -243,6 +243,33 @@ fn an_empty_day_gives_zeros_and_no_anomalies() {
     assert!(!json.contains("NaN"));
 }
 
+/// A report is stored in the language it was built in; whoever reads it
+/// later gets it in theirs, word for word as if built in that language.
+#[test]
+fn a_stored_report_reads_in_the_language_of_its_reader() {
+    let mut e = env();
+    scenario(&mut e);
+    e.clock.set(at(11, 7));
+    e.ws.lang = Lang::Zh;
+    let zh = daily::ensure(&mut e.ws).unwrap().expect("a new report");
+    assert!(zh.lines[0].contains("团队成交"), "{}", zh.lines[0]);
+    let day = NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
+    let en = daily::get(e.ws.conn(), day, Lang::En).unwrap().unwrap();
+    let built_en = daily::build(e.ws.conn(), day, at(11, 7), Lang::En).unwrap();
+    assert_eq!(en.lines, built_en.lines);
+    assert!(en.lines[0].contains("the team won"), "{}", en.lines[0]);
+    assert_eq!(en.team.name, "Team");
+    assert!(!en.anomalies.is_empty());
+    for (a, b) in en.anomalies.iter().zip(&built_en.anomalies) {
+        assert_eq!((&a.label, &a.message), (&b.label, &b.message));
+    }
+    let list = daily::list(e.ws.conn(), 10, Lang::En).unwrap();
+    assert_eq!(list[0].headline, built_en.lines[0]);
+    // and back in Chinese, as it was stored
+    let again = daily::get(e.ws.conn(), day, Lang::Zh).unwrap().unwrap();
+    assert_eq!(again.lines, zh.lines);
+}
+
 #[test]
 fn yesterdays_report_is_built_once_a_day_and_kept() {
     let mut e = env();
@@ -261,18 +288,18 @@ fn yesterdays_report_is_built_once_a_day_and_kept() {
     assert!(close(second.team.day_amount, 40_000.0));
     assert!(close(second.team.month_amount, 215_000.0));
     // both are kept, newest first, and the stored one reads back the same
-    let list = daily::list(e.ws.conn(), 10).unwrap();
+    let list = daily::list(e.ws.conn(), 10, Lang::Zh).unwrap();
     let dates: Vec<&str> = list.iter().map(|x| x.date.as_str()).collect();
     assert_eq!(dates, ["2026-12-11", "2026-12-10"]);
     assert_eq!(list[1].headline, first.lines[0]);
     assert!(!list[1].seen);
     let day = NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
-    let kept = daily::get(e.ws.conn(), day).unwrap().unwrap();
+    let kept = daily::get(e.ws.conn(), day, Lang::Zh).unwrap().unwrap();
     assert_eq!(kept.lines, first.lines);
     assert_eq!(kept.members.len(), first.members.len());
     assert!(close(kept.team.lag.unwrap(), first.team.lag.unwrap()));
     daily::mark_seen(&mut e.ws, day).unwrap();
-    assert!(daily::list(e.ws.conn(), 10).unwrap()[1].seen);
+    assert!(daily::list(e.ws.conn(), 10, Lang::Zh).unwrap()[1].seen);
     // switched off: nothing is built
     e.clock.set(at(13, 9));
     let mut s = daily::settings(e.ws.conn()).unwrap();

@@ -261,7 +261,7 @@ mod tests {
             .unwrap()
             .expect("yesterday's report is new");
         assert_eq!(first.title, "Kehu daily report (yesterday)");
-        let stored = kehu::analysis::daily::list(ws.conn(), 5).unwrap();
+        let stored = kehu::analysis::daily::list(ws.conn(), 5, ws.lang).unwrap();
         assert_eq!(stored.len(), 1);
         assert_eq!(first.body, stored[0].headline);
         assert!(first.body.contains("the team won"), "{}", first.body);

@@ -146,15 +146,85 @@ pub struct DailyReport {
     pub anomalies: Vec<Anomaly>,
 }
 
+impl Anomaly {
+    /// Its label and message in `lang`.
+    fn word(&mut self, lang: Lang) {
+        let (label, advice) = match self.metric.as_str() {
+            "lead_conversion" => (
+                lang.pick("线索转化率", "Lead conversion"),
+                lang.pick("建议检查线索质量", "check the quality of the leads"),
+            ),
+            "win_rate" => (
+                lang.pick("商机赢单率", "Win rate"),
+                lang.pick(
+                    "建议复盘报价和谈判阶段",
+                    "review the quote and negotiation stages",
+                ),
+            ),
+            "won_amount" => (
+                lang.pick("销售额", "Won amount"),
+                lang.pick("建议关注重点商机", "focus on the key opportunities"),
+            ),
+            "new_leads" => (
+                lang.pick("新增线索", "New leads"),
+                lang.pick("建议加强获客渠道", "strengthen the lead channels"),
+            ),
+            "followups" => (
+                lang.pick("跟进次数", "Follow-ups"),
+                lang.pick("建议督促及时跟进", "make sure customers are followed up"),
+            ),
+            // A metric of a newer version: keep its words as stored.
+            _ => return,
+        };
+        self.message = match lang {
+            Lang::Zh => format!("{label}较上周下降 {}，{advice}", fmt_pct(-self.change)),
+            _ => format!(
+                "{label} fell {} against the week before; {advice}",
+                fmt_pct(-self.change)
+            ),
+        };
+        self.label = label.to_string();
+    }
+}
+
+impl DailyReport {
+    /// The report in `lang`: a stored report keeps the words of the
+    /// language it was built in, its figures are read again in the
+    /// reader's.
+    pub fn in_lang(mut self, lang: Lang) -> Self {
+        self.team.name = lang.pick("团队", "Team").to_string();
+        for a in &mut self.anomalies {
+            a.word(lang);
+        }
+        self.lines = sentences(&self, lang);
+        self
+    }
+}
+
 /// Yuan as the seed writes them: 120万, 3.5万, 8000元.
+/// In English: ¥160,000 (whole yuan from 1,000 up).
 pub fn fmt_amount(x: f64, lang: Lang) -> String {
     match lang {
+        // 2.95亿元 rather than 29533.5万元
+        Lang::Zh if x.abs() >= 1e8 => format!("{}亿元", fmt_num((x / 1e6).round() / 100.0)),
         Lang::Zh if x.abs() >= 10_000.0 => {
             let w = format!("{:.2}", x / 10_000.0);
             let w = w.trim_end_matches('0').trim_end_matches('.');
             format!("{w}万元")
         }
         Lang::Zh => format!("{}元", fmt_num(x)),
+        _ if x.abs() >= 1000.0 => {
+            let n = x.round() as i64;
+            let digits = n.unsigned_abs().to_string();
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            format!("{}¥{out}", if n < 0 { "-" } else { "" })
+        }
         _ => format!("¥{}", fmt_num(x)),
     }
 }
@@ -343,49 +413,27 @@ pub fn build(conn: &Connection, date: NaiveDate, now: i64, lang: Lang) -> Result
     let wp = Filter::new(local_midnight(date - chrono::Duration::days(13)), w0.from);
     let (cur, prev) = (week(conn, &pipe, &w0)?, week(conn, &pipe, &wp)?);
     let mut anomalies = vec![];
-    // (metric, label, advice, this week, the week before)
-    type Check<'a> = (&'a str, &'a str, &'a str, Option<f64>, Option<f64>);
-    let checks: [Check; 5] = [
+    // (metric, this week, the week before)
+    let checks: [(&str, Option<f64>, Option<f64>); 5] = [
         (
             "lead_conversion",
-            lang.pick("线索转化率", "Lead conversion"),
-            lang.pick("建议检查线索质量", "check the quality of the leads"),
             ratio(cur.converted as f64, cur.leads as f64),
             ratio(prev.converted as f64, prev.leads as f64),
         ),
         (
             "win_rate",
-            lang.pick("商机赢单率", "Win rate"),
-            lang.pick(
-                "建议复盘报价和谈判阶段",
-                "review the quote and negotiation stages",
-            ),
             ratio(cur.won as f64, (cur.won + cur.lost) as f64),
             ratio(prev.won as f64, (prev.won + prev.lost) as f64),
         ),
-        (
-            "won_amount",
-            lang.pick("销售额", "Won amount"),
-            lang.pick("建议关注重点商机", "focus on the key opportunities"),
-            Some(cur.amount),
-            Some(prev.amount),
-        ),
-        (
-            "new_leads",
-            lang.pick("新增线索", "New leads"),
-            lang.pick("建议加强获客渠道", "strengthen the lead channels"),
-            Some(cur.leads as f64),
-            Some(prev.leads as f64),
-        ),
+        ("won_amount", Some(cur.amount), Some(prev.amount)),
+        ("new_leads", Some(cur.leads as f64), Some(prev.leads as f64)),
         (
             "followups",
-            lang.pick("跟进次数", "Follow-ups"),
-            lang.pick("建议督促及时跟进", "make sure customers are followed up"),
             Some(cur.followups as f64),
             Some(prev.followups as f64),
         ),
     ];
-    for (metric, label, advice, c, p) in checks {
+    for (metric, c, p) in checks {
         let (Some(c), Some(p)) = (c, p) else { continue };
         let Some(change) = ratio(c - p, p) else {
             continue;
@@ -393,21 +441,16 @@ pub fn build(conn: &Connection, date: NaiveDate, now: i64, lang: Lang) -> Result
         // A small epsilon keeps an exact 15% drop from missing a 15%
         // threshold through floating-point rounding.
         if change <= -set.anomaly_threshold + 1e-9 {
-            let message = match lang {
-                Lang::Zh => format!("{label}较上周下降 {}，{advice}", fmt_pct(-change)),
-                _ => format!(
-                    "{label} fell {} against the week before; {advice}",
-                    fmt_pct(-change)
-                ),
-            };
-            anomalies.push(Anomaly {
+            let mut a = Anomaly {
                 metric: metric.to_string(),
-                label: label.to_string(),
+                label: String::new(),
                 current: c,
                 previous: p,
                 change,
-                message,
-            });
+                message: String::new(),
+            };
+            a.word(lang);
+            anomalies.push(a);
         }
     }
 
@@ -600,7 +643,7 @@ pub fn ensure(ws: &mut Workspace) -> Result<Option<DailyReport>> {
         return Ok(None);
     }
     let day = report_day(ws.now_ms());
-    if get(ws.conn(), day)?.is_some() {
+    if get(ws.conn(), day, ws.lang)?.is_some() {
         return Ok(None);
     }
     generate(ws, day).map(Some)
@@ -625,8 +668,8 @@ pub fn next_run(conn: &Connection, now: i64) -> Result<i64> {
     }
 }
 
-/// The stored report of `date`.
-pub fn get(conn: &Connection, date: NaiveDate) -> Result<Option<DailyReport>> {
+/// The stored report of `date`, in `lang`.
+pub fn get(conn: &Connection, date: NaiveDate, lang: Lang) -> Result<Option<DailyReport>> {
     let body: Option<String> = conn
         .query_row(
             "SELECT body FROM daily_reports WHERE date = ?1",
@@ -634,7 +677,9 @@ pub fn get(conn: &Connection, date: NaiveDate) -> Result<Option<DailyReport>> {
             |r| r.get(0),
         )
         .optional()?;
-    Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+    Ok(body
+        .and_then(|b| serde_json::from_str::<DailyReport>(&b).ok())
+        .map(|r| r.in_lang(lang)))
 }
 
 /// A stored report in the list of past reports.
@@ -650,8 +695,8 @@ pub struct DailyEntry {
     pub seen: bool,
 }
 
-/// Stored reports, newest first.
-pub fn list(conn: &Connection, limit: i64) -> Result<Vec<DailyEntry>> {
+/// Stored reports, newest first, their headlines in `lang`.
+pub fn list(conn: &Connection, limit: i64, lang: Lang) -> Result<Vec<DailyEntry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT date, generated_at, body, seen_at IS NOT NULL FROM daily_reports
          ORDER BY date DESC LIMIT ?1",
@@ -667,7 +712,9 @@ pub fn list(conn: &Connection, limit: i64) -> Result<Vec<DailyEntry>> {
     let mut out = vec![];
     for row in rows {
         let (date, generated_at, body, seen) = row?;
-        let rep: Option<DailyReport> = serde_json::from_str(&body).ok();
+        let rep = serde_json::from_str::<DailyReport>(&body)
+            .ok()
+            .map(|r| r.in_lang(lang));
         out.push(DailyEntry {
             date,
             generated_at,

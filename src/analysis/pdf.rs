@@ -269,30 +269,9 @@ pub fn typeset(data: &Value, today: chrono::NaiveDate) -> Result<Vec<u8>> {
     pdf
 }
 
-/// Yuan: 16万元 or 2.95亿元 in Chinese (as the daily report writes them), ¥160,000 in
-/// English (whole yuan from 1,000 up).
+/// Yuan as the daily report writes them: 16万元 or 2.95亿元, ¥160,000.
 fn money(x: f64, lang: Lang) -> String {
-    match lang {
-        // 2.95亿元 rather than 29533.5万元
-        Lang::Zh if x.abs() >= 1e8 => {
-            let y = format!("{:.2}", x / 1e8);
-            format!("{}亿元", y.trim_end_matches('0').trim_end_matches('.'))
-        }
-        Lang::Zh => fmt_amount(x, lang),
-        Lang::En if x.abs() >= 1000.0 => {
-            let n = x.round() as i64;
-            let digits = n.unsigned_abs().to_string();
-            let mut out = String::new();
-            for (i, c) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i) % 3 == 0 {
-                    out.push(',');
-                }
-                out.push(c);
-            }
-            format!("{}¥{out}", if n < 0 { "-" } else { "" })
-        }
-        Lang::En => fmt_amount(x, lang),
-    }
+    fmt_amount(x, lang)
 }
 
 /// "—" for an undefined figure.

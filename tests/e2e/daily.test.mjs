@@ -160,6 +160,8 @@ step('in English the card and the keyword tab speak English', async () => {
   await snap('analysis-keywords-en');
   await nav('today');
   await wd.until('english card', async () => /Yesterday's report/.test(await text('[data-testid="today-daily"] h2')));
+  // The report was built in Chinese; it reads in English now.
+  await wd.until('english headline', async () => /the team won/.test(await text('[data-testid="today-daily"]')));
   await snap('today-daily-card-en');
   await setLang('zh');
 });

@@ -29,11 +29,11 @@ fn bad_date() -> Error {
 #[tauri::command]
 pub async fn daily_latest(state: State<'_, AppState>) -> Res<Option<DailyReport>> {
     state.with(|ws| {
-        let Some(last) = daily::list(ws.conn(), 1)?.into_iter().next() else {
+        let Some(last) = daily::list(ws.conn(), 1, ws.lang)?.into_iter().next() else {
             return Ok(None);
         };
         let d = kehu::dates::parse_date(&last.date).ok_or_else(bad_date)?;
-        daily::get(ws.conn(), d)
+        daily::get(ws.conn(), d, ws.lang)
     })
 }
 
@@ -41,7 +41,7 @@ pub async fn daily_latest(state: State<'_, AppState>) -> Res<Option<DailyReport>
 #[tauri::command]
 pub async fn daily_list(state: State<'_, AppState>, limit: Option<i64>) -> Res<Vec<DailyEntry>> {
     let limit = limit.unwrap_or(90).clamp(1, LIST_MAX);
-    state.with(|ws| daily::list(ws.conn(), limit))
+    state.with(|ws| daily::list(ws.conn(), limit, ws.lang))
 }
 
 /// The stored report of one day (`2026-11-25`).
@@ -49,7 +49,7 @@ pub async fn daily_list(state: State<'_, AppState>, limit: Option<i64>) -> Res<V
 pub async fn daily_get(state: State<'_, AppState>, date: String) -> Res<Option<DailyReport>> {
     state.with(|ws| {
         let d = kehu::dates::parse_date(&date).ok_or_else(bad_date)?;
-        daily::get(ws.conn(), d)
+        daily::get(ws.conn(), d, ws.lang)
     })
 }
 

@@ -281,7 +281,7 @@ pub fn run(ctx: &mut Ctx, cmd: Cmd) -> Result<()> {
 fn daily(ctx: &mut Ctx, date: Option<String>, rebuild: bool, list: bool) -> Result<()> {
     let l = ctx.lang;
     if list {
-        let v = analysis::daily::list(ctx.ws.conn(), 365)?;
+        let v = analysis::daily::list(ctx.ws.conn(), 365, l)?;
         if ctx.json {
             output::json(&v);
         } else if v.is_empty() {
@@ -306,7 +306,7 @@ fn daily(ctx: &mut Ctx, date: Option<String>, rebuild: bool, list: bool) -> Resu
     let kept = if rebuild {
         None
     } else {
-        analysis::daily::get(ctx.ws.conn(), day)?
+        analysis::daily::get(ctx.ws.conn(), day, l)?
     };
     let rep = match kept {
         Some(r) => r,
