@@ -413,17 +413,23 @@ mod tests {
         assert_eq!(s[1].entries, both[1].entries);
     }
 
-    /// A format 2 file around any body text, with a valid checksum.
-    fn seal(sections: &[Section], body: &str) -> Vec<u8> {
+    /// The first two lines of a file: format and header.
+    fn head(format: u32, kind: &str, sections: &[Section]) -> Vec<u8> {
         let header = Header {
-            kind: "snapshot".into(),
+            kind: kind.into(),
             written_by: "d".into(),
             schema_version: 14,
             sections: sections.to_vec(),
         };
-        let mut out = format!("{MAGIC} 2\n").into_bytes();
+        let mut out = format!("{MAGIC} {format}\n").into_bytes();
         serde_json::to_writer(&mut out, &header).unwrap();
         out.push(b'\n');
+        out
+    }
+
+    /// A format 2 file around any body text, with a valid checksum.
+    fn seal(sections: &[Section], body: &str) -> Vec<u8> {
+        let mut out = head(2, "snapshot", sections);
         out.extend(zstd::stream::encode_all(body.as_bytes(), 3).unwrap());
         let sum = Sha256::digest(&out);
         out.extend_from_slice(&sum);
@@ -489,15 +495,7 @@ mod tests {
 
     /// A file as format 1 wrote it: the same layout with a deflate body.
     fn encode_format1(sections: &[Section]) -> Vec<u8> {
-        let header = Header {
-            kind: "segment".into(),
-            written_by: "d".into(),
-            schema_version: 11,
-            sections: sections.to_vec(),
-        };
-        let mut out = format!("{MAGIC} 1\n").into_bytes();
-        serde_json::to_writer(&mut out, &header).unwrap();
-        out.push(b'\n');
+        let out = head(1, "segment", sections);
         let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::new(6));
         for e in &sections[0].entries {
             serde_json::to_writer(&mut z, e).unwrap();
