@@ -206,12 +206,8 @@ impl DailyReport {
 pub fn fmt_amount(x: f64, lang: Lang) -> String {
     match lang {
         // 2.95亿元 rather than 29533.5万元
-        Lang::Zh if x.abs() >= 1e8 => format!("{}亿元", fmt_num((x / 1e6).round() / 100.0)),
-        Lang::Zh if x.abs() >= 10_000.0 => {
-            let w = format!("{:.2}", x / 10_000.0);
-            let w = w.trim_end_matches('0').trim_end_matches('.');
-            format!("{w}万元")
-        }
+        Lang::Zh if x.abs() >= 1e8 => format!("{}亿元", fmt_num(x / 1e8)),
+        Lang::Zh if x.abs() >= 10_000.0 => format!("{}万元", fmt_num(x / 10_000.0)),
         Lang::Zh => format!("{}元", fmt_num(x)),
         _ if x.abs() >= 1000.0 => {
             let n = x.round() as i64;
