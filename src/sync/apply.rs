@@ -1155,7 +1155,10 @@ impl<'a, 't> Applier<'a, 't> {
 
     /// After a batch: settle displaced values, rebuild search documents of
     /// every touched customer.
-    pub fn finish(mut self) -> Result<(usize, usize, i64)> {
+    /// Settle what the entries left to do. The search documents of a big
+    /// batch may still be indexing: finish the returned [`PendingIndex`]
+    /// before the commit.
+    pub fn finish(mut self) -> Result<(usize, usize, i64, crate::search::PendingIndex)> {
         self.settle_displaced()?;
         for t in std::mem::take(&mut self.tags_renamed) {
             let cs: Vec<String> = self
@@ -1186,7 +1189,7 @@ impl<'a, 't> Applier<'a, 't> {
         }
         // A customer that is gone has no document: index_customers removes it.
         let touched: Vec<String> = std::mem::take(&mut self.customers).into_iter().collect();
-        crate::search::index_customers(self.tx, &touched)?;
-        Ok((self.applied, self.conflicts, self.max_hlc))
+        let search = crate::search::index_customers_begin(self.tx, &touched)?;
+        Ok((self.applied, self.conflicts, self.max_hlc, search))
     }
 }

@@ -1175,13 +1175,19 @@ fn merge(
         apply_sections(&tx, &mut ap, by_device, now, report)?;
         phase("merge", t);
         let t = std::time::Instant::now();
-        let (applied, conflicts, max_hlc) = ap.finish()?;
-        phase("settle and index", t);
+        let (applied, conflicts, max_hlc, search) = ap.finish()?;
+        phase("settle", t);
+        // Into an empty workspace the search postings are written on other
+        // threads meanwhile (join 100k: 12.0–12.3 → 10.3–11.4 s on a slow
+        // day of this machine).
         if let Some(d) = deferred {
             let t = std::time::Instant::now();
             d.rebuild(&tx)?;
             phase("rebuild indexes", t);
         }
+        let t = std::time::Instant::now();
+        search.finish(&tx)?;
+        phase("search index", t);
         report.applied += applied;
         report.conflicts += conflicts;
         // Later local edits sort after everything seen.
