@@ -1467,3 +1467,47 @@ fn received_customers_get_their_segments_here_and_a_large_batch_asks_for_the_dai
     );
     assert!(churn.contains(&quiet.id));
 }
+
+/// A new device of a team of thousands builds its search index on the side
+/// (see `kehu::search::index_customers_begin`): it finds what the team finds.
+#[test]
+fn a_device_joining_a_team_of_thousands_finds_what_the_team_finds() {
+    let (shared, mut d) = team(1);
+    kehu::demo::generate(&mut d[0].ws, 2_500, 3).unwrap();
+    sync_now(&mut d[0]);
+    assert!(sync::write_snapshot(&mut d[0].ws).unwrap().is_some());
+    let mut c = device(7);
+    sync::join(&mut c.ws, shared.path(), None).unwrap();
+    sync_now(&mut c);
+
+    let names: Vec<String> = d[0]
+        .ws
+        .conn()
+        .prepare("SELECT name FROM customers ORDER BY id LIMIT 150")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for name in names {
+        let start: String = name.chars().take(2).collect();
+        let (_, initials) = kehu::search::pinyin_forms(&name);
+        for q in [name.as_str(), start.as_str(), initials.as_str()] {
+            let mut theirs = kehu::search::search_ids(d[0].ws.conn(), q, 5_000).unwrap();
+            let mut mine = kehu::search::search_ids(c.ws.conn(), q, 5_000).unwrap();
+            theirs.sort();
+            mine.sort();
+            assert!(!mine.is_empty(), "{q}");
+            assert_eq!(mine, theirs, "{q}");
+        }
+    }
+    assert_eq!(integrity(&c.ws), "ok");
+    for table in ["customer_fts", "customer_grams"] {
+        c.ws.conn()
+            .execute(
+                &format!("INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 0)"),
+                [],
+            )
+            .unwrap();
+    }
+}
