@@ -119,6 +119,15 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Start rebuilding the search documents of the customers touched so
+    /// far (see [`crate::search::index_customers_begin`]): a bulk write into
+    /// an empty workspace goes on with other work (its deferred indexes)
+    /// while their postings are written on other threads.
+    pub fn begin_reindex(&mut self) -> Result<crate::search::PendingIndex> {
+        let dirty: Vec<String> = std::mem::take(&mut self.search_dirty).into_iter().collect();
+        crate::search::index_customers_begin(&self.tx, &dirty)
+    }
+
     /// A customer's tags changed (see [`crate::analysis::segments::on_tags_changed`]).
     pub fn tags_changed(&mut self, customer_id: &str) {
         self.tags_changed.insert(customer_id.to_string(), self.now);

@@ -183,10 +183,13 @@ fn load_customers(
                 customers::insert_created_at(w, new, Some(code), created)?;
             }
             w.set_now(now);
+            // Into an empty workspace the search postings are written on
+            // other threads while the indexes set aside are rebuilt here.
+            let search = w.begin_reindex()?;
             if let Some(d) = deferred {
                 d.rebuild(w.tx())?;
             }
-            Ok(())
+            search.finish(w.tx())
         })?;
     }
     Ok(())
