@@ -582,6 +582,16 @@ impl<'a, 't> Applier<'a, 't> {
 
     /// Apply one entry written by `device`. Returns false for a duplicate.
     pub fn apply(&mut self, device: &str, e: &Entry) -> Result<bool> {
+        self.apply_with_text(device, e, e.new.as_ref().map(|v| v.to_string()))
+    }
+
+    /// [`Self::apply`], given the JSON text of the entry's new value.
+    pub fn apply_with_text(
+        &mut self,
+        device: &str,
+        e: &Entry,
+        value: Option<String>,
+    ) -> Result<bool> {
         let stamp: Stamp = (e.hlc, device.to_string());
         self.max_hlc = self.max_hlc.max(e.hlc);
         let unmet = self.unmet(&e.entity, &e.entity_id);
@@ -602,7 +612,6 @@ impl<'a, 't> Applier<'a, 't> {
                 self.maybe_conflict(e, &stamp, c, wins)?;
             }
         }
-        let value = e.new.as_ref().map(|v| v.to_string());
         self.log(device, e, value.as_deref().filter(|v| *v != "null"))?;
         self.applied += 1;
         if !wins {
@@ -893,6 +902,15 @@ impl<'a, 't> Applier<'a, 't> {
     /// Was the whole record removed (its create register holds nothing)?
     fn gone(&self, entity: &str, id: &str) -> Result<bool> {
         if self.known_absent(entity, id) {
+            return Ok(false);
+        }
+        // A customer whose record this batch holds (see `purged`).
+        if entity == "customer"
+            && self
+                .live_customers
+                .as_ref()
+                .is_some_and(|live| live.contains(id))
+        {
             return Ok(false);
         }
         Ok(self
