@@ -864,18 +864,21 @@ impl<'a, 't> Applier<'a, 't> {
         Ok(())
     }
 
+    /// Whether a fresh workspace's batch answers, without the registers,
+    /// that a record is not gone: it has not met the record (no register
+    /// yet), or holds the record of that customer (a customer has no parent).
+    fn surely_not_gone(&self, entity: &str, id: &str) -> bool {
+        self.known_absent(entity, id)
+            || (entity == "customer"
+                && self
+                    .live_customers
+                    .as_ref()
+                    .is_some_and(|live| live.contains(id)))
+    }
+
     /// Was this record, or the customer it belongs to, purged?
     fn purged(&self, entity: &str, id: &str) -> Result<bool> {
-        if self.known_absent(entity, id) {
-            return Ok(false);
-        }
-        // A customer (it has no parent) whose record this batch holds.
-        if entity == "customer"
-            && self
-                .live_customers
-                .as_ref()
-                .is_some_and(|live| live.contains(id))
-        {
+        if self.surely_not_gone(entity, id) {
             return Ok(false);
         }
         // The parent's id is in `<parent>_id` (customer_id, followup_id, …);
@@ -901,16 +904,7 @@ impl<'a, 't> Applier<'a, 't> {
 
     /// Was the whole record removed (its create register holds nothing)?
     fn gone(&self, entity: &str, id: &str) -> Result<bool> {
-        if self.known_absent(entity, id) {
-            return Ok(false);
-        }
-        // A customer whose record this batch holds (see `purged`).
-        if entity == "customer"
-            && self
-                .live_customers
-                .as_ref()
-                .is_some_and(|live| live.contains(id))
-        {
+        if self.surely_not_gone(entity, id) {
             return Ok(false);
         }
         Ok(self
