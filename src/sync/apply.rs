@@ -1165,11 +1165,10 @@ impl<'a, 't> Applier<'a, 't> {
         Ok(())
     }
 
-    /// After a batch: settle displaced values, rebuild search documents of
-    /// every touched customer.
-    /// Settle what the entries left to do. The search documents of a big
-    /// batch may still be indexing: finish the returned [`PendingIndex`]
-    /// before the commit.
+    /// After a batch: settle displaced values, and rebuild the search
+    /// documents of every touched customer. Those of a big batch may still be
+    /// indexing on other threads: finish the returned
+    /// [`crate::search::PendingIndex`] before the commit.
     pub fn finish(mut self) -> Result<(usize, usize, i64, crate::search::PendingIndex)> {
         self.settle_displaced()?;
         for t in std::mem::take(&mut self.tags_renamed) {

@@ -1178,8 +1178,8 @@ fn merge(
         let (applied, conflicts, max_hlc, search) = ap.finish()?;
         phase("settle", t);
         // Into an empty workspace the search postings are written on other
-        // threads meanwhile (join 100k: 12.0–12.3 → 10.3–11.4 s on a slow
-        // day of this machine).
+        // threads meanwhile (join 100k, alternating runs: 10.3–10.9 → 8.7–9.4
+        // s; 12.0–12.3 → 10.0–11.4 s on a slower day).
         if let Some(d) = deferred {
             let t = std::time::Instant::now();
             d.rebuild(&tx)?;
