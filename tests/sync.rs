@@ -1469,7 +1469,8 @@ fn received_customers_get_their_segments_here_and_a_large_batch_asks_for_the_dai
 }
 
 /// A new device of a team of thousands builds its search index on the side
-/// (see `kehu::search::index_customers_begin`): it finds what the team finds.
+/// (see `kehu::search::index_customers_begin`): it finds what the team finds,
+/// on the joining connection and on another one open beside it.
 #[test]
 fn a_device_joining_a_team_of_thousands_finds_what_the_team_finds() {
     let (shared, mut d) = team(1);
@@ -1477,6 +1478,14 @@ fn a_device_joining_a_team_of_thousands_finds_what_the_team_finds() {
     sync_now(&mut d[0]);
     assert!(sync::write_snapshot(&mut d[0].ws).unwrap().is_some());
     let mut c = device(7);
+    // The app's window keeps a connection of its own, which has searched
+    // before the join (FTS5 caches an index's structure per connection).
+    let window =
+        Workspace::open_with_clock(c._dir.path().join("kehu.db"), Arc::new(c.clock.clone()))
+            .unwrap();
+    assert!(kehu::search::search_ids(window.conn(), "科技", 10)
+        .unwrap()
+        .is_empty());
     sync::join(&mut c.ws, shared.path(), None).unwrap();
     sync_now(&mut c);
 
@@ -1495,10 +1504,13 @@ fn a_device_joining_a_team_of_thousands_finds_what_the_team_finds() {
         for q in [name.as_str(), start.as_str(), initials.as_str()] {
             let mut theirs = kehu::search::search_ids(d[0].ws.conn(), q, 5_000).unwrap();
             let mut mine = kehu::search::search_ids(c.ws.conn(), q, 5_000).unwrap();
+            let mut windows = kehu::search::search_ids(window.conn(), q, 5_000).unwrap();
             theirs.sort();
             mine.sort();
+            windows.sort();
             assert!(!mine.is_empty(), "{q}");
             assert_eq!(mine, theirs, "{q}");
+            assert_eq!(windows, theirs, "{q}");
         }
     }
     assert_eq!(integrity(&c.ws), "ok");
