@@ -159,6 +159,57 @@ fn a_database_indexed_before_the_pinyin_terms_is_reindexed_when_opened() {
     }
 }
 
+/// The same upgrade of a workspace of thousands: its documents are rebuilt
+/// on the side (`kehu::search::index_customers_begin`), inside the migration.
+#[test]
+fn a_big_database_indexed_before_the_pinyin_terms_is_reindexed_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.db");
+    let answers = |ws: &kehu::Workspace, queries: &[String]| -> Vec<Vec<String>> {
+        queries
+            .iter()
+            .map(|q| {
+                let mut found = search_ids(ws.conn(), q, 5_000).unwrap();
+                found.sort();
+                found
+            })
+            .collect()
+    };
+    let (queries, before) = {
+        let mut ws = kehu::Workspace::open(&path).unwrap();
+        kehu::demo::generate(&mut ws, 2_100, 5).unwrap();
+        let names: Vec<String> = ws
+            .conn()
+            .prepare("SELECT name FROM customers ORDER BY id LIMIT 40")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut queries = vec![];
+        for name in names {
+            let (full, initials) = kehu::search::pinyin_forms(&name);
+            queries.push(full[..full.len().min(7)].to_string());
+            queries.push(initials);
+            queries.push(name.chars().take(2).collect());
+            queries.push(name);
+        }
+        let before = answers(&ws, &queries);
+        assert!(before.iter().all(|found| !found.is_empty()));
+        ws.conn()
+            .execute_batch(
+                "INSERT INTO customer_grams(customer_grams) VALUES ('delete-all');
+                 DROP INDEX customers_search_rank;
+                 PRAGMA user_version = 11;",
+            )
+            .unwrap();
+        assert!(answers(&ws, &queries).iter().any(Vec::is_empty));
+        (queries, before)
+    };
+    let ws = kehu::Workspace::open(&path).unwrap();
+    assert_eq!(answers(&ws, &queries), before);
+}
+
 #[test]
 fn one_chinese_character_and_two_letter_initials_work() {
     let mut e = env();
