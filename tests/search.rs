@@ -125,6 +125,18 @@ fn pinyin_matches_from_any_syllable_of_a_name_and_latin_text_anywhere() {
     assert_eq!(find(&e.ws, "lvliang"), vec![latin.id, c.id]);
 }
 
+/// As the schema before 0012 left a workspace, as far as a pinyin query can
+/// tell: no pinyin terms in the grams index (nor 0014's index).
+fn back_to_schema_11(ws: &kehu::Workspace) {
+    ws.conn()
+        .execute_batch(
+            "INSERT INTO customer_grams(customer_grams) VALUES ('delete-all');
+             DROP INDEX customers_search_rank;
+             PRAGMA user_version = 11;",
+        )
+        .unwrap();
+}
+
 #[test]
 fn a_database_indexed_before_the_pinyin_terms_is_reindexed_when_opened() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,15 +150,7 @@ fn a_database_indexed_before_the_pinyin_terms_is_reindexed_when_opened() {
             vec![contact("欧阳娜娜", "13800138000")],
             &[],
         );
-        // As the schema before 0012 left it, as far as a pinyin query can
-        // tell: no pinyin terms in the grams index (nor 0014's index).
-        ws.conn()
-            .execute_batch(
-                "INSERT INTO customer_grams(customer_grams) VALUES ('delete-all');
-                 DROP INDEX customers_search_rank;
-                 PRAGMA user_version = 11;",
-            )
-            .unwrap();
+        back_to_schema_11(&ws);
         assert!(search_ids(ws.conn(), "ouyang", 50).unwrap().is_empty());
     }
     let ws = kehu::Workspace::open(&path).unwrap();
@@ -196,13 +200,7 @@ fn a_big_database_indexed_before_the_pinyin_terms_is_reindexed_when_opened() {
         }
         let before = answers(&ws, &queries);
         assert!(before.iter().all(|found| !found.is_empty()));
-        ws.conn()
-            .execute_batch(
-                "INSERT INTO customer_grams(customer_grams) VALUES ('delete-all');
-                 DROP INDEX customers_search_rank;
-                 PRAGMA user_version = 11;",
-            )
-            .unwrap();
+        back_to_schema_11(&ws);
         assert!(answers(&ws, &queries).iter().any(Vec::is_empty));
         (queries, before)
     };
