@@ -125,6 +125,10 @@ impl<'a> Writer<'a> {
     /// while their postings are written on other threads.
     pub fn begin_reindex(&mut self) -> Result<crate::search::PendingIndex> {
         let dirty: Vec<String> = std::mem::take(&mut self.search_dirty).into_iter().collect();
+        if dirty.len() >= Self::BULK {
+            // As at commit: what the write freed goes back first.
+            crate::memory::release_freed();
+        }
         crate::search::index_customers_begin(&self.tx, &dirty)
     }
 

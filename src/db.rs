@@ -402,9 +402,16 @@ impl DeferredIndexes {
         Ok(DeferredIndexes(sql.into_iter().map(|(_, s)| s).collect()))
     }
 
-    pub(crate) fn rebuild(self, conn: &Connection) -> Result<()> {
+    /// Build the indexes set aside, calling `between` after each one (a
+    /// search index built on the side is handed more customers).
+    pub(crate) fn rebuild_with(
+        self,
+        conn: &Connection,
+        mut between: impl FnMut() -> Result<()>,
+    ) -> Result<()> {
         for sql in &self.0 {
             conn.execute_batch(sql)?;
+            between()?;
         }
         Ok(())
     }
@@ -512,7 +519,7 @@ mod tests {
             let tx = ws.conn_mut().transaction().unwrap();
             DeferredIndexes::set_aside(&tx)
                 .unwrap()
-                .rebuild(&tx)
+                .rebuild_with(&tx, || Ok(()))
                 .unwrap();
             tx.commit().unwrap();
         }

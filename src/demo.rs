@@ -185,9 +185,9 @@ fn load_customers(
             w.set_now(now);
             // Into an empty workspace the search postings are written on
             // other threads while the indexes set aside are rebuilt here.
-            let search = w.begin_reindex()?;
+            let mut search = w.begin_reindex()?;
             if let Some(d) = deferred {
-                d.rebuild(w.tx())?;
+                d.rebuild_with(w.tx(), || search.feed(w.tx()))?;
             }
             search.finish(w.tx())
         })?;

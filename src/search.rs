@@ -347,21 +347,40 @@ const SIDE_MIN: usize = 2_000;
 pub struct PendingIndex(Option<SideIndex>);
 
 struct SideIndex {
+    /// The customers, how many were read, and a batch read that waits for
+    /// room.
+    ids: Vec<String>,
+    read: usize,
+    held: Option<Vec<(i64, Source)>>,
+    to_builder: std::sync::mpsc::SyncSender<Vec<(i64, Source)>>,
     /// Name keys of the built documents, written on this connection.
     keys: std::sync::mpsc::Receiver<Vec<(String, crate::dedupe::NameKeys)>>,
+    names: crate::dedupe::NameKeyBatch,
     builder: std::thread::JoinHandle<()>,
     indexer: std::thread::JoinHandle<Result<Connection>>,
 }
 
+/// Batches of 256 customers queued for the builder: enough for the other
+/// threads to go on while this connection is busy between two calls to
+/// [`PendingIndex::feed`] (an index of the load rebuilt), few enough that
+/// what waits stays small (a 100k import peaked at 250 MB with every
+/// customer queued, against 200 MB allowed).
+const QUEUED_BATCHES: usize = 64;
+
 /// Start rebuilding the search documents of many customers. Into an empty
 /// index (a join, a first load), this thread only reads the customers: a
 /// second one builds their documents, and a third writes the full-text
-/// postings into an in-memory database of its own, while this connection
-/// goes on with the rest of its write (a load rebuilds its other indexes
-/// meanwhile). SQLite lets one connection write a file at a time; two files
-/// can be written at once, on two cores. Otherwise this is
-/// [`index_customers`] and the result is already finished.
+/// postings into a database of its own, while this connection goes on with
+/// the rest of its write (a load rebuilds its other indexes meanwhile,
+/// calling [`PendingIndex::feed`] between them). SQLite lets one connection
+/// write a file at a time; two files can be written at once, on two cores.
+/// Otherwise this is [`index_customers`] and the result is already finished.
 pub fn index_customers_begin(conn: &Connection, customer_ids: &[String]) -> Result<PendingIndex> {
+    begin_queued(conn, customer_ids, QUEUED_BATCHES)
+}
+
+/// [`index_customers_begin`] with `queued` batches of room for the builder.
+fn begin_queued(conn: &Connection, customer_ids: &[String], queued: usize) -> Result<PendingIndex> {
     let empty: bool = conn.query_row("SELECT NOT EXISTS(SELECT 1 FROM search_docs)", [], |r| {
         r.get(0)
     })?;
@@ -370,9 +389,8 @@ pub fn index_customers_begin(conn: &Connection, customer_ids: &[String]) -> Resu
         return Ok(PendingIndex(None));
     }
     let side = open_side(conn)?;
-    // Unbounded channels: this thread hands over every customer and goes on.
-    let (to_builder, sources) = std::sync::mpsc::channel::<Vec<(i64, Source)>>();
-    let (to_indexer, postings) = std::sync::mpsc::channel::<Vec<(i64, String, String)>>();
+    let (to_builder, sources) = std::sync::mpsc::sync_channel::<Vec<(i64, Source)>>(queued);
+    let (to_indexer, postings) = std::sync::mpsc::sync_channel::<Vec<(i64, String, String)>>(2);
     let (to_main, keys) = std::sync::mpsc::channel();
     // A send fails only when the receiving thread stopped (on an error that
     // finish reports): the sender stops too.
@@ -406,22 +424,18 @@ pub fn index_customers_begin(conn: &Connection, customer_ids: &[String]) -> Resu
         side.execute_batch("COMMIT")?;
         Ok(side)
     });
-    for ids in customer_ids.chunks(256) {
-        let mut batch = Vec::with_capacity(ids.len());
-        for src in load_batch(conn, ids)? {
-            conn.prepare_cached("INSERT INTO search_docs(customer_id) VALUES (?1)")?
-                .execute([&src.customer_id])?;
-            batch.push((conn.last_insert_rowid(), src));
-        }
-        if to_builder.send(batch).is_err() {
-            break;
-        }
-    }
-    Ok(PendingIndex(Some(SideIndex {
+    let mut pending = PendingIndex(Some(SideIndex {
+        ids: customer_ids.to_vec(),
+        read: 0,
+        held: None,
+        to_builder,
         keys,
+        names: Default::default(),
         builder,
         indexer,
-    })))
+    }));
+    pending.feed(conn)?;
+    Ok(pending)
 }
 
 impl PendingIndex {
@@ -430,46 +444,136 @@ impl PendingIndex {
         self.0.is_some()
     }
 
-    /// Wait for the documents, then store their name keys and copy their
-    /// postings into this connection's index (in its transaction).
-    pub fn finish(self, conn: &Connection) -> Result<()> {
-        let Some(side) = self.0 else {
+    /// Hand the builder as many customers as it has room for, and store the
+    /// name keys built so far. Call it between the other steps of the write.
+    pub fn feed(&mut self, conn: &Connection) -> Result<()> {
+        self.feed_with(conn, false)
+    }
+
+    fn feed_with(&mut self, conn: &Connection, wait: bool) -> Result<()> {
+        use std::sync::mpsc::TrySendError;
+        let Some(side) = self.0.as_mut() else {
             return Ok(());
         };
-        let mut keys = crate::dedupe::NameKeyBatch::default();
-        for names in side.keys {
-            for (customer_id, k) in &names {
-                keys.replace(conn, customer_id, k)?;
-            }
-            // Sorted runs of 50k keys: as fast as one run, in bounded memory.
-            if keys.pending() >= 50_000 {
-                keys.write(conn)?;
+        loop {
+            let batch = match side.held.take() {
+                Some(batch) => batch,
+                None => {
+                    let ids = &side.ids[side.read..side.ids.len().min(side.read + 256)];
+                    if ids.is_empty() {
+                        break;
+                    }
+                    side.read += ids.len();
+                    let mut batch = Vec::with_capacity(ids.len());
+                    for src in load_batch(conn, ids)? {
+                        conn.prepare_cached("INSERT INTO search_docs(customer_id) VALUES (?1)")?
+                            .execute([&src.customer_id])?;
+                        batch.push((conn.last_insert_rowid(), src));
+                    }
+                    batch
+                }
+            };
+            // A closed channel: the builder stopped, on an error that
+            // finish reports.
+            let sent = if wait {
+                side.to_builder.send(batch).is_ok()
+            } else {
+                match side.to_builder.try_send(batch) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(batch)) => {
+                        side.held = Some(batch);
+                        break;
+                    }
+                    Err(TrySendError::Disconnected(_)) => false,
+                }
+            };
+            if !sent {
+                break;
             }
         }
-        keys.write(conn)?;
+        while let Ok(built) = side.keys.try_recv() {
+            store_names(conn, &mut side.names, built)?;
+        }
+        Ok(())
+    }
+
+    /// Hand over the customers left, wait for the documents, then store
+    /// their name keys and copy their postings into this connection's index
+    /// (in its transaction).
+    pub fn finish(mut self, conn: &Connection) -> Result<()> {
+        self.feed_with(conn, true)?;
+        let Some(SideIndex {
+            to_builder,
+            keys,
+            mut names,
+            builder,
+            indexer,
+            ..
+        }) = self.0
+        else {
+            return Ok(());
+        };
+        drop(to_builder);
+        for built in keys {
+            store_names(conn, &mut names, built)?;
+        }
+        names.write(conn)?;
         use std::panic::resume_unwind;
-        side.builder.join().unwrap_or_else(|p| resume_unwind(p));
-        let index = side.indexer.join().unwrap_or_else(|p| resume_unwind(p))?;
+        builder.join().unwrap_or_else(|p| resume_unwind(p));
+        let index = indexer.join().unwrap_or_else(|p| resume_unwind(p))?;
         FTS_TABLES
             .into_iter()
             .try_for_each(|table| copy_side(conn, &index, table))
     }
 }
 
-/// An in-memory database with full-text tables made and configured like
-/// this connection's.
+/// Name keys of built documents, written in sorted runs of 50k: as fast as
+/// one run, in bounded memory.
+fn store_names(
+    conn: &Connection,
+    batch: &mut crate::dedupe::NameKeyBatch,
+    names: Vec<(String, crate::dedupe::NameKeys)>,
+) -> Result<()> {
+    for (customer_id, k) in &names {
+        batch.replace(conn, customer_id, k)?;
+    }
+    if batch.pending() >= 50_000 {
+        batch.write(conn)?;
+    }
+    Ok(())
+}
+
+/// A database of its own with full-text tables made and configured like
+/// this connection's. Beside a plain database it is a temporary file of
+/// SQLite's, deleted as soon as it is made (a killed process leaves
+/// nothing), so the postings (50 MB at 100k customers) do not add to the
+/// memory of a big import. Beside an encrypted one it is in memory: the
+/// postings hold customer names.
 fn open_side(conn: &Connection) -> Result<Connection> {
     let side = Connection::open_in_memory()?;
-    // Postings hold customer names: nothing of them goes to a temporary
-    // file beside an encrypted database.
-    side.execute_batch("PRAGMA temp_store = MEMORY")?;
+    let plain = conn
+        .path()
+        .is_some_and(|p| !p.is_empty() && crate::atrest::is_plain(std::path::Path::new(p)));
+    let schema = if plain {
+        side.execute_batch("PRAGMA temp_store = FILE; ATTACH '' AS side")?;
+        "side."
+    } else {
+        side.execute_batch("PRAGMA temp_store = MEMORY")?;
+        ""
+    };
     for table in FTS_TABLES {
         let sql: String = conn.query_row(
             "SELECT sql FROM sqlite_schema WHERE name = ?1",
             [table],
             |r| r.get(0),
         )?;
-        side.execute_batch(&sql)?;
+        let create = format!("CREATE VIRTUAL TABLE {table} ");
+        let Some(definition) = sql.strip_prefix(&create) else {
+            panic!("{table} is defined as {sql}");
+        };
+        side.execute_batch(&format!(
+            "CREATE VIRTUAL TABLE {schema}{table} {definition}"
+        ))?;
         let config: Vec<(String, rusqlite::types::Value)> = conn
             .prepare(&format!(
                 "SELECT k, v FROM \"{table}_config\" WHERE k <> 'version'"
@@ -788,10 +892,53 @@ mod tests {
     fn an_index_built_on_the_side_finds_what_one_built_in_place_finds_and_keeps_working() {
         let clock = std::sync::Arc::new(crate::clock::FixedClock::new(1_700_000_000_000));
         let mut ws = crate::Workspace::open_in_memory(clock).unwrap();
-        crate::demo::generate(&mut ws, SIDE_MIN + 500, 7).unwrap();
+        // One batch of room: the write hands customers over between its
+        // other steps, and the batch read last waits for room.
+        side_index_answers_as_in_place(&mut ws, 1);
+    }
+
+    #[test]
+    fn beside_a_plain_database_the_side_index_is_a_temporary_file_and_answers_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = crate::Workspace::open(dir.path().join("kehu.db")).unwrap();
+        let side = open_side(ws.conn()).unwrap();
+        assert_eq!(side_schemas(&side), ["main", "side"]);
+        side_index_answers_as_in_place(&mut ws, QUEUED_BATCHES);
+    }
+
+    #[test]
+    fn beside_an_encrypted_database_the_side_index_stays_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws =
+            crate::Workspace::open_encrypted(dir.path().join("kehu.db"), "门前大桥下").unwrap();
+        assert!(ws.is_encrypted());
+        let side = open_side(ws.conn()).unwrap();
+        assert_eq!(side_schemas(&side), ["main"]);
+        let file: String = side
+            .query_row(
+                "SELECT file FROM pragma_database_list WHERE name = 'main'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(file, "", "an in-memory database has no file");
+    }
+
+    fn side_schemas(side: &Connection) -> Vec<String> {
+        side.prepare("SELECT name FROM pragma_database_list ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// Demo customers indexed from empty once in place and once on the side
+    /// (with `queued` batches of room), as a join or a first load does:
+    /// every query answers the same, and the copied index takes later edits.
+    fn side_index_answers_as_in_place(ws: &mut crate::Workspace, queued: usize) {
+        crate::demo::generate(ws, SIDE_MIN + 500, 7).unwrap();
         let conn = ws.conn();
-        // Rebuilt from empty each time, as a join or a first load does:
-        // once in place, once on the side.
         let rebuild = |on_side: bool| {
             let tx = conn.unchecked_transaction().unwrap();
             tx.execute_batch(
@@ -808,8 +955,11 @@ mod tests {
                 .collect::<rusqlite::Result<_>>()
                 .unwrap();
             if on_side {
-                let pending = index_customers_begin(&tx, &ids).unwrap();
+                let mut pending = begin_queued(&tx, &ids, queued).unwrap();
                 assert!(pending.on_side());
+                for _ in 0..3 {
+                    pending.feed(&tx).unwrap();
+                }
                 pending.finish(&tx).unwrap();
             } else {
                 index_customers(&tx, &ids).unwrap();
@@ -819,6 +969,7 @@ mod tests {
         };
         rebuild(false);
         let before = answers(conn);
+        let keys_before = name_keys(conn);
         assert!(before.iter().all(|(_, found)| !found.is_empty()));
         rebuild(true);
         // Compared query by query: a failure names its query, not 600 lists.
@@ -827,6 +978,7 @@ mod tests {
         for (a, b) in after.iter().zip(&before) {
             assert_eq!(a, b, "{}", a.0);
         }
+        assert_eq!(name_keys(conn), keys_before);
 
         // The copied index takes the next edits like one built in place.
         let (id, old): (String, String) = conn
@@ -846,6 +998,15 @@ mod tests {
         assert_eq!(search_ids(conn, "jyll", 10).unwrap(), vec![id.clone()]);
         assert!(!search_ids(conn, &old, 1_000).unwrap().contains(&id));
         integrity_check(conn);
+    }
+
+    fn name_keys(conn: &Connection) -> Vec<(String, String, String)> {
+        conn.prepare("SELECT key, sort, customer_id FROM dedupe_keys ORDER BY 1, 2, 3")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
     }
 
     #[test]

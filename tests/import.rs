@@ -1806,10 +1806,19 @@ fn a_bulk_import_into_an_empty_workspace_ends_with_every_index_and_its_follow_up
     assert!(customer_by_name(&ws, "批量2499号科技有限公司")
         .last_followup_at
         .is_some());
-    assert_eq!(
-        kehu::search::search_ids(ws.conn(), "13900001234", 10)
-            .unwrap()
-            .len(),
-        1
-    );
+    // Their search documents and name keys were built on the side (an
+    // empty index, 2,000+ customers) and copied in.
+    let found = |q: &str| kehu::search::search_ids(ws.conn(), q, 10).unwrap();
+    assert_eq!(found("13900001234").len(), 1);
+    assert_eq!(found("批量1234号"), found("13900001234"));
+    assert_eq!(found("联系人2345").len(), 1);
+    let keyed: i64 = ws
+        .conn()
+        .query_row(
+            "SELECT count(DISTINCT customer_id) FROM dedupe_keys",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(keyed, n as i64);
 }

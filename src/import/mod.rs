@@ -1317,8 +1317,12 @@ pub fn run(
                 }
             }
         }
+        // Into an empty workspace the search postings are written on other
+        // threads while the indexes set aside are rebuilt here and the side
+        // sheets are written.
+        let mut search = w.begin_reindex()?;
         if let Some(d) = deferred {
-            d.rebuild(w.tx())?;
+            d.rebuild_with(w.tx(), || search.feed(w.tx()))?;
         }
         if fu_sheet.is_some() || opp_sheet.is_some() {
             let members = members_by_key(w.tx())?;
@@ -1333,6 +1337,7 @@ pub fn run(
                 rep.opportunity_failures = fails;
             }
         }
+        search.finish(w.tx())?;
         progress(Progress { done: total, total });
         let finished = w.now();
         let actor = w.actor_id().map(str::to_string);

@@ -1175,14 +1175,14 @@ fn merge(
         apply_sections(&tx, &mut ap, by_device, now, report)?;
         phase("merge", t);
         let t = std::time::Instant::now();
-        let (applied, conflicts, max_hlc, search) = ap.finish()?;
+        let (applied, conflicts, max_hlc, mut search) = ap.finish()?;
         phase("settle", t);
         // Into an empty workspace the search postings are written on other
         // threads meanwhile (join 100k, alternating runs: 10.3–10.9 → 8.7–9.4
         // s; 12.0–12.3 → 10.0–11.4 s on a slower day).
         if let Some(d) = deferred {
             let t = std::time::Instant::now();
-            d.rebuild(&tx)?;
+            d.rebuild_with(&tx, || search.feed(&tx))?;
             phase("rebuild indexes", t);
         }
         let t = std::time::Instant::now();
