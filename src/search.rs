@@ -341,6 +341,9 @@ const FTS_TABLES: [&str; 2] = ["customer_fts", "customer_grams"];
 /// Customers from which a write into an empty index builds it on the side.
 const SIDE_MIN: usize = 2_000;
 
+/// Bytes of pending postings per full-text table on the side.
+const SIDE_HASHSIZE: i64 = 4 << 20;
+
 /// Search documents of a bulk write still being built and indexed on other
 /// threads: see [`index_customers_begin`].
 #[must_use = "the documents reach the index only through finish"]
@@ -586,6 +589,14 @@ fn open_side(conn: &Connection) -> Result<Connection> {
                 params![k, v],
             )?;
         }
+        // Half the workspace's pending postings (migration 0013): as fast,
+        // and a 100k import, whose side index works while the write's own
+        // connection rebuilds its indexes, peaked at 175–179 MB instead of
+        // 193–196 MB (200 allowed).
+        side.execute(
+            &format!("INSERT INTO {table}({table}, rank) VALUES ('hashsize', ?1)"),
+            [SIDE_HASHSIZE],
+        )?;
     }
     Ok(side)
 }
