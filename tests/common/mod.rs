@@ -116,3 +116,14 @@ pub fn integrity(ws: &Workspace) -> String {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap()
 }
+
+/// Customers that have duplicate keys: each one stored and indexed has.
+pub fn customers_with_name_keys(ws: &Workspace) -> i64 {
+    ws.conn()
+        .query_row(
+            "SELECT count(DISTINCT customer_id) FROM dedupe_keys",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
