@@ -570,13 +570,7 @@ fn open_side(conn: &Connection) -> Result<Connection> {
             [table],
             |r| r.get(0),
         )?;
-        let create = format!("CREATE VIRTUAL TABLE {table} ");
-        let Some(definition) = sql.strip_prefix(&create) else {
-            panic!("{table} is defined as {sql}");
-        };
-        side.execute_batch(&format!(
-            "CREATE VIRTUAL TABLE {schema}{table} {definition}"
-        ))?;
+        side.execute_batch(&sql.replacen("VIRTUAL TABLE ", &format!("VIRTUAL TABLE {schema}"), 1))?;
         let config: Vec<(String, rusqlite::types::Value)> = conn
             .prepare(&format!(
                 "SELECT k, v FROM \"{table}_config\" WHERE k <> 'version'"
