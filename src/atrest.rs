@@ -191,7 +191,20 @@ pub fn rekey(path: &Path, old: &str, new: &str) -> Result<Converted> {
     Ok(out)
 }
 
+/// Held while a conversion replaces database files.
+static CONVERTING: Mutex<()> = Mutex::new(());
+
+/// Keep any conversion from replacing the database file while the guard
+/// lives. A job of this process that opens the database on a connection of
+/// its own (the automatic backup) holds it: a connection opened while the
+/// file is swapped would leave a write-ahead log of the old file beside the
+/// new one, and the next open would find the database damaged.
+pub fn hold_file() -> std::sync::MutexGuard<'static, ()> {
+    CONVERTING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn convert_all(path: &Path, from: Option<&Key>, to: Option<&Key>) -> Result<Converted> {
+    let _swapping = hold_file();
     convert(path, from, to)?;
     let mut out = Converted::default();
     for b in crate::backup::list_for_db(path).unwrap_or_default() {

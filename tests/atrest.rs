@@ -164,6 +164,38 @@ fn rekey_and_decrypt_round_trip_keeps_every_record() {
 }
 
 #[test]
+fn a_conversion_waits_for_a_job_that_holds_the_file_and_converts_its_backup_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = plain_db(dir.path());
+    atrest::encrypt(&path, PASS).unwrap();
+    let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (holding, held) = std::sync::mpsc::channel();
+    let job = {
+        let (path, released) = (path.clone(), released.clone());
+        // The app's automatic backup: its own connection on the file.
+        std::thread::spawn(move || {
+            let _file = atrest::hold_file();
+            holding.send(()).unwrap();
+            let ws = Workspace::open(&path).unwrap();
+            backup::auto_backup(&ws).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            released.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    held.recv().unwrap();
+    let converted = atrest::decrypt(&path, PASS).unwrap();
+    assert!(
+        released.load(std::sync::atomic::Ordering::SeqCst),
+        "the file was swapped while the job had it open"
+    );
+    job.join().unwrap();
+    assert_eq!(converted.backups, 1, "the job's backup is decrypted too");
+    let ws = Workspace::open(&path).unwrap();
+    assert!(!ws.is_encrypted());
+    assert_eq!(names(&ws), [NAME]);
+}
+
+#[test]
 fn a_backup_of_an_encrypted_database_is_encrypted_and_restores_with_the_passphrase() {
     let dir = tempfile::tempdir().unwrap();
     let path = plain_db(dir.path());

@@ -67,6 +67,8 @@ const BACKUP_DELAY: std::time::Duration = std::time::Duration::from_secs(15);
 pub fn daily_backup_soon(db: std::path::PathBuf) {
     std::thread::spawn(move || {
         std::thread::sleep(BACKUP_DELAY);
+        // Not while Settings encrypts or decrypts the file.
+        let _file = kehu::atrest::hold_file();
         if let Err(e) = kehu::Workspace::open(&db).and_then(|ws| kehu::backup::auto_backup(&ws)) {
             eprintln!("kehu: automatic backup failed: {e}");
         }
