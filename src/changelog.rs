@@ -124,11 +124,7 @@ impl<'a> Writer<'a> {
     /// an empty workspace goes on with other work (its deferred indexes)
     /// while their postings are written on other threads.
     pub fn begin_reindex(&mut self) -> Result<crate::search::PendingIndex> {
-        let dirty: Vec<String> = std::mem::take(&mut self.search_dirty).into_iter().collect();
-        if dirty.len() >= Self::BULK {
-            // As at commit: what the write freed goes back first.
-            crate::memory::release_freed();
-        }
+        let dirty = self.take_search_dirty();
         crate::search::index_customers_begin(&self.tx, &dirty)
     }
 
@@ -140,14 +136,20 @@ impl<'a> Writer<'a> {
     /// Customers from which a write counts as bulk for its memory.
     const BULK: usize = 10_000;
 
-    pub(crate) fn commit(mut self) -> Result<()> {
-        crate::analysis::segments::on_tags_changed(&self.tx, &self.tags_changed)?;
+    /// The customers whose search documents are to be rebuilt. Before a
+    /// bulk write's, what the write itself freed (an import's rows as they
+    /// were written) goes back before the search index gathers its own.
+    fn take_search_dirty(&mut self) -> Vec<String> {
         let dirty: Vec<String> = std::mem::take(&mut self.search_dirty).into_iter().collect();
         if dirty.len() >= Self::BULK {
-            // What the write itself freed (an import's rows as they were
-            // written) goes back before the search index gathers its own.
             crate::memory::release_freed();
         }
+        dirty
+    }
+
+    pub(crate) fn commit(mut self) -> Result<()> {
+        crate::analysis::segments::on_tags_changed(&self.tx, &self.tags_changed)?;
+        let dirty = self.take_search_dirty();
         crate::search::index_customers(&self.tx, &dirty)?;
         self.tx.execute(
             "INSERT INTO meta(key, value) VALUES ('hlc', ?1)

@@ -296,10 +296,6 @@ pub fn index_customers(conn: &Connection, customer_ids: &[String]) -> Result<()>
                 store_text(conn, doc)?;
                 keys.replace(conn, &doc.customer_id, &doc.name_keys)?;
             }
-            // Sorted runs of 50k keys: as fast as one run, in bounded memory.
-            if keys.pending() >= 50_000 {
-                keys.write(conn)?;
-            }
             Ok(())
         };
         for ids in customer_ids.chunks(BATCH) {
@@ -495,7 +491,9 @@ impl PendingIndex {
             }
         }
         while let Ok(built) = side.keys.try_recv() {
-            store_names(conn, &mut side.names, built)?;
+            for (customer_id, k) in &built {
+                side.names.replace(conn, customer_id, k)?;
+            }
         }
         Ok(())
     }
@@ -517,8 +515,8 @@ impl PendingIndex {
             return Ok(());
         };
         drop(to_builder);
-        for built in keys {
-            store_names(conn, &mut names, built)?;
+        for (customer_id, k) in keys.iter().flatten() {
+            names.replace(conn, &customer_id, &k)?;
         }
         names.write(conn)?;
         use std::panic::resume_unwind;
@@ -528,22 +526,6 @@ impl PendingIndex {
             .into_iter()
             .try_for_each(|table| copy_side(conn, &index, table))
     }
-}
-
-/// Name keys of built documents, written in sorted runs of 50k: as fast as
-/// one run, in bounded memory.
-fn store_names(
-    conn: &Connection,
-    batch: &mut crate::dedupe::NameKeyBatch,
-    names: Vec<(String, crate::dedupe::NameKeys)>,
-) -> Result<()> {
-    for (customer_id, k) in &names {
-        batch.replace(conn, customer_id, k)?;
-    }
-    if batch.pending() >= 50_000 {
-        batch.write(conn)?;
-    }
-    Ok(())
 }
 
 /// A database of its own with full-text tables made and configured like
